@@ -1,0 +1,61 @@
+import {
+  createConsoleLogger,
+  createDevelopmentConfig,
+  type GatewayOptions,
+  type Logger,
+  type LogLevel,
+  MemoryBackend,
+  WebSocketGateway,
+} from '@dotmac-ws/core';
+import { type EnvConfig, readEnvConfig } from './env-config';
+
+/** What {@link createGatewayFromEnv} builds. */
+export interface ReferenceGateway {
+  /** The gateway, not yet started. */
+  gateway: WebSocketGateway;
+  /** The logger it writes to. */
+  logger: Logger;
+  /** The settings it was built from. */
+  env: EnvConfig;
+}
+
+/**
+ * Builds the reference gateway from environment variables: the development config (clients
+ * may publish) on the backend `BACKEND` names, with the demo `echo` handler.
+ */
+export function createGatewayFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): ReferenceGateway {
+  const cfg = readEnvConfig(env);
+  const logger = createConsoleLogger(cfg.string('LOG_LEVEL') as LogLevel, { service: 'dotmac-gateway' });
+  const options: GatewayOptions = {
+    host: cfg.string('WS_HOST'),
+    port: cfg.int('WS_PORT'),
+    path: cfg.string('WS_PATH'),
+    nodeId: cfg.string('NODE_ID'),
+    trustProxy: cfg.bool('TRUST_PROXY'),
+    maxConnections: cfg.int('MAX_CONNECTIONS'),
+    clientPublish: cfg.bool('CLIENT_PUBLISH'),
+    tenantIsolation: cfg.bool('TENANT_ISOLATION'),
+    tenantSubdomainBase: cfg.string('TENANT_SUBDOMAIN_BASE') ?? null,
+    allowedOrigins: cfg.list('ALLOWED_ORIGINS') ?? null,
+    maxMessageBytes: cfg.int('MAX_MESSAGE_BYTES'),
+    maxBufferedBytes: cfg.int('MAX_BUFFERED_BYTES'),
+    slowConsumerPolicy: cfg.string('SLOW_CONSUMER_POLICY') as 'close' | 'drop',
+    maxSubscriptionsPerSession: cfg.int('MAX_SUBSCRIPTIONS_PER_SESSION'),
+    heartbeatMs: cfg.int('HEARTBEAT_MS'),
+    rateLimitCloseAfter: cfg.int('RATE_LIMIT_CLOSE_AFTER'),
+    authTimeoutMs: cfg.int('AUTH_TIMEOUT_MS'),
+    apiKey: cfg.string('API_KEY') ?? null,
+    drainTimeoutMs: cfg.int('DRAIN_TIMEOUT_MS'),
+    backend: new MemoryBackend(),
+    logger,
+  };
+  const gateway = new WebSocketGateway(createDevelopmentConfig(options));
+  if (!cfg.bool('METRICS_ENABLED')) {
+    gateway.setObservabilityHooks({ metrics: () => '# metrics are off (METRICS_ENABLED=false)\n' });
+  }
+  // A demo handler, so that the README's tour has a custom type to try.
+  gateway.addMessageHandler('echo', (_session, data) => data ?? null);
+  return { gateway, logger, env: cfg };
+}

@@ -1,0 +1,85 @@
+import { ConfigError } from '@dotmac-ws/core';
+import { ENV_SCHEMA, type EnvVar } from './env-schema';
+
+/** A parsed variable value. */
+export type EnvValue = string | number | boolean | string[] | undefined;
+
+/** The reference gateway's settings, read from the environment. */
+export interface EnvConfig {
+  /** Each variable of {@link ENV_SCHEMA} by name, parsed (defaults applied). */
+  readonly values: Readonly<Record<string, EnvValue>>;
+  /** Reads a string variable. */
+  string(name: string): string | undefined;
+  /** Reads an integer variable. */
+  int(name: string): number;
+  /** Reads a boolean variable. */
+  bool(name: string): boolean;
+  /** Reads a list variable. */
+  list(name: string): string[] | undefined;
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+/**
+ * Reads every variable of {@link ENV_SCHEMA} from `env`. Throws one {@link ConfigError} that
+ * names every bad value, e.g. "WS_PORT is set as 'abc' when it must be an integer from 0 to 65535".
+ */
+export function readEnvConfig(env: Record<string, string | undefined> = process.env): EnvConfig {
+  const problems: string[] = [];
+  const values: Record<string, EnvValue> = {};
+  for (const v of ENV_SCHEMA) {
+    const raw = env[v.name];
+    const text = raw === undefined || raw.trim() === '' ? v.default : raw.trim();
+    if (text === undefined) {
+      values[v.name] = undefined;
+      continue;
+    }
+    const parsed = parse(v, text);
+    if (parsed.ok) values[v.name] = parsed.value;
+    else problems.push(`${v.name} is set as '${raw}' when it must be ${parsed.expected}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems, 'environment');
+  return {
+    values,
+    string: (name) => values[name] as string | undefined,
+    int: (name) => values[name] as number,
+    bool: (name) => values[name] as boolean,
+    list: (name) => values[name] as string[] | undefined,
+  };
+}
+
+function parse(v: EnvVar, text: string): { ok: true; value: EnvValue } | { ok: false; expected: string } {
+  const k = v.kind;
+  switch (k.type) {
+    case 'int': {
+      const n = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+      return Number.isSafeInteger(n) && n >= k.min && n <= k.max
+        ? { ok: true, value: n }
+        : { ok: false, expected: `an integer from ${k.min} to ${k.max}` };
+    }
+    case 'bool': {
+      const t = text.toLowerCase();
+      if (TRUE.has(t)) return { ok: true, value: true };
+      if (FALSE.has(t)) return { ok: true, value: false };
+      return { ok: false, expected: 'true or false' };
+    }
+    case 'enum':
+      return k.values.includes(text)
+        ? { ok: true, value: text }
+        : { ok: false, expected: `one of ${k.values.join(', ')}` };
+    case 'list': {
+      const items = text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      return items.length > 0
+        ? { ok: true, value: items }
+        : { ok: false, expected: 'a comma-separated list' };
+    }
+    default:
+      return k.pattern === undefined || k.pattern.test(text)
+        ? { ok: true, value: text }
+        : { ok: false, expected: k.hint ?? `text matching ${k.pattern}` };
+  }
+}

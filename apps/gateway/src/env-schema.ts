@@ -1,0 +1,186 @@
+/** How an environment variable is read. */
+export type EnvKind =
+  | { type: 'int'; min: number; max: number }
+  | { type: 'bool' }
+  | { type: 'string'; pattern?: RegExp; hint?: string }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'list' };
+
+/** One environment variable of the reference gateway. */
+export interface EnvVar {
+  /** The variable's name. */
+  name: string;
+  /** How it is read and checked. */
+  kind: EnvKind;
+  /** The value used when it is unset, as text; undefined for none. */
+  default: string | undefined;
+  /** One sentence for docs/configuration.md. */
+  description: string;
+  /** Where it belongs, for grouping in the docs. */
+  group: 'server' | 'protocol' | 'backend' | 'http' | 'auth' | 'operations';
+}
+
+/**
+ * Every variable the reference gateway reads. docs/configuration.md is generated from this
+ * table (`pnpm --filter @dotmac-ws/gateway docs`), and a test fails when they differ.
+ */
+export const ENV_SCHEMA: readonly EnvVar[] = [
+  {
+    name: 'WS_HOST',
+    group: 'server',
+    kind: { type: 'string' },
+    default: undefined,
+    description: 'Interface to listen on; unset listens on all interfaces.',
+  },
+  {
+    name: 'WS_PORT',
+    group: 'server',
+    kind: { type: 'int', min: 0, max: 65535 },
+    default: '8765',
+    description: 'Port to listen on (0 picks a free port).',
+  },
+  {
+    name: 'WS_PATH',
+    group: 'server',
+    kind: { type: 'string', pattern: /^\/[A-Za-z0-9_\-./~]*$/, hint: "a path starting with '/'" },
+    default: '/ws',
+    description: 'WebSocket path; `{WS_PATH}/tenant/{id}` is the tenant-scoped endpoint.',
+  },
+  {
+    name: 'NODE_ID',
+    group: 'server',
+    kind: {
+      type: 'string',
+      pattern: /^[A-Za-z0-9_\-.:]{1,64}$/,
+      hint: '1-64 characters of A-Z a-z 0-9 _ - . :',
+    },
+    default: undefined,
+    description: "This node's id in `welcome` and broadcast envelopes; random when unset.",
+  },
+  {
+    name: 'TRUST_PROXY',
+    group: 'server',
+    kind: { type: 'bool' },
+    default: 'false',
+    description: 'Take the client address from `X-Forwarded-For` (behind a proxy you control).',
+  },
+  {
+    name: 'MAX_CONNECTIONS',
+    group: 'server',
+    kind: { type: 'int', min: 0, max: 10_000_000 },
+    default: '0',
+    description: 'Open connections this node accepts before answering 503; 0 is unlimited.',
+  },
+  {
+    name: 'CLIENT_PUBLISH',
+    group: 'protocol',
+    kind: { type: 'bool' },
+    default: 'true',
+    description: 'Let clients publish on every channel (the reference app runs the development config).',
+  },
+  {
+    name: 'TENANT_ISOLATION',
+    group: 'protocol',
+    kind: { type: 'bool' },
+    default: 'true',
+    description: 'Scope channel names by tenant (`news` becomes `tenant:{id}:news` internally).',
+  },
+  {
+    name: 'TENANT_SUBDOMAIN_BASE',
+    group: 'protocol',
+    kind: { type: 'string', pattern: /^[a-z0-9.-]+$/i, hint: "a domain such as 'example.com'" },
+    default: undefined,
+    description: 'Resolve tenants from subdomains of this domain (`acme.example.com` -> `acme`).',
+  },
+  {
+    name: 'ALLOWED_ORIGINS',
+    group: 'protocol',
+    kind: { type: 'list' },
+    default: undefined,
+    description: 'Comma-separated origins allowed to connect; unset allows any.',
+  },
+  {
+    name: 'MAX_MESSAGE_BYTES',
+    group: 'protocol',
+    kind: { type: 'int', min: 64, max: 268_435_456 },
+    default: '65536',
+    description: 'Largest inbound frame; larger closes with 1009.',
+  },
+  {
+    name: 'MAX_BUFFERED_BYTES',
+    group: 'protocol',
+    kind: { type: 'int', min: 1024, max: 1_073_741_824 },
+    default: '1048576',
+    description: 'Largest outbound buffer per session before the slow-consumer policy applies.',
+  },
+  {
+    name: 'SLOW_CONSUMER_POLICY',
+    group: 'protocol',
+    kind: { type: 'enum', values: ['close', 'drop'] },
+    default: 'close',
+    description: '`close` a session over MAX_BUFFERED_BYTES with 4408, or `drop` (and count) its messages.',
+  },
+  {
+    name: 'MAX_SUBSCRIPTIONS_PER_SESSION',
+    group: 'protocol',
+    kind: { type: 'int', min: 1, max: 1_000_000 },
+    default: '128',
+    description: 'Channels one session may hold.',
+  },
+  {
+    name: 'HEARTBEAT_MS',
+    group: 'protocol',
+    kind: { type: 'int', min: 100, max: 3_600_000 },
+    default: '25000',
+    description: 'WebSocket ping interval; a client silent for two intervals is terminated.',
+  },
+  {
+    name: 'RATE_LIMIT_CLOSE_AFTER',
+    group: 'protocol',
+    kind: { type: 'int', min: 1, max: 1_000_000 },
+    default: '50',
+    description: 'Refused `rate_limited` frames in a row before closing with 4429.',
+  },
+  {
+    name: 'AUTH_TIMEOUT_MS',
+    group: 'auth',
+    kind: { type: 'int', min: 1, max: 3_600_000 },
+    default: '5000',
+    description: 'With a required token, how long a session may take to send `auth`.',
+  },
+  {
+    name: 'BACKEND',
+    group: 'backend',
+    kind: { type: 'enum', values: ['memory'] },
+    default: 'memory',
+    description: 'How nodes reach each other: `memory` (one node).',
+  },
+  {
+    name: 'API_KEY',
+    group: 'http',
+    kind: { type: 'string' },
+    default: undefined,
+    description: 'Bearer key of `POST /api/publish` and `GET /api/stats`; unset turns the HTTP API off.',
+  },
+  {
+    name: 'METRICS_ENABLED',
+    group: 'http',
+    kind: { type: 'bool' },
+    default: 'true',
+    description: 'Serve `GET /metrics`.',
+  },
+  {
+    name: 'DRAIN_TIMEOUT_MS',
+    group: 'operations',
+    kind: { type: 'int', min: 0, max: 3_600_000 },
+    default: '10000',
+    description: 'On SIGTERM/SIGINT, how long to wait for sessions to close before terminating them.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    group: 'operations',
+    kind: { type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'] },
+    default: 'info',
+    description: 'Least severe level logged (JSON lines).',
+  },
+];

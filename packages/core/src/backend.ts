@@ -1,0 +1,39 @@
+import type { ComponentHealth } from './health';
+
+/** Called by a backend for every message that arrives on a topic this node subscribed. */
+export type BackendDeliver = (topic: string, payload: Uint8Array) => void;
+
+/**
+ * How gateway nodes reach each other. A backend carries opaque payloads on topics; the
+ * gateway decides what the topics and payloads are.
+ *
+ * Contract (the testkit's `runBackendConformance` checks it):
+ * - `start` connects and remembers `deliver`; every later message on a subscribed topic is
+ *   passed to it. It may include the node's own publishes: the gateway drops its own echo.
+ * - `subscribe`/`unsubscribe` are interest-based: the gateway calls `subscribe` when the first
+ *   local session needs a topic and `unsubscribe` after the last one leaves. They resolve once
+ *   the broker has confirmed, so that a message published after `subscribe` resolves arrives.
+ * - Messages from one publisher on one topic arrive in the order they were published.
+ * - Any topic string is carried safely: no character of it may change routing.
+ * - After a broker outage the backend resubscribes by itself; while the broker is gone,
+ *   `publish` rejects or drops (and counts) rather than queueing without bound.
+ * - `start` and `stop` are idempotent.
+ */
+export interface Backend {
+  /** A short name for health and logs, e.g. `memory`, `redis`. */
+  readonly name: string;
+  /** Connects and starts delivering. */
+  start(deliver: BackendDeliver): Promise<void>;
+  /** Starts receiving `topic`. */
+  subscribe(topic: string): Promise<void>;
+  /** Stops receiving `topic`. */
+  unsubscribe(topic: string): Promise<void>;
+  /** Sends `payload` to every node subscribed to `topic`. */
+  publish(topic: string, payload: Uint8Array): Promise<void>;
+  /** The backend's health, for `GET /health` (`scaling_backend`). */
+  health(): Promise<ComponentHealth>;
+  /** Disconnects; pending work is flushed where the broker allows. */
+  stop(): Promise<void>;
+  /** Counters for `/api/stats` (published, received, dropped, errors, …). */
+  stats?(): Record<string, number>;
+}

@@ -1,0 +1,136 @@
+import type { Backend } from './backend';
+import {
+  type BroadcastTarget,
+  decodeEnvelope,
+  type EnvelopeHeader,
+  encodeEnvelope,
+  topicFor,
+} from './broadcast-envelope';
+import type { ChannelRegistry } from './channel-registry';
+import type { ObservabilityHooks } from './observability-hooks';
+import type { WebSocketSession } from './session';
+import type { SessionRegistry } from './session-registry';
+import type { GatewayCounters } from './stats';
+
+/** What the broadcaster needs from the gateway. @internal */
+export interface BroadcasterDeps {
+  nodeId: string;
+  backend: Backend;
+  sessions: SessionRegistry;
+  channels: ChannelRegistry;
+  counters: GatewayCounters;
+  hooks: () => ObservabilityHooks | undefined;
+  /** May this session receive tenant-wide and everyone broadcasts (false before a required auth)? */
+  eligible: (session: WebSocketSession) => boolean;
+  onError: (error: unknown, context: string) => void;
+}
+
+/**
+ * Turns a broadcast into one serialized frame, hands it to the local sessions it targets and
+ * publishes it once on the backend; delivers what other nodes publish to local sessions.
+ * @internal
+ */
+export class Broadcaster {
+  readonly #d: BroadcasterDeps;
+
+  constructor(deps: BroadcasterDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Broadcasts `{type, channel?, data}` to `target` on every node. Resolves with the number of
+   * local sessions it was handed to, once the backend has accepted it; a backend failure is
+   * reported and counted, and local delivery stands.
+   */
+  async publish(target: BroadcastTarget, type: string, data: unknown): Promise<number> {
+    const d = this.#d;
+    // The one serialization of this broadcast: every session and every node gets these bytes.
+    const frame = Buffer.from(
+      JSON.stringify(
+        target.kind === 'channel'
+          ? { type, channel: target.name, data: data ?? null }
+          : { type, data: data ?? null },
+      ),
+    );
+    d.counters.broadcasts_published++;
+    const ts = Date.now();
+    const delivered = this.deliverLocal(target, frame);
+    const hooks = d.hooks();
+    const traceparent = hooks?.currentTraceparent?.();
+    hooks?.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent });
+    const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
+    if (traceparent !== undefined) header.traceparent = traceparent;
+    try {
+      await d.backend.publish(topicFor(target), encodeEnvelope(header, frame));
+    } catch (error) {
+      d.counters.backend_errors++;
+      d.onError(error, 'backend publish');
+    }
+    return delivered;
+  }
+
+  /** Handles a payload from the backend. */
+  receive(_topic: string, payload: Uint8Array): void {
+    const d = this.#d;
+    let decoded: ReturnType<typeof decodeEnvelope>;
+    try {
+      decoded = decodeEnvelope(payload);
+    } catch (error) {
+      d.counters.backend_errors++;
+      d.onError(error, 'backend receive');
+      return;
+    }
+    const { header, frame } = decoded;
+    if (header.origin === d.nodeId) return;
+    d.counters.broadcasts_received++;
+    const delivered = this.deliverLocal(header.target, frame);
+    d.hooks()?.onBroadcast?.({
+      target: header.target,
+      type: header.type,
+      delivered,
+      origin: 'remote',
+      publishedAt: header.ts,
+      traceparent: header.traceparent,
+    });
+  }
+
+  /** Hands `frame` to every local session `target` names; returns how many took it. */
+  deliverLocal(target: BroadcastTarget, frame: Buffer): number {
+    const d = this.#d;
+    const tenant = 'tenantId' in target ? (target.tenantId ?? null) : null;
+    let recipients: Iterable<WebSocketSession>;
+    let filter: ((s: WebSocketSession) => boolean) | null = null;
+    switch (target.kind) {
+      case 'channel':
+        recipients = d.channels.subscribers(target.channel);
+        break;
+      case 'user':
+        recipients = d.sessions.byUser(target.userId);
+        break;
+      case 'tenant':
+        recipients = d.sessions.byTenant(target.tenantId);
+        filter = d.eligible;
+        break;
+      case 'role':
+        recipients = d.sessions.byRole(target.role);
+        break;
+      case 'permission':
+        recipients = d.sessions.byPermission(target.permission);
+        break;
+      case 'all':
+        recipients = tenant === null ? d.sessions.all() : d.sessions.byTenant(tenant);
+        filter = d.eligible;
+        break;
+      default:
+        return 0;
+    }
+    let delivered = 0;
+    for (const s of recipients) {
+      if (tenant !== null && s.tenantId !== tenant) continue;
+      if (filter !== null && !filter(s)) continue;
+      if (s.sendRaw(frame)) delivered++;
+    }
+    d.counters.deliveries += delivered;
+    return delivered;
+  }
+}

@@ -1,0 +1,316 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Authenticator } from './authenticator';
+import type { Backend } from './backend';
+import { type ChannelPolicy, defaultChannelPolicy } from './channel-policy';
+import { ConfigError } from './config-error';
+import { createConsoleLogger, type Logger } from './logger';
+import { MemoryBackend } from './memory-backend';
+import type { ObservabilityHooks } from './observability-hooks';
+
+/** What happens to a session whose outbound buffer passes `maxBufferedBytes`. */
+export type SlowConsumerPolicy = 'close' | 'drop';
+
+/** Options of a {@link WebSocketGateway}. Every field is optional. */
+export interface GatewayOptions {
+  /** Interface to listen on; unset listens on all interfaces. @default undefined */
+  host?: string | undefined;
+  /** Port to listen on; 0 binds a free port (see `gateway.address()`). @default 8765 */
+  port?: number;
+  /** The WebSocket path; `{path}/tenant/{id}` is the tenant-scoped endpoint. @default '/ws' */
+  path?: string;
+  /** An existing HTTP server to attach to instead of owning one. @default undefined */
+  server?: Server | undefined;
+  /**
+   * Serve `/health`, `/ready`, `/metrics` and `/api/*` on the server's `request` event.
+   * @default true when the gateway owns its server, false when attached (use `gateway.handleHttpRequest`)
+   */
+  serveHttp?: boolean | undefined;
+  /** This node's id, in `welcome` and in broadcast envelopes. @default a random id */
+  nodeId?: string | undefined;
+  /** How nodes reach each other. @default new MemoryBackend() */
+  backend?: Backend | undefined;
+  /** Verifies tokens; without it, tokens are not accepted. @default undefined */
+  authenticator?: Authenticator | undefined;
+  /** Every session must authenticate (at the handshake or in-band). @default false */
+  requireToken?: boolean;
+  /** With `requireToken`, a handshake without a token may still authenticate in-band. @default true */
+  authInBand?: boolean;
+  /** How long an unauthenticated session may wait before sending `auth`. @default 5000 */
+  authTimeoutMs?: number;
+  /** How long before a token's expiry `auth_expiring` is sent. @default 30000 */
+  authExpiringLeadMs?: number;
+  /** Who may subscribe and publish. @default anyone may subscribe, nobody may publish */
+  channelPolicy?: ChannelPolicy | undefined;
+  /** Let clients publish on every channel, whatever the policy says. @default false */
+  clientPublish?: boolean;
+  /** Scope channel names by tenant (`news` -> `tenant:{id}:news`). @default true */
+  tenantIsolation?: boolean;
+  /** Resolve tenants from `Host` subdomains of this domain (`acme.example.com`). @default null */
+  tenantSubdomainBase?: string | null | undefined;
+  /** Origins allowed to connect; null allows any (and requests without `Origin`). @default null */
+  allowedOrigins?: readonly string[] | null | undefined;
+  /** Bearer key of the HTTP API (`/api/publish`, `/api/stats`); null turns it off. @default null */
+  apiKey?: string | null | undefined;
+  /** Largest inbound frame in bytes; larger closes with 1009. @default 65536 */
+  maxMessageBytes?: number;
+  /** Largest outbound buffer per session in bytes before the slow-consumer policy applies. @default 1048576 */
+  maxBufferedBytes?: number;
+  /** `close` (4408) or `drop` (count and skip) for a session over `maxBufferedBytes`. @default 'close' */
+  slowConsumerPolicy?: SlowConsumerPolicy;
+  /** Channels one session may hold. @default 128 */
+  maxSubscriptionsPerSession?: number;
+  /** Open connections this node accepts; more get 503. 0 is unlimited. @default 0 */
+  maxConnections?: number;
+  /** Inbound frames queued per session before the gateway stops reading its socket. @default 256 */
+  maxPendingFrames?: number;
+  /** WebSocket ping interval; no answer within two intervals terminates. @default 25000 */
+  heartbeatMs?: number;
+  /** How long a shutdown waits for sessions to close before terminating them. @default 10000 */
+  drainTimeoutMs?: number;
+  /** Refused `rate_limited` frames in a row before the session is closed with 4429. @default 50 */
+  rateLimitCloseAfter?: number;
+  /** Take the client address from the first `X-Forwarded-For` entry (behind a proxy). @default false */
+  trustProxy?: boolean;
+  /** Where logs go. @default JSON lines at level `info` */
+  logger?: Logger | undefined;
+  /** Metrics, tracing and log hooks. @default undefined */
+  hooks?: ObservabilityHooks | undefined;
+}
+
+/** Options after defaults were applied and validated. */
+export interface ResolvedGatewayConfig {
+  host: string | undefined;
+  port: number;
+  path: string;
+  server: Server | undefined;
+  serveHttp: boolean;
+  nodeId: string;
+  backend: Backend;
+  authenticator: Authenticator | undefined;
+  requireToken: boolean;
+  authInBand: boolean;
+  authTimeoutMs: number;
+  authExpiringLeadMs: number;
+  channelPolicy: ChannelPolicy;
+  clientPublish: boolean;
+  tenantIsolation: boolean;
+  tenantSubdomainBase: string | null;
+  allowedOrigins: readonly string[] | null;
+  apiKey: string | null;
+  maxMessageBytes: number;
+  maxBufferedBytes: number;
+  slowConsumerPolicy: SlowConsumerPolicy;
+  maxSubscriptionsPerSession: number;
+  maxConnections: number;
+  maxPendingFrames: number;
+  heartbeatMs: number;
+  drainTimeoutMs: number;
+  rateLimitCloseAfter: number;
+  trustProxy: boolean;
+  logger: Logger;
+  hooks: ObservabilityHooks | undefined;
+}
+
+/** The defaults of every plain option. */
+export const DEFAULTS = {
+  port: 8765,
+  path: '/ws',
+  requireToken: false,
+  authInBand: true,
+  authTimeoutMs: 5000,
+  authExpiringLeadMs: 30_000,
+  clientPublish: false,
+  tenantIsolation: true,
+  maxMessageBytes: 64 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+  slowConsumerPolicy: 'close',
+  maxSubscriptionsPerSession: 128,
+  maxConnections: 0,
+  maxPendingFrames: 256,
+  heartbeatMs: 25_000,
+  drainTimeoutMs: 10_000,
+  rateLimitCloseAfter: 50,
+  trustProxy: false,
+} as const satisfies Partial<GatewayOptions>;
+
+type IntRule = readonly [key: keyof GatewayOptions, min: number, max: number];
+const INT_RULES: readonly IntRule[] = [
+  ['port', 0, 65535],
+  ['authTimeoutMs', 1, 3_600_000],
+  ['authExpiringLeadMs', 0, 3_600_000],
+  ['maxMessageBytes', 64, 256 * 1024 * 1024],
+  ['maxBufferedBytes', 1024, 1024 * 1024 * 1024],
+  ['maxSubscriptionsPerSession', 1, 1_000_000],
+  ['maxConnections', 0, 10_000_000],
+  ['maxPendingFrames', 1, 1_000_000],
+  ['heartbeatMs', 100, 3_600_000],
+  ['drainTimeoutMs', 0, 3_600_000],
+  ['rateLimitCloseAfter', 1, 1_000_000],
+];
+const BOOL_KEYS = ['requireToken', 'authInBand', 'clientPublish', 'tenantIsolation', 'trustProxy'] as const;
+
+/**
+ * Applies defaults and checks every option; throws one {@link ConfigError} listing every problem.
+ */
+export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConfig {
+  const problems: string[] = [];
+  const o = { ...DEFAULTS, ...stripUndefined(options) } as GatewayOptions & {
+    [K in keyof typeof DEFAULTS]-?: NonNullable<GatewayOptions[K]>;
+  };
+
+  for (const [key, min, max] of INT_RULES) {
+    const v = o[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${key} is ${show(v)} when it must be an integer from ${min} to ${max}`);
+    }
+  }
+  for (const key of BOOL_KEYS) {
+    if (typeof o[key] !== 'boolean') problems.push(`${key} is ${show(o[key])} when it must be true or false`);
+  }
+  if (
+    typeof o.path !== 'string' ||
+    !/^\/[A-Za-z0-9_\-./~]*$/.test(o.path) ||
+    (o.path.length > 1 && o.path.endsWith('/'))
+  ) {
+    problems.push(
+      `path is ${show(o.path)} when it must start with '/', not end with '/', and hold only URL path characters`,
+    );
+  }
+  if (o.host !== undefined && (typeof o.host !== 'string' || o.host.length === 0)) {
+    problems.push(`host is ${show(o.host)} when it must be a non-empty string or unset`);
+  }
+  if (
+    o.nodeId !== undefined &&
+    (typeof o.nodeId !== 'string' || !/^[A-Za-z0-9_\-.:]{1,64}$/.test(o.nodeId))
+  ) {
+    problems.push(`nodeId is ${show(o.nodeId)} when it must be 1-64 characters of A-Z a-z 0-9 _ - . :`);
+  }
+  if (o.slowConsumerPolicy !== 'close' && o.slowConsumerPolicy !== 'drop') {
+    problems.push(`slowConsumerPolicy is ${show(o.slowConsumerPolicy)} when it must be 'close' or 'drop'`);
+  }
+  if (o.apiKey != null && (typeof o.apiKey !== 'string' || o.apiKey.length < 1)) {
+    problems.push(`apiKey is ${show(o.apiKey)} when it must be a non-empty string or null`);
+  }
+  if (
+    o.tenantSubdomainBase != null &&
+    (typeof o.tenantSubdomainBase !== 'string' || !/^[a-z0-9.-]+$/i.test(o.tenantSubdomainBase))
+  ) {
+    problems.push(
+      `tenantSubdomainBase is ${show(o.tenantSubdomainBase)} when it must be a domain name such as 'example.com' or null`,
+    );
+  }
+  if (
+    o.allowedOrigins != null &&
+    (!Array.isArray(o.allowedOrigins) ||
+      o.allowedOrigins.some((x) => typeof x !== 'string' || x.length === 0))
+  ) {
+    problems.push(
+      `allowedOrigins is ${show(o.allowedOrigins)} when it must be an array of origins such as 'https://app.example.com' or null`,
+    );
+  }
+  if (o.authenticator !== undefined && typeof o.authenticator?.authenticate !== 'function') {
+    problems.push('authenticator must have an authenticate(token, context) method');
+  }
+  if (o.requireToken === true && o.authenticator === undefined) {
+    problems.push('requireToken is true but no authenticator is set: nothing could verify a token');
+  }
+  if (
+    o.channelPolicy !== undefined &&
+    (typeof o.channelPolicy?.canSubscribe !== 'function' || typeof o.channelPolicy?.canPublish !== 'function')
+  ) {
+    problems.push(
+      'channelPolicy must have canSubscribe(session, channel) and canPublish(session, channel) methods',
+    );
+  }
+  if (o.backend !== undefined) {
+    const missing = (['start', 'subscribe', 'unsubscribe', 'publish', 'health', 'stop'] as const).filter(
+      (m) => typeof (o.backend as unknown as Record<string, unknown>)?.[m] !== 'function',
+    );
+    if (missing.length > 0) problems.push(`backend lacks the Backend methods ${missing.join(', ')}`);
+  }
+  if (o.server !== undefined && (typeof o.server !== 'object' || typeof o.server?.on !== 'function')) {
+    problems.push('server must be a node:http Server');
+  }
+  if (o.server !== undefined && options.port !== undefined) {
+    problems.push('port and server are both set: an attached gateway listens on the server it is given');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    host: o.host,
+    port: o.port,
+    path: o.path,
+    server: o.server,
+    serveHttp: o.serveHttp ?? o.server === undefined,
+    nodeId: o.nodeId ?? `node-${randomBytes(4).toString('hex')}`,
+    backend: o.backend ?? new MemoryBackend(),
+    authenticator: o.authenticator,
+    requireToken: o.requireToken,
+    authInBand: o.authInBand,
+    authTimeoutMs: o.authTimeoutMs,
+    authExpiringLeadMs: o.authExpiringLeadMs,
+    channelPolicy: o.channelPolicy ?? defaultChannelPolicy,
+    clientPublish: o.clientPublish,
+    tenantIsolation: o.tenantIsolation,
+    tenantSubdomainBase: o.tenantSubdomainBase?.toLowerCase() ?? null,
+    allowedOrigins: o.allowedOrigins ?? null,
+    apiKey: o.apiKey ?? null,
+    maxMessageBytes: o.maxMessageBytes,
+    maxBufferedBytes: o.maxBufferedBytes,
+    slowConsumerPolicy: o.slowConsumerPolicy,
+    maxSubscriptionsPerSession: o.maxSubscriptionsPerSession,
+    maxConnections: o.maxConnections,
+    maxPendingFrames: o.maxPendingFrames,
+    heartbeatMs: o.heartbeatMs,
+    drainTimeoutMs: o.drainTimeoutMs,
+    rateLimitCloseAfter: o.rateLimitCloseAfter,
+    trustProxy: o.trustProxy,
+    logger: o.logger ?? createConsoleLogger('info'),
+    hooks: o.hooks,
+  };
+}
+
+/**
+ * Options for local development: clients may publish on every channel, no token is needed.
+ * Validated at once.
+ *
+ * @example
+ * const gateway = new WebSocketGateway(createDevelopmentConfig({ port: 8765 }))
+ */
+export function createDevelopmentConfig(overrides: GatewayOptions = {}): GatewayOptions {
+  const options: GatewayOptions = { clientPublish: true, ...stripUndefined(overrides) };
+  resolveConfig({ ...options, backend: options.backend ?? placeholderBackend });
+  return options;
+}
+
+/**
+ * Options for production: every session must authenticate (so an `authenticator` is required),
+ * clients publish only where the channel policy allows, tenants are isolated. Validated at once.
+ */
+export function createProductionConfig(overrides: GatewayOptions = {}): GatewayOptions {
+  const options: GatewayOptions = {
+    requireToken: true,
+    clientPublish: false,
+    tenantIsolation: true,
+    ...stripUndefined(overrides),
+  };
+  resolveConfig({ ...options, backend: options.backend ?? placeholderBackend });
+  return options;
+}
+
+// Validation of a factory's output must not construct a real backend.
+const placeholderBackend = new MemoryBackend();
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === undefined) return 'unset';
+  if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'an array' : 'an object';
+  return String(v);
+}

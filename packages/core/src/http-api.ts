@@ -1,0 +1,217 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basicMetrics } from './basic-metrics';
+import type { BroadcastTarget } from './broadcast-envelope';
+import { isValidChannelName, isValidEventName, isValidTenantId } from './channel-name';
+import { SERVER_FRAME_TYPES } from './constants';
+import { safeJsonParse } from './frame';
+import { sendJson, type WebSocketGateway } from './gateway';
+
+/** The largest body `POST /api/publish` accepts. */
+export const MAX_API_BODY_BYTES = 1024 * 1024;
+
+const ROUTES: Record<string, readonly string[]> = {
+  '/health': ['GET', 'HEAD'],
+  '/ready': ['GET', 'HEAD'],
+  '/metrics': ['GET', 'HEAD'],
+  '/api/publish': ['POST'],
+  '/api/stats': ['GET'],
+};
+
+/**
+ * Serves the gateway's HTTP endpoints (protocol.md, "HTTP API"). Returns false for paths it
+ * does not own. @internal
+ */
+export function handleHttpApiRequest(
+  gateway: WebSocketGateway,
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const methods = ROUTES[path];
+  if (methods === undefined) return false;
+  const method = req.method ?? 'GET';
+  if (!methods.includes(method)) {
+    sendJson(
+      res,
+      405,
+      { error: { code: 'method_not_allowed', message: `use ${methods.join(' or ')}` } },
+      { allow: methods.join(', ') },
+    );
+    return true;
+  }
+  const fail = (error: unknown) => {
+    gateway.config.logger.error({ error, path }, 'HTTP API request failed');
+    if (!res.headersSent)
+      sendJson(res, 500, { error: { code: 'internal_error', message: 'internal error' } });
+    else res.destroy();
+  };
+  switch (path) {
+    case '/health':
+      gateway.healthCheck().then((h) => sendJson(res, h.status === 'unhealthy' ? 503 : 200, h), fail);
+      return true;
+    case '/ready':
+      sendJson(res, gateway.isReady ? 200 : 503, { ready: gateway.isReady, status: gateway.status });
+      return true;
+    case '/metrics':
+      Promise.resolve(gateway.observabilityHooks?.metrics?.() ?? basicMetrics(gateway)).then((text) => {
+        res.writeHead(200, {
+          'content-type':
+            gateway.observabilityHooks?.metricsContentType ?? 'text/plain; version=0.0.4; charset=utf-8',
+          'cache-control': 'no-store',
+        });
+        res.end(text);
+      }, fail);
+      return true;
+    default:
+      break;
+  }
+  if (!authorized(gateway.config.apiKey, req, res)) return true;
+  if (path === '/api/stats') {
+    sendJson(res, 200, gateway.getStats());
+    return true;
+  }
+  readBody(req, MAX_API_BODY_BYTES)
+    .then((body) => {
+      if (body === null) {
+        sendJson(res, 413, {
+          error: {
+            code: 'payload_too_large',
+            message: `the body must be at most ${MAX_API_BODY_BYTES} bytes`,
+          },
+        });
+        return;
+      }
+      const parsed = parsePublishBody(body);
+      if (typeof parsed === 'string') {
+        sendJson(res, 400, { error: { code: 'bad_request', message: parsed } });
+        return;
+      }
+      return publish(gateway, parsed).then((n) => sendJson(res, 200, { delivered_local: n }));
+    })
+    .catch(fail);
+  return true;
+}
+
+function publish(gateway: WebSocketGateway, { target, type, data }: PublishRequest): Promise<number> {
+  switch (target.kind) {
+    case 'channel':
+      return gateway.broadcastToChannel(target.name, type, data, { tenantId: target.tenantId });
+    case 'user':
+      return gateway.broadcastToUser(target.userId, type, data, { tenantId: target.tenantId ?? null });
+    case 'role':
+      return gateway.broadcastToRole(target.role, type, data, { tenantId: target.tenantId ?? null });
+    case 'permission':
+      return gateway.broadcastToPermission(target.permission, type, data, {
+        tenantId: target.tenantId ?? null,
+      });
+    case 'tenant':
+      return gateway.broadcastToTenant(target.tenantId, type, data);
+    default:
+      return gateway.broadcastToAll(type, data, { tenantId: target.tenantId ?? null });
+  }
+}
+
+function authorized(apiKey: string | null, req: IncomingMessage, res: ServerResponse): boolean {
+  if (apiKey === null) {
+    sendJson(res, 404, {
+      error: { code: 'api_disabled', message: 'the HTTP API is off: set an API key to turn it on' },
+    });
+    return false;
+  }
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (match?.[1] !== undefined && sameSecret(match[1], apiKey)) return true;
+  sendJson(
+    res,
+    401,
+    { error: { code: 'unauthorized', message: 'a valid API key is required (Authorization: Bearer <key>)' } },
+    {
+      'www-authenticate': 'Bearer',
+    },
+  );
+  return false;
+}
+
+/** Constant-time comparison of two secrets of any length. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Reads a body up to `limit` bytes; null when it is larger. */
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) over = true;
+      else if (!over) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(over ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** A validated `POST /api/publish` body. */
+export interface PublishRequest {
+  /** Whom to deliver to; a channel is named as clients name it, scoped by `tenantId`. */
+  target:
+    | { kind: 'channel'; name: string; tenantId: string | null }
+    | Exclude<BroadcastTarget, { kind: 'channel' }>;
+  /** The delivered message type. */
+  type: string;
+  /** The payload. */
+  data: unknown;
+}
+
+/** Validates a `POST /api/publish` body; returns what is wrong as a string. */
+export function parsePublishBody(text: string): PublishRequest | string {
+  let body: unknown;
+  try {
+    body = safeJsonParse(text);
+  } catch {
+    return 'the body is not valid JSON';
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return 'the body must be a JSON object';
+  const b = body as Record<string, unknown>;
+  if (!isValidEventName(b.type) || SERVER_FRAME_TYPES.has(b.type)) {
+    return '"type" must be 1-100 characters of A-Z a-z 0-9 _ - . : @ / and not a server frame type';
+  }
+  const problems: string[] = [];
+  for (const key of ['user_id', 'role', 'permission'] as const) {
+    if (b[key] !== undefined && (typeof b[key] !== 'string' || b[key] === ''))
+      problems.push(`"${key}" must be a non-empty string`);
+  }
+  if (b.channel !== undefined && !isValidChannelName(b.channel)) {
+    problems.push('"channel" must be 1-200 characters of A-Z a-z 0-9 _ - . : @ / =');
+  }
+  if (b.tenant_id !== undefined && !isValidTenantId(b.tenant_id)) {
+    problems.push('"tenant_id" must be 1-200 characters of A-Z a-z 0-9 _ - . @ / =');
+  }
+  if (problems.length > 0) return problems.join('; ');
+  const targets = (['channel', 'user_id', 'role', 'permission'] as const).filter((k) => b[k] !== undefined);
+  const tenantId = (b.tenant_id as string | undefined) ?? null;
+  if (targets.length > 1) return `exactly one target is allowed, got ${targets.join(' and ')}`;
+  const type = b.type;
+  const data = b.data ?? null;
+  if (targets.length === 0) {
+    if (tenantId === null)
+      return 'name exactly one target: "channel", "user_id", "tenant_id", "role" or "permission"';
+    return { target: { kind: 'tenant', tenantId }, type, data };
+  }
+  switch (targets[0]) {
+    case 'channel':
+      return { target: { kind: 'channel', name: b.channel as string, tenantId }, type, data };
+    case 'user_id':
+      return { target: { kind: 'user', userId: b.user_id as string, tenantId }, type, data };
+    case 'role':
+      return { target: { kind: 'role', role: b.role as string, tenantId }, type, data };
+    default:
+      return { target: { kind: 'permission', permission: b.permission as string, tenantId }, type, data };
+  }
+}

@@ -1,0 +1,97 @@
+export { AuthError, type AuthFailureReason } from './auth-error';
+export {
+  type AuthenticationContext,
+  type Authenticator,
+  type ExtractedToken,
+  extractToken,
+  type Identity,
+  type TokenSource,
+} from './authenticator';
+export type { Backend, BackendDeliver } from './backend';
+export {
+  BROADCAST_TOPIC,
+  type BroadcastTarget,
+  decodeEnvelope,
+  type EnvelopeHeader,
+  encodeEnvelope,
+  topicFor,
+} from './broadcast-envelope';
+export {
+  internalChannelName,
+  isValidChannelName,
+  isValidEventName,
+  isValidTenantId,
+  MAX_CHANNEL_LENGTH,
+} from './channel-name';
+export { type ChannelPolicy, type ChannelRef, defaultChannelPolicy } from './channel-policy';
+export {
+  createDevelopmentConfig,
+  createProductionConfig,
+  DEFAULTS,
+  type GatewayOptions,
+  type ResolvedGatewayConfig,
+  resolveConfig,
+  type SlowConsumerPolicy,
+} from './config';
+export { ConfigError } from './config-error';
+export {
+  BEARER_SUBPROTOCOL_PREFIX,
+  CloseCode,
+  CloseReason,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  RESERVED_CLIENT_TYPES,
+  SERVER_FRAME_TYPES,
+  SUBPROTOCOL,
+} from './constants';
+export { type Frame, FrameError, type FrameId, type JsonValue, parseFrame, safeJsonParse } from './frame';
+export {
+  type BroadcastOptions,
+  type GatewayAddress,
+  type MessageHandler,
+  type MessageHandlerContext,
+  WebSocketGateway,
+} from './gateway';
+export { HandshakeError } from './handshake-error';
+export { type ComponentHealth, type GatewayHealth, type HealthStatus, worstStatus } from './health';
+export { type PublishRequest, parsePublishBody } from './http-api';
+export {
+  createConsoleLogger,
+  LOG_LEVELS,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  silentLogger,
+} from './logger';
+export { MemoryBackend, type MemoryBackendOptions, MemoryBus } from './memory-backend';
+export {
+  type ConnectionContext,
+  type ConnectionMiddleware,
+  compose,
+  type GatewayMiddleware,
+  type MessageContext,
+  type MessageMiddleware,
+} from './middleware';
+export type { BroadcastEvent, ObservabilityHooks } from './observability-hooks';
+export { ProtocolError, type ProtocolErrorOptions } from './protocol-error';
+export { WebSocketSession } from './session';
+export type { GatewayCounters, GatewayStats } from './stats';
+export {
+  matchGatewayPath,
+  resolveTenant,
+  type TenantResolution,
+  type TenantSource,
+} from './tenant-resolution';
+
+import type { GatewayOptions } from './config';
+import { WebSocketGateway } from './gateway';
+
+/**
+ * Creates and starts a gateway. Use with `await using` to stop it at the end of a scope.
+ *
+ * @example
+ * await using gateway = await startGateway(createDevelopmentConfig({ port: 0 }))
+ */
+export async function startGateway(options: GatewayOptions = {}): Promise<WebSocketGateway> {
+  return new WebSocketGateway(options).start();
+}

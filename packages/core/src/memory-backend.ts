@@ -1,0 +1,111 @@
+import type { Backend, BackendDeliver } from './backend';
+import type { ComponentHealth } from './health';
+
+/**
+ * An in-process message bus. Gateways whose `MemoryBackend`s share one bus behave like nodes
+ * of a cluster inside one process, which is how multi-node behaviour is tested without a broker.
+ */
+export class MemoryBus {
+  readonly #topics = new Map<string, Set<MemoryBackend>>();
+
+  /** @internal */
+  join(topic: string, member: MemoryBackend): void {
+    let members = this.#topics.get(topic);
+    if (members === undefined) {
+      members = new Set();
+      this.#topics.set(topic, members);
+    }
+    members.add(member);
+  }
+
+  /** @internal */
+  leave(topic: string, member: MemoryBackend): void {
+    const members = this.#topics.get(topic);
+    if (members === undefined) return;
+    members.delete(member);
+    if (members.size === 0) this.#topics.delete(topic);
+  }
+
+  /** The members subscribed to `topic`. */
+  members(topic: string): ReadonlySet<MemoryBackend> {
+    return this.#topics.get(topic) ?? EMPTY;
+  }
+
+  /** How many topics have at least one member. */
+  get topicCount(): number {
+    return this.#topics.size;
+  }
+}
+
+const EMPTY: ReadonlySet<MemoryBackend> = new Set();
+
+/** Options of a {@link MemoryBackend}. */
+export interface MemoryBackendOptions {
+  /** The bus to share with other gateways in this process. @default a bus of its own */
+  bus?: MemoryBus;
+}
+
+/**
+ * The in-memory backend: one process, no broker. Alone it makes a single-node gateway; several
+ * sharing a {@link MemoryBus} make a cluster inside one process. Deliveries are asynchronous
+ * (a microtask later) and in publish order, as they would be over a broker; a member does not
+ * receive its own publishes.
+ */
+export class MemoryBackend implements Backend {
+  readonly name = 'memory';
+  readonly #bus: MemoryBus;
+  readonly #subscribed = new Set<string>();
+  #deliver: BackendDeliver | null = null;
+  #published = 0;
+  #received = 0;
+
+  constructor(options: MemoryBackendOptions = {}) {
+    this.#bus = options.bus ?? new MemoryBus();
+  }
+
+  async start(deliver: BackendDeliver): Promise<void> {
+    this.#deliver = deliver;
+  }
+
+  async subscribe(topic: string): Promise<void> {
+    this.#subscribed.add(topic);
+    this.#bus.join(topic, this);
+  }
+
+  async unsubscribe(topic: string): Promise<void> {
+    this.#subscribed.delete(topic);
+    this.#bus.leave(topic, this);
+  }
+
+  async publish(topic: string, payload: Uint8Array): Promise<void> {
+    this.#published++;
+    for (const member of this.#bus.members(topic)) {
+      if (member !== this) queueMicrotask(() => member.#receive(topic, payload));
+    }
+  }
+
+  #receive(topic: string, payload: Uint8Array): void {
+    // A member that left or stopped after the publish no longer receives.
+    if (this.#deliver === null || !this.#subscribed.has(topic)) return;
+    this.#received++;
+    this.#deliver(topic, payload);
+  }
+
+  async health(): Promise<ComponentHealth> {
+    return {
+      status: this.#deliver === null ? 'unhealthy' : 'healthy',
+      backend: 'memory',
+      topics: this.#subscribed.size,
+    };
+  }
+
+  stats(): Record<string, number> {
+    return { published: this.#published, received: this.#received, topics: this.#subscribed.size };
+  }
+
+  async stop(): Promise<void> {
+    for (const topic of this.#subscribed) this.#bus.leave(topic, this);
+    this.#subscribed.clear();
+    this.#deliver = null;
+  }
+}

@@ -1,0 +1,88 @@
+import type { IncomingMessage } from 'node:http';
+import type { Identity } from './authenticator';
+import type { Frame, FrameId } from './frame';
+import type { WebSocketGateway } from './gateway';
+import type { WebSocketSession } from './session';
+
+/** What connection middleware sees of an upgrade request, before the upgrade. */
+export interface ConnectionContext {
+  /** The upgrade request. */
+  readonly request: IncomingMessage;
+  /** The parsed request URL. */
+  readonly url: URL;
+  /** The client address (the socket's remote address). */
+  readonly ip: string;
+  /** The tenant resolved from the path, header, query, subdomain or token. */
+  tenantId: string | null;
+  /** The identity from a handshake token, if one was given and verified. */
+  identity: Identity | null;
+  /** Free-form state for middleware to share with later middleware. */
+  readonly state: Map<string, unknown>;
+  /**
+   * Registers `callback` to run exactly once when this connection ends, however it ends:
+   * closed, terminated, refused by later middleware, or lost before the upgrade.
+   */
+  onClose(callback: () => void): void;
+}
+
+/** What message middleware sees of one inbound frame. */
+export interface MessageContext {
+  /** The session the frame came from. */
+  readonly session: WebSocketSession;
+  /** The parsed frame. */
+  readonly frame: Frame;
+  /** `frame.type`. */
+  readonly type: string;
+  /** `frame.id`, if any. */
+  readonly id: FrameId | undefined;
+  /** The frame's size in bytes. */
+  readonly bytes: number;
+  /** The gateway. */
+  readonly gateway: WebSocketGateway;
+}
+
+/**
+ * Runs before the upgrade. Call `next()` to go on; throw a `HandshakeError` to refuse with an
+ * HTTP status (e.g. 429 with `Retry-After`).
+ */
+export type ConnectionMiddleware = (ctx: ConnectionContext, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * Runs for every inbound frame, before it is routed. Call `next()` to go on; throw a
+ * `ProtocolError` to refuse the frame (e.g. `rate_limited` with `retryAfterMs`).
+ */
+export type MessageMiddleware = (ctx: MessageContext, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * What `gateway.use()` takes: connection middleware, message middleware, or both (a plugin
+ * such as a rate limiter registers both at once).
+ */
+export interface GatewayMiddleware {
+  /** A name for logs. */
+  name?: string;
+  /** Runs before every upgrade. */
+  connection?: ConnectionMiddleware;
+  /** Runs for every inbound frame. */
+  message?: MessageMiddleware;
+}
+
+/**
+ * Composes middleware into one function that runs them in order and then `last`.
+ * Calling `next()` twice in one middleware is an error.
+ */
+export function compose<C>(
+  stack: readonly ((ctx: C, next: () => Promise<void>) => Promise<void>)[],
+  last: (ctx: C) => Promise<void> | void,
+): (ctx: C) => Promise<void> {
+  return (ctx) => {
+    let index = -1;
+    const dispatch = async (i: number): Promise<void> => {
+      if (i <= index) throw new Error('next() called more than once in one middleware');
+      index = i;
+      const fn = stack[i];
+      if (fn === undefined) return last(ctx);
+      return fn(ctx, () => dispatch(i + 1));
+    };
+    return dispatch(0);
+  };
+}

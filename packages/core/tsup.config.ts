@@ -1,0 +1,6 @@
+import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tooling/tsconfig/tsup';
+
+export default defineConfig(
+  packageBuild({ index: 'src/index.ts', testkit: 'src/testkit/index.ts' }, { external: ['vitest'] }),
+);
