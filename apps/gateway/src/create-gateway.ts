@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   createConsoleLogger,
   createDevelopmentConfig,
   type GatewayOptions,
@@ -8,6 +9,8 @@ import {
   WebSocketGateway,
 } from '@dotmac-ws/core';
 import { type EnvConfig, readEnvConfig } from './env-config';
+import type { PluginContext } from './plugin';
+import { PLUGINS } from './plugins';
 
 /** What {@link createGatewayFromEnv} builds. */
 export interface ReferenceGateway {
@@ -48,10 +51,16 @@ export function createGatewayFromEnv(
     authTimeoutMs: cfg.int('AUTH_TIMEOUT_MS'),
     apiKey: cfg.string('API_KEY') ?? null,
     drainTimeoutMs: cfg.int('DRAIN_TIMEOUT_MS'),
-    backend: new MemoryBackend(),
     logger,
   };
+  const ctx: PluginContext = { logger };
+  const backendName = cfg.string('BACKEND');
+  const backendPlugin = PLUGINS.find((p) => p.backend?.name === backendName);
+  options.backend = backendPlugin?.backend ? backendPlugin.backend.create(cfg, ctx) : new MemoryBackend();
+  const problems = PLUGINS.flatMap((p) => p.configure?.(cfg, options, ctx) ?? []);
+  if (problems.length > 0) throw new ConfigError(problems, 'environment');
   const gateway = new WebSocketGateway(createDevelopmentConfig(options));
+  for (const p of PLUGINS) p.attach?.(cfg, gateway, ctx);
   if (!cfg.bool('METRICS_ENABLED')) {
     gateway.setObservabilityHooks({ metrics: () => '# metrics are off (METRICS_ENABLED=false)\n' });
   }

@@ -1,12 +1,13 @@
 import { ConfigError } from '@dotmac-ws/core';
-import { ENV_SCHEMA, type EnvVar } from './env-schema';
+import { type EnvVar, envSchema } from './env-schema';
+import { PLUGINS } from './plugins';
 
 /** A parsed variable value. */
 export type EnvValue = string | number | boolean | string[] | undefined;
 
 /** The reference gateway's settings, read from the environment. */
 export interface EnvConfig {
-  /** Each variable of {@link ENV_SCHEMA} by name, parsed (defaults applied). */
+  /** Each variable of the schema by name, parsed (defaults applied). */
   readonly values: Readonly<Record<string, EnvValue>>;
   /** Reads a string variable. */
   string(name: string): string | undefined;
@@ -22,13 +23,16 @@ const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
 /**
- * Reads every variable of {@link ENV_SCHEMA} from `env`. Throws one {@link ConfigError} that
+ * Reads every variable of {@link envSchema} from `env`. Throws one {@link ConfigError} that
  * names every bad value, e.g. "WS_PORT is set as 'abc' when it must be an integer from 0 to 65535".
  */
-export function readEnvConfig(env: Record<string, string | undefined> = process.env): EnvConfig {
+export function readEnvConfig(
+  env: Record<string, string | undefined> = process.env,
+  schema: readonly EnvVar[] = envSchema(PLUGINS),
+): EnvConfig {
   const problems: string[] = [];
   const values: Record<string, EnvValue> = {};
-  for (const v of ENV_SCHEMA) {
+  for (const v of schema) {
     const raw = env[v.name];
     const text = raw === undefined || raw.trim() === '' ? v.default : raw.trim();
     if (text === undefined) {

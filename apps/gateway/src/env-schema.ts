@@ -17,14 +17,15 @@ export interface EnvVar {
   /** One sentence for docs/configuration.md. */
   description: string;
   /** Where it belongs, for grouping in the docs. */
-  group: 'server' | 'protocol' | 'backend' | 'http' | 'auth' | 'operations';
+  group: 'server' | 'protocol' | 'backend' | 'auth' | 'ratelimit' | 'http' | 'observability' | 'operations';
 }
 
 /**
- * Every variable the reference gateway reads. docs/configuration.md is generated from this
- * table (`pnpm --filter @dotmac-ws/gateway docs`), and a test fails when they differ.
+ * The variables the reference gateway reads itself; each plugin adds its own (`plugin.env`).
+ * docs/configuration.md is generated from {@link envSchema} (`pnpm --filter @dotmac-ws/gateway docs`),
+ * and a test fails when they differ.
  */
-export const ENV_SCHEMA: readonly EnvVar[] = [
+export const CORE_ENV: readonly EnvVar[] = [
   {
     name: 'WS_HOST',
     group: 'server',
@@ -184,3 +185,22 @@ export const ENV_SCHEMA: readonly EnvVar[] = [
     description: 'Least severe level logged (JSON lines).',
   },
 ];
+
+/** What the schema needs to know of the plugins. */
+export interface SchemaPlugin {
+  env: readonly EnvVar[];
+  backend?: { name: string };
+}
+
+/** Every variable: the gateway's own, `BACKEND` (with the backends the plugins bring), then the plugins'. */
+export function envSchema(plugins: readonly SchemaPlugin[]): EnvVar[] {
+  const backends = ['memory', ...plugins.flatMap((p) => (p.backend ? [p.backend.name] : []))];
+  const backend: EnvVar = {
+    name: 'BACKEND',
+    group: 'backend',
+    kind: { type: 'enum', values: backends },
+    default: 'memory',
+    description: `How nodes reach each other: ${backends.map((b) => `\`${b}\``).join(', ')}.`,
+  };
+  return [...CORE_ENV, backend, ...plugins.flatMap((p) => p.env)];
+}

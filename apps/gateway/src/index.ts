@@ -1,5 +1,7 @@
 export { createGatewayFromEnv, type ReferenceGateway } from './create-gateway';
 export { type EnvConfig, type EnvValue, readEnvConfig } from './env-config';
-export { ENV_SCHEMA, type EnvKind, type EnvVar } from './env-schema';
-export { renderConfigurationDoc } from './render-docs';
+export { CORE_ENV, type EnvKind, type EnvVar, envSchema } from './env-schema';
+export type { GatewayPlugin, PluginContext } from './plugin';
+export { PLUGINS } from './plugins';
+export { DOC_MARKERS, renderConfigurationDoc, withConfigurationReference } from './render-docs';
 export { runGateway } from './run';

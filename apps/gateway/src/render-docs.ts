@@ -1,11 +1,14 @@
-import { ENV_SCHEMA, type EnvKind } from './env-schema';
+import { type EnvKind, envSchema } from './env-schema';
+import { PLUGINS } from './plugins';
 
 const GROUPS = {
   server: 'Server',
   protocol: 'Protocol and limits',
   auth: 'Authentication',
   backend: 'Scaling backend',
+  ratelimit: 'Rate limits',
   http: 'HTTP API and metrics',
+  observability: 'Observability',
   operations: 'Operations',
 } as const;
 
@@ -24,12 +27,12 @@ function accepted(k: EnvKind): string {
   }
 }
 
-/** The environment reference of docs/configuration.md, generated from {@link ENV_SCHEMA}. */
+/** The environment reference of docs/configuration.md, generated from {@link envSchema}. */
 export function renderConfigurationDoc(): string {
   let out =
-    '<!-- Generated from apps/gateway/src/env-schema.ts by `pnpm --filter @dotmac-ws/gateway docs`; do not edit by hand. -->\n';
+    '<!-- Generated from apps/gateway/src/env-schema.ts by `pnpm --filter @dotmac-ws/gateway gen:docs`; do not edit by hand. -->\n';
   for (const [group, title] of Object.entries(GROUPS)) {
-    const vars = ENV_SCHEMA.filter((v) => v.group === group);
+    const vars = envSchema(PLUGINS).filter((v) => v.group === group);
     if (vars.length === 0) continue;
     out += `\n### ${title}\n\n| variable | default | accepts | meaning |\n|---|---|---|---|\n`;
     for (const v of vars) {
@@ -37,4 +40,16 @@ export function renderConfigurationDoc(): string {
     }
   }
   return out;
+}
+
+/** The markers between which docs/configuration.md holds the generated reference. */
+export const DOC_MARKERS = { start: '<!-- env:start -->', end: '<!-- env:end -->' } as const;
+
+/** `doc` with the text between the markers replaced by the current reference. */
+export function withConfigurationReference(doc: string): string {
+  const a = doc.indexOf(DOC_MARKERS.start);
+  const b = doc.indexOf(DOC_MARKERS.end);
+  if (a < 0 || b < a)
+    throw new Error(`the document lacks the markers ${DOC_MARKERS.start} and ${DOC_MARKERS.end}`);
+  return `${doc.slice(0, a + DOC_MARKERS.start.length)}\n${renderConfigurationDoc()}\n${doc.slice(b)}`;
 }
