@@ -150,13 +150,6 @@ export const CORE_ENV: readonly EnvVar[] = [
     description: 'With a required token, how long a session may take to send `auth`.',
   },
   {
-    name: 'BACKEND',
-    group: 'backend',
-    kind: { type: 'enum', values: ['memory'] },
-    default: 'memory',
-    description: 'How nodes reach each other: `memory` (one node).',
-  },
-  {
     name: 'API_KEY',
     group: 'http',
     kind: { type: 'string' },

@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort, onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [BIN], {
+    env: { PATH: process.env.PATH ?? '', WS_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  onCleanup(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return { child, output: () => out, exited };
+}
+
+async function ready(port: number, ms = 10000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the gateway did not become ready');
+}
+
+describe('dotmac-gateway (the bin)', () => {
+  it('serves the protocol, and SIGTERM drains the sessions (1001) and exits 0', async () => {
+    const port = await freePort();
+    const g = run({ WS_PORT: String(port) });
+    await ready(port);
+    const c = await TestClient.open(`ws://127.0.0.1:${port}/ws`);
+    await c.welcome();
+    expect(await c.request({ type: 'echo', id: 1, data: { hi: 1 } })).toEqual({
+      type: 'ack',
+      id: 1,
+      data: { hi: 1 },
+    });
+    await c.request({ type: 'subscribe', data: { channel: 'n' } });
+    await c.request({ type: 'publish', channel: 'n', data: 'self' });
+    expect((await c.waitFor((f) => f.type === 'message')).data).toBe('self');
+    g.child.kill('SIGTERM');
+    expect(await c.waitClose()).toEqual({ code: 1001, reason: 'going_away' });
+    expect(await g.exited).toBe(0);
+  });
+
+  it('SIGINT exits 0 too', async () => {
+    const port = await freePort();
+    const g = run({ WS_PORT: String(port) });
+    await ready(port);
+    g.child.kill('SIGINT');
+    expect(await g.exited).toBe(0);
+  });
+
+  it('a bad environment stops start-up with one message naming every problem, exit 1', async () => {
+    const g = run({ WS_PORT: 'abc', HEARTBEAT_MS: 'fast' });
+    expect(await g.exited).toBe(1);
+    expect(g.output()).toContain("WS_PORT is set as 'abc' when it must be an integer from 0 to 65535");
+    expect(g.output()).toContain(
+      "HEARTBEAT_MS is set as 'fast' when it must be an integer from 100 to 3600000",
+    );
+  });
+
+  it('a port in use exits 1 with the reason', async () => {
+    const port = await freePort();
+    const first = run({ WS_PORT: String(port) });
+    await ready(port);
+    const second = run({ WS_PORT: String(port) });
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain('EADDRINUSE');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+  });
+});
