@@ -2,7 +2,12 @@ import WebSocket from 'ws';
 import { onCleanup } from './cleanup';
 
 /** A frame as the test client records it. */
-export type RecordedFrame = Record<string, unknown> & { type?: string; id?: unknown; channel?: string; data?: unknown };
+export type RecordedFrame = Record<string, unknown> & {
+  type?: string;
+  id?: unknown;
+  channel?: string;
+  data?: unknown;
+};
 
 /** Options of {@link TestClient.open}. */
 export interface TestClientOptions {
@@ -116,7 +121,9 @@ export class TestClient {
         const i = this.#waiters.indexOf(w);
         if (i >= 0) {
           this.#waiters.splice(i, 1);
-          reject(new Error(`timeout waiting for ${what}; last frames ${JSON.stringify(this.frames.slice(-5))}`));
+          reject(
+            new Error(`timeout waiting for ${what}; last frames ${JSON.stringify(this.frames.slice(-5))}`),
+          );
         }
       }, ms);
     });
@@ -131,7 +138,11 @@ export class TestClient {
   request(frame: Record<string, unknown>, ms = 3000): Promise<RecordedFrame> {
     const id = frame.id ?? `r${Math.floor(Math.random() * 1e9)}`;
     this.send({ ...frame, id });
-    return this.waitFor((f) => f.id === id && (f.type === 'ack' || f.type === 'error' || f.type === 'pong'), ms, `reply to ${String(frame.type)}`);
+    return this.waitFor(
+      (f) => f.id === id && (f.type === 'ack' || f.type === 'error' || f.type === 'pong'),
+      ms,
+      `reply to ${String(frame.type)}`,
+    );
   }
 
   /** Frames received after index `from` (e.g. `c.frames.length` before an action). */
@@ -143,7 +154,9 @@ export class TestClient {
   waitClose(ms = 5000): Promise<{ code: number; reason: string }> {
     return Promise.race([
       this.#closedP,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not closed within ${ms} ms`)), ms)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`not closed within ${ms} ms`)), ms),
+      ),
     ]);
   }
 
