@@ -1,0 +1,28 @@
+export { type BackoffOptions, backoffDelay } from './backoff';
+export {
+  type ClientEventMap,
+  type ClientIdentity,
+  type ClientState,
+  type ClosedReason,
+  type ConnectedEvent,
+  createClient,
+  type DisconnectedEvent,
+  DotmacClient,
+  type MessageHandler,
+  type PublishOptions,
+  type RequestOptions,
+} from './client';
+export { ClientConfigError } from './client-config-error';
+export {
+  CLIENT_DEFAULTS,
+  type ClientOptions,
+  type ReconnectOptions,
+  type ResolvedClientOptions,
+  type TokenResult,
+  type TokenTransport,
+} from './client-options';
+export * from './protocol';
+export { RequestError, type RequestErrorCode } from './request-error';
+export { ServerError } from './server-error';
+export { type ChannelHandler, Subscription } from './subscription';
+export type { WebSocketConstructor, WebSocketLike } from './websocket-like';
