@@ -22,6 +22,8 @@ export interface IdentitySnapshot {
 }
 
 const OPEN = 1;
+// One options object for every text send, instead of one per frame.
+const TEXT = { binary: false } as const;
 
 /**
  * One client connection: who it is, what it is subscribed to, and how to reach it.
@@ -143,7 +145,7 @@ export class WebSocketSession {
       this.close(CloseCode.SlowConsumer);
       return false;
     }
-    this.socket.send(frame, { binary: false });
+    this.socket.send(frame, TEXT);
     this.#host.sent(frame.length);
     return true;
   }

@@ -77,6 +77,15 @@ describe('heartbeat', () => {
   });
 });
 
+/** Broadcasts 32 KiB blobs on `firehose` until `counter` moves (at most 400, about 12 MiB). */
+async function flood(gw: WebSocketGateway, counter: 'slow_consumer_disconnects' | 'slow_consumer_drops') {
+  const chunk = 'x'.repeat(32 * 1024);
+  for (let i = 0; i < 400 && gw.getStats().counters[counter] === 0; i++) {
+    await gw.broadcastToChannel('firehose', 'blob', chunk);
+    if (i % 20 === 0) await sleep(1);
+  }
+}
+
 describe('outbound buffer', () => {
   it('closes a slow consumer with 4408 and keeps serving the others', async () => {
     const { gw, url } = await startTestGateway({ maxBufferedBytes: 64 * 1024 });
@@ -84,11 +93,7 @@ describe('outbound buffer', () => {
     const fast = await TestClient.open(url);
     for (const c of [slow, fast]) await c.request({ type: 'subscribe', data: { channel: 'firehose' } });
     slow.ws.pause();
-    const chunk = 'x'.repeat(32 * 1024);
-    for (let i = 0; i < 400 && gw.getStats().counters.slow_consumer_disconnects === 0; i++) {
-      await gw.broadcastToChannel('firehose', 'blob', chunk);
-      if (i % 20 === 0) await sleep(1);
-    }
+    await flood(gw, 'slow_consumer_disconnects');
     expect(gw.getStats().counters.slow_consumer_disconnects).toBe(1);
     slow.ws.resume();
     expect(await slow.waitClose()).toEqual({ code: 4408, reason: 'slow_consumer' });
@@ -101,11 +106,7 @@ describe('outbound buffer', () => {
     const slow = await TestClient.open(url);
     await slow.request({ type: 'subscribe', data: { channel: 'firehose' } });
     slow.ws.pause();
-    const chunk = 'x'.repeat(32 * 1024);
-    for (let i = 0; i < 400 && gw.getStats().counters.slow_consumer_drops === 0; i++) {
-      await gw.broadcastToChannel('firehose', 'blob', chunk);
-      if (i % 20 === 0) await sleep(1);
-    }
+    await flood(gw, 'slow_consumer_drops');
     expect(gw.getStats().counters.slow_consumer_drops).toBeGreaterThan(0);
     slow.ws.resume();
     expect((await slow.request({ type: 'ping' }, 10000)).type).toBe('pong');
