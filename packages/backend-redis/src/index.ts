@@ -1,0 +1,3 @@
+export { RedisBackend, type RedisBackendStats } from './redis-backend';
+export { RedisBackendError, type RedisBackendErrorCode } from './redis-backend-error';
+export { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from './redis-backend-options';

@@ -1,0 +1,465 @@
+import type { Backend, BackendDeliver, ComponentHealth } from '@dotmac-ws/core';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { RedisBackendError } from './redis-backend-error';
+import {
+  type RedisBackendOptions,
+  type ResolvedRedisBackendOptions,
+  resolveRedisBackendOptions,
+} from './redis-backend-options';
+
+type Connection = Redis | Cluster;
+
+/** Topics sent per `SUBSCRIBE` when a whole set is subscribed again after a reconnection. */
+const RESUBSCRIBE_BATCH = 500;
+
+/** The counters of {@link RedisBackend.stats}. */
+export interface RedisBackendStats {
+  /** Payloads Redis accepted. */
+  published: number;
+  /** Payloads delivered to the gateway. */
+  received: number;
+  /** Payloads not sent because Redis was unreachable (lost for the other nodes). */
+  dropped: number;
+  /** Commands Redis refused or that failed for another reason than an outage. */
+  errors: number;
+  /** Times the topic set was subscribed again after a reconnection. */
+  resubscribes: number;
+  /** Times a connection to Redis was lost. */
+  outages: number;
+  /** Topics this node is subscribed to. */
+  topics: number;
+}
+
+/**
+ * The Redis scaling backend: gateway nodes on one Redis (or Redis Cluster) reach each other
+ * through pub/sub. A publisher and a subscriber connection are kept apart; a node subscribes
+ * only to the topics its sessions need (`{keyPrefix}{topic}`), and resubscribes to all of them
+ * by itself when Redis returns. While Redis is unreachable, `publish` drops and counts instead
+ * of queueing (see {@link RedisBackendStats.dropped}), so memory stays bounded and local
+ * delivery goes on.
+ *
+ * @example
+ * const gateway = new WebSocketGateway({
+ *   backend: new RedisBackend({ url: 'redis://127.0.0.1:6379', keyPrefix: 'chat:' }),
+ * })
+ */
+export class RedisBackend implements Backend {
+  readonly name = 'redis';
+  readonly #o: ResolvedRedisBackendOptions;
+  /** Topics the gateway wants, whatever the state of the connection. */
+  readonly #topics = new Set<string>();
+  #pub: Connection | null = null;
+  #sub: Connection | null = null;
+  #deliver: BackendDeliver | null = null;
+  #starting: Promise<void> | null = null;
+  #stopping: Promise<void> | null = null;
+  #resubscribing = 0;
+  #everReady = false;
+  #down = false;
+  #lastError: string | null = null;
+  readonly #stats: RedisBackendStats = {
+    published: 0,
+    received: 0,
+    dropped: 0,
+    errors: 0,
+    resubscribes: 0,
+    outages: 0,
+    topics: 0,
+  };
+
+  /** Validates `options` (throwing one `ConfigError` that lists every problem). */
+  constructor(options: RedisBackendOptions = {}) {
+    this.#o = resolveRedisBackendOptions(options);
+  }
+
+  /** True when talking to a Redis Cluster. */
+  get isCluster(): boolean {
+    return this.#o.clusterNodes !== null;
+  }
+
+  /** The Redis channel that carries `topic`. */
+  channelOf(topic: string): string {
+    return `${this.#o.keyPrefix}${topic}`;
+  }
+
+  /** Connects both connections; rejects with `connect_failed` when Redis is not ready in time. */
+  start(deliver: BackendDeliver): Promise<void> {
+    this.#deliver = deliver;
+    if (this.#starting === null || this.#stopping !== null) {
+      this.#stopping = null;
+      this.#starting = this.#start();
+    }
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    this.#pub = this.#connect('pub');
+    this.#sub = this.#connect('sub');
+    const sub = this.#sub;
+    const onMessage = (channel: Buffer, message: Buffer) => this.#onMessage(channel, message);
+    sub.on(this.#o.sharded ? 'smessageBuffer' : 'messageBuffer', onMessage);
+    sub.on('ready', () => this.#resubscribe(sub));
+    try {
+      await Promise.all([this.#ready(this.#pub), this.#ready(sub)]);
+    } catch (error) {
+      const pub = this.#pub;
+      this.#pub = null;
+      this.#sub = null;
+      this.#starting = null;
+      pub.disconnect();
+      sub.disconnect();
+      throw error;
+    }
+    this.#everReady = true;
+    this.#o.logger.info(
+      { backend: 'redis', redis: this.#o.displayUrl, sharded: this.#o.sharded },
+      'redis backend connected',
+    );
+  }
+
+  #connect(role: 'pub' | 'sub'): Connection {
+    const o = this.#o;
+    const retry = (times: number) => Math.min(times * 50, o.reconnectMaxDelayMs);
+    const node: RedisOptions = {
+      ...o.connection,
+      connectionName: `dotmac-ws-${role}`,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      // A command in flight when the connection breaks fails at once instead of being resent
+      // later: a publish is then counted as dropped, a subscription redone on reconnection.
+      maxRetriesPerRequest: 0,
+      autoResubscribe: false,
+      connectTimeout: o.connectTimeoutMs,
+      retryStrategy: retry,
+    };
+    let conn: Connection;
+    if (o.clusterNodes !== null) {
+      conn = new Cluster(o.clusterNodes, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        shardedSubscribers: role === 'sub' && o.sharded,
+        clusterRetryStrategy: retry,
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        slotsRefreshTimeout: o.commandTimeoutMs,
+        redisOptions: { ...node, db: 0 },
+      });
+    } else {
+      conn = new Redis(node);
+    }
+    conn.on('error', (error: Error) => {
+      this.#lastError = error.message;
+    });
+    conn.on('close', () => this.#onDown(role));
+    conn.on('node error', (error: Error) => {
+      this.#lastError = error.message;
+    });
+    conn.on('ready', () => this.#onUp());
+    conn.connect().catch(() => undefined);
+    return conn;
+  }
+
+  /** Resolves when `conn` is ready; rejects after `connectTimeoutMs`. */
+  #ready(conn: Connection): Promise<void> {
+    if (conn.status === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        conn.off('ready', onReady);
+        reject(
+          new RedisBackendError(
+            'connect_failed',
+            `Redis at ${this.#o.displayUrl} was not ready within ${this.#o.connectTimeoutMs} ms` +
+              (this.#lastError === null ? '' : `: ${this.#lastError}`),
+          ),
+        );
+      }, this.#o.connectTimeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      conn.once('ready', onReady);
+    });
+  }
+
+  #onDown(role: string): void {
+    if (!this.#everReady || this.#stopping !== null || this.#down) return;
+    this.#down = true;
+    this.#stats.outages++;
+    this.#o.logger.warn(
+      { backend: 'redis', connection: role, error: this.#lastError },
+      'redis connection lost: publishing is dropped and counted until it returns',
+    );
+  }
+
+  #onUp(): void {
+    if (!this.#down || !this.#connected()) return;
+    this.#down = false;
+    this.#o.logger.info({ backend: 'redis', dropped: this.#stats.dropped }, 'redis connection back');
+  }
+
+  #connected(): boolean {
+    return this.#pub?.status === 'ready' && this.#sub?.status === 'ready';
+  }
+
+  /** Subscribes the whole topic set on a (new) subscriber connection. */
+  #resubscribe(sub: Connection): void {
+    if (sub !== this.#sub || this.#topics.size === 0) return;
+    this.#stats.resubscribes++;
+    this.#resubscribing++;
+    const channels = [...this.#topics].map((t) => this.channelOf(t));
+    const ops: Promise<unknown>[] = [];
+    if (this.#o.sharded) {
+      // One SSUBSCRIBE per channel: channels of one command must share a cluster slot.
+      for (const channel of channels) ops.push(sub.ssubscribe(channel));
+    } else {
+      for (let i = 0; i < channels.length; i += RESUBSCRIBE_BATCH) {
+        ops.push(sub.subscribe(...channels.slice(i, i + RESUBSCRIBE_BATCH)));
+      }
+    }
+    void Promise.allSettled(ops).then((results) => {
+      this.#resubscribing--;
+      const failed = results.filter((r) => r.status === 'rejected');
+      if (failed.length > 0) {
+        this.#stats.errors += failed.length;
+        this.#lastError = String((failed[0] as PromiseRejectedResult).reason);
+      }
+      this.#o.logger.info(
+        { backend: 'redis', topics: channels.length, failed: failed.length },
+        'redis topics subscribed again',
+      );
+    });
+  }
+
+  #onMessage(channel: Buffer, message: Buffer): void {
+    const deliver = this.#deliver;
+    const prefix = this.#o.keyPrefix;
+    const name = channel.toString('utf8');
+    if (deliver === null || !name.startsWith(prefix)) return;
+    const topic = name.slice(prefix.length);
+    // A message may still arrive between UNSUBSCRIBE and its confirmation.
+    if (!this.#topics.has(topic)) return;
+    this.#stats.received++;
+    deliver(topic, message);
+  }
+
+  #running(op: string): Connection {
+    const sub = this.#sub;
+    if (sub === null || this.#stopping !== null) {
+      throw new RedisBackendError('not_started', `cannot ${op}: the Redis backend is not started`);
+    }
+    return sub;
+  }
+
+  /**
+   * Subscribes `topic`. While Redis is unreachable, rejects with `unavailable` and keeps the
+   * topic: it is subscribed as soon as Redis returns.
+   */
+  async subscribe(topic: string): Promise<void> {
+    const sub = this.#running('subscribe');
+    this.#topics.add(topic);
+    this.#stats.topics = this.#topics.size;
+    if (sub.status !== 'ready') {
+      throw new RedisBackendError(
+        'unavailable',
+        `Redis is unreachable: ${topic} is subscribed when it returns`,
+      );
+    }
+    const channel = this.channelOf(topic);
+    await this.#command(
+      this.#o.sharded ? sub.ssubscribe(channel) : sub.subscribe(channel),
+      `subscribe ${topic}`,
+    );
+  }
+
+  /** Unsubscribes `topic` (while Redis is unreachable, it is simply not subscribed again). */
+  async unsubscribe(topic: string): Promise<void> {
+    const sub = this.#running('unsubscribe');
+    if (!this.#topics.delete(topic)) return;
+    this.#stats.topics = this.#topics.size;
+    if (sub.status !== 'ready') return;
+    const channel = this.channelOf(topic);
+    await this.#command(
+      this.#o.sharded ? sub.sunsubscribe(channel) : sub.unsubscribe(channel),
+      `unsubscribe ${topic}`,
+    );
+  }
+
+  /**
+   * Publishes `payload` on `topic`. While Redis is unreachable the payload is dropped and
+   * counted (`stats().dropped`), never queued.
+   */
+  async publish(topic: string, payload: Uint8Array): Promise<void> {
+    const pub = this.#pub;
+    if (pub === null || this.#stopping !== null) {
+      throw new RedisBackendError('not_started', 'cannot publish: the Redis backend is not started');
+    }
+    const channel = this.channelOf(topic);
+    const buf = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const target = this.#publisherFor(pub, channel);
+    if (target === null || target.status !== 'ready') {
+      this.#stats.dropped++;
+      return;
+    }
+    try {
+      if (this.#o.sharded) await target.spublish(channel, buf);
+      else await target.publish(channel, buf);
+      this.#stats.published++;
+    } catch (error) {
+      if (target.status !== 'ready' || isConnectionError(error)) {
+        this.#stats.dropped++;
+        return;
+      }
+      this.#stats.errors++;
+      throw new RedisBackendError('command_failed', `PUBLISH on ${channel} failed: ${errorText(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * The connection to publish `channel` through. Sharded publishes are routed by slot; a
+   * classic PUBLISH in a cluster would go to a random node each time, which loses the order of
+   * one publisher, so one master is chosen per channel instead.
+   */
+  #publisherFor(pub: Connection, channel: string): Connection | null {
+    if (!(pub instanceof Cluster) || this.#o.sharded) return pub;
+    const masters = pub
+      .nodes('master')
+      .filter((n) => n.status === 'ready')
+      .sort((a, b) => nodeKey(a).localeCompare(nodeKey(b)));
+    if (masters.length === 0) return null;
+    return masters[hash(channel) % masters.length]!;
+  }
+
+  async #command<T>(command: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        command,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new RedisBackendError(
+                  'timeout',
+                  `Redis did not confirm ${what} within ${this.#o.commandTimeoutMs} ms`,
+                ),
+              ),
+            this.#o.commandTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      if (error instanceof RedisBackendError) throw error;
+      if (isConnectionError(error)) {
+        throw new RedisBackendError(
+          'unavailable',
+          `Redis is unreachable: ${what} is redone when it returns`,
+          {
+            cause: error,
+          },
+        );
+      }
+      this.#stats.errors++;
+      throw new RedisBackendError('command_failed', `${what} failed: ${errorText(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * `healthy` when both connections are ready, every topic is subscribed and Redis answers a
+   * `PING`; `degraded` while one connection is down or topics are being subscribed again;
+   * `unhealthy` when Redis is unreachable or the backend is stopped.
+   */
+  async health(): Promise<ComponentHealth> {
+    const pub = this.#pub;
+    const sub = this.#sub;
+    const base = {
+      backend: 'redis',
+      mode: this.isCluster ? 'cluster' : 'standalone',
+      sharded: this.#o.sharded,
+      redis: this.#o.displayUrl,
+      topics: this.#topics.size,
+      publisher: pub?.status ?? 'stopped',
+      subscriber: sub?.status ?? 'stopped',
+      dropped: this.#stats.dropped,
+    };
+    if (pub === null || sub === null || this.#stopping !== null) return { status: 'unhealthy', ...base };
+    const up = [pub.status === 'ready', sub.status === 'ready'].filter(Boolean).length;
+    if (up === 0) return { status: 'unhealthy', ...base, error: this.#lastError };
+    if (up === 1 || this.#resubscribing > 0) return { status: 'degraded', ...base, error: this.#lastError };
+    const t0 = performance.now();
+    try {
+      await this.#command(pub.ping(), 'PING');
+    } catch (error) {
+      return { status: 'unhealthy', ...base, error: errorText(error) };
+    }
+    return { status: 'healthy', ...base, latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+  }
+
+  /** Counters for `/api/stats`. */
+  stats(): Record<string, number> {
+    return { ...this.#stats };
+  }
+
+  /** Closes both connections (politely with `QUIT`, then by force). Safe to call more than once. */
+  stop(): Promise<void> {
+    if (this.#starting === null) return Promise.resolve();
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    const conns = [this.#pub, this.#sub].filter((c): c is Connection => c !== null);
+    this.#topics.clear();
+    this.#stats.topics = 0;
+    this.#deliver = null;
+    await Promise.all(
+      conns.map(async (c) => {
+        try {
+          if (c.status === 'ready') await Promise.race([c.quit(), sleep(this.#o.commandTimeoutMs)]);
+        } catch {
+          // Closing anyway.
+        }
+        c.disconnect();
+      }),
+    );
+    this.#pub = null;
+    this.#sub = null;
+    this.#everReady = false;
+    this.#down = false;
+  }
+}
+
+function isConnectionError(error: unknown): boolean {
+  const text = errorText(error);
+  return (
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNRE|EPIPE|ETIMEDOUT|MaxRetriesPerRequest|CLUSTERDOWN|No subscriber|Cluster is ended/i.test(
+      text,
+    ) || (error as { name?: string } | null)?.name === 'MaxRetriesPerRequestError'
+  );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function nodeKey(n: Redis): string {
+  return `${n.options.host}:${n.options.port}`;
+}
+
+/** FNV-1a: a stable spread of channels over masters. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -1,0 +1,183 @@
+import { silentLogger, WebSocketGateway } from '@dotmac-ws/core';
+import { freePort, onCleanup, sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { RedisBackend, RedisBackendError, type RedisBackendOptions } from '../src/index';
+import { haveRedisBinaries, RedisProcess } from './redis-process';
+import { adminConnection, numsub, SHARED_REDIS_URL, sharedRedisMissing, uniquePrefix } from './shared-redis';
+
+const missing = await sharedRedisMissing();
+const canStartRedis = await haveRedisBinaries();
+
+/** A started backend, stopped after the test, recording what it receives. */
+async function started(options: RedisBackendOptions) {
+  const backend = new RedisBackend(options);
+  const got: { topic: string; payload: Buffer }[] = [];
+  onCleanup(() => backend.stop());
+  await backend.start((topic, payload) => got.push({ topic, payload: Buffer.from(payload) }));
+  return { backend, got };
+}
+
+function admin(url: string): Redis {
+  const r = adminConnection(url);
+  onCleanup(() => r.disconnect());
+  return r;
+}
+
+async function commandCalls(redis: Redis, command: string): Promise<number> {
+  const info = (await redis.info('commandstats')) as string;
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+  return m === null ? 0 : Number(m[1]);
+}
+
+describe.skipIf(missing !== false)(
+  `RedisBackend on a real Redis${missing ? ` (skipped: ${missing})` : ''}`,
+  () => {
+    it('carries binary payloads byte for byte and counts them', async () => {
+      const keyPrefix = uniquePrefix();
+      const a = await started({ url: SHARED_REDIS_URL, keyPrefix });
+      const b = await started({ url: SHARED_REDIS_URL, keyPrefix });
+      await b.backend.subscribe('bin');
+      const payload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      await a.backend.publish('bin', payload);
+      await a.backend.publish('bin', new Uint8Array([0x0a, 0x00, 0xff]));
+      await waitUntil(() => b.got.length === 2, 3000, 'two payloads');
+      expect(b.got[0]).toEqual({ topic: 'bin', payload });
+      expect(b.got[1]).toEqual({ topic: 'bin', payload: Buffer.from([0x0a, 0x00, 0xff]) });
+      expect(a.backend.stats()).toMatchObject({ published: 2, dropped: 0, errors: 0 });
+      expect(b.backend.stats()).toMatchObject({ received: 2, topics: 1, resubscribes: 0, outages: 0 });
+      const health = await b.backend.health();
+      expect(health).toMatchObject({
+        status: 'healthy',
+        backend: 'redis',
+        mode: 'standalone',
+        sharded: false,
+        topics: 1,
+        publisher: 'ready',
+        subscriber: 'ready',
+      });
+      expect(typeof health.latency_ms).toBe('number');
+    });
+
+    it('keeps deployments with different key prefixes apart on one Redis', async () => {
+      const one = uniquePrefix();
+      const two = uniquePrefix();
+      const pub = await started({ url: SHARED_REDIS_URL, keyPrefix: one });
+      const same = await started({ url: SHARED_REDIS_URL, keyPrefix: one });
+      const other = await started({ url: SHARED_REDIS_URL, keyPrefix: two });
+      await same.backend.subscribe('channel:news');
+      await other.backend.subscribe('channel:news');
+      await pub.backend.publish('channel:news', Buffer.from('hello'));
+      await waitUntil(() => same.got.length === 1, 3000, 'the delivery within the prefix');
+      await sleep(150);
+      expect(other.got).toEqual([]);
+      expect(await numsub(admin(SHARED_REDIS_URL), `${two}channel:news`)).toBe(1);
+    });
+
+    it('uses sharded pub/sub (SSUBSCRIBE / SPUBLISH) when asked', async () => {
+      const keyPrefix = uniquePrefix();
+      const a = await started({ url: SHARED_REDIS_URL, keyPrefix, sharded: true });
+      const b = await started({ url: SHARED_REDIS_URL, keyPrefix, sharded: true });
+      await b.backend.subscribe('channel:s');
+      const redis = admin(SHARED_REDIS_URL);
+      expect(await numsub(redis, `${keyPrefix}channel:s`, true)).toBe(1);
+      expect(await numsub(redis, `${keyPrefix}channel:s`, false)).toBe(0);
+      await a.backend.publish('channel:s', Buffer.from('x'));
+      await waitUntil(() => b.got.length === 1, 3000, 'a sharded delivery');
+      await b.backend.unsubscribe('channel:s');
+      expect(await numsub(redis, `${keyPrefix}channel:s`, true)).toBe(0);
+    });
+
+    it('refuses work before start and after stop with not_started', async () => {
+      const backend = new RedisBackend({ url: SHARED_REDIS_URL, keyPrefix: uniquePrefix() });
+      await expect(backend.subscribe('t')).rejects.toMatchObject({ code: 'not_started' });
+      await expect(backend.publish('t', Buffer.from('x'))).rejects.toMatchObject({
+        code: 'not_started',
+        message: 'cannot publish: the Redis backend is not started',
+      });
+      expect((await backend.health()).status).toBe('unhealthy');
+      await backend.start(() => undefined);
+      await backend.stop();
+      await expect(backend.unsubscribe('t')).rejects.toMatchObject({
+        code: 'not_started',
+        message: 'cannot unsubscribe: the Redis backend is not started',
+      });
+    });
+
+    it('fails start with connect_failed when nothing listens, and the gateway does not start', async () => {
+      const port = await freePort();
+      const backend = new RedisBackend({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 });
+      const error = await backend.start(() => undefined).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RedisBackendError);
+      expect((error as RedisBackendError).code).toBe('connect_failed');
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^Redis at redis://127\\.0\\.0\\.1:${port}/0 was not ready within 300 ms: connect ECONNREFUSED`,
+        ),
+      );
+      expect((await backend.health()).status).toBe('unhealthy');
+
+      const gateway = new WebSocketGateway({
+        port: 0,
+        host: '127.0.0.1',
+        logger: silentLogger,
+        backend: new RedisBackend({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 }),
+      });
+      await expect(gateway.start()).rejects.toMatchObject({ code: 'connect_failed' });
+      expect(gateway.status).toBe('stopped');
+    });
+  },
+);
+
+describe.skipIf(!canStartRedis)('RedisBackend on a redis-server of its own', () => {
+  it('coalesces: many sessions on one channel cause one SUBSCRIBE, the last to leave one UNSUBSCRIBE', async () => {
+    const redis = await RedisProcess.start();
+    const gateway = new WebSocketGateway({
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger,
+      backend: new RedisBackend({ url: redis.url }),
+    });
+    await gateway.start();
+    onCleanup(() => gateway.stop());
+    const r = admin(redis.url);
+    const subscribesBefore = await commandCalls(r, 'subscribe');
+    const clients: TestClient[] = [];
+    for (let i = 0; i < 40; i++) {
+      clients.push(await TestClient.open(`ws://127.0.0.1:${gateway.address()!.port}/ws`));
+    }
+    const acks = await Promise.all(clients.map((c) => c.request({ type: 'subscribe', channel: 'room' })));
+    expect(acks.every((a) => a.type === 'ack')).toBe(true);
+    expect((await commandCalls(r, 'subscribe')) - subscribesBefore).toBe(1);
+    expect(await numsub(r, 'dotmac-ws:channel:room')).toBe(1);
+
+    const unsubscribesBefore = await commandCalls(r, 'unsubscribe');
+    for (const c of clients.slice(1)) await c.request({ type: 'unsubscribe', channel: 'room' });
+    expect(await commandCalls(r, 'unsubscribe')).toBe(unsubscribesBefore);
+    await clients[0]!.request({ type: 'unsubscribe', channel: 'room' });
+    await waitUntil(
+      async () => (await numsub(r, 'dotmac-ws:channel:room')) === 0,
+      3000,
+      'the unsubscription',
+    );
+    expect((await commandCalls(r, 'unsubscribe')) - unsubscribesBefore).toBe(1);
+  });
+
+  it('connects with a password and a database from the URL; a wrong password fails start', async () => {
+    const redis = await RedisProcess.start(['--requirepass', 's3cr=t']);
+    const url = `redis://:${encodeURIComponent('s3cr=t')}@127.0.0.1:${redis.port}/2`;
+    const a = await started({ url });
+    const b = await started({ url });
+    await b.backend.subscribe('auth');
+    await a.backend.publish('auth', Buffer.from('ok'));
+    await waitUntil(() => b.got.length === 1, 3000, 'a delivery');
+    const clients = (await admin(url).call('CLIENT', 'LIST')) as string;
+    expect(clients).toMatch(/name=dotmac-ws-pub .*db=2/);
+
+    const wrong = new RedisBackend({ url: `redis://:nope@127.0.0.1:${redis.port}`, connectTimeoutMs: 500 });
+    onCleanup(() => wrong.stop());
+    const error = await wrong.start(() => undefined).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'connect_failed' });
+    expect((error as Error).message).toMatch(/WRONGPASS|invalid username-password/);
+  });
+});
