@@ -1,0 +1,174 @@
+import { ConfigError } from '@dotmac-ws/core';
+
+/**
+ * Who may do something on a channel: `true` anyone (also unauthenticated sessions), `false`
+ * nobody, `'authenticated'` any authenticated session, or a {@link ChannelRequirement}.
+ */
+export type ChannelAccess = boolean | 'authenticated' | ChannelRequirement;
+
+/**
+ * An authenticated session that holds at least one of `roles` (when set) and at least one of
+ * `permissions` (when set). `{}` is any authenticated session.
+ */
+export interface ChannelRequirement {
+  /** The session must hold one of these roles. @default undefined (no role needed) */
+  roles?: readonly string[];
+  /** The session must hold one of these permissions. @default undefined (no permission needed) */
+  permissions?: readonly string[];
+}
+
+/**
+ * One rule of a {@link channelPolicy}. `pattern` is matched against the channel name as the
+ * client names it: `*` matches any run of characters (also none), `{sub}` (alias `{user_id}`)
+ * and `{tenant_id}` match the session's own user or tenant. A channel whose name fits a
+ * placeholder pattern but names another user or tenant (`user:bob` for alice under `user:{sub}`)
+ * is denied for every action, whatever the rule allows.
+ *
+ * @example
+ * { pattern: 'admin:*', subscribe: { roles: ['admin'] }, publish: { permissions: ['admin:write'] } }
+ * { pattern: 'user:{sub}', subscribe: 'authenticated', publish: false }
+ */
+export interface ChannelRule {
+  /** Channel name pattern: channel-name characters, `*`, `{sub}`, `{user_id}`, `{tenant_id}`. */
+  pattern: string;
+  /** Who may subscribe; unset falls to the policy's `defaultSubscribe`. @default undefined */
+  subscribe?: ChannelAccess;
+  /** Who may publish; unset falls to the policy's `defaultPublish`. @default undefined */
+  publish?: ChannelAccess;
+}
+
+/** Defaults of a {@link channelPolicy}, for channels no rule matches (and actions a rule leaves unset). */
+export interface ChannelPolicyOptions {
+  /** Who may subscribe where no rule says. @default true (anyone) */
+  defaultSubscribe?: ChannelAccess;
+  /** Who may publish where no rule says. @default false (nobody) */
+  defaultPublish?: ChannelAccess;
+}
+
+/** Rules and defaults, as a rules file holds them. */
+export interface ChannelPolicyConfig extends ChannelPolicyOptions {
+  /** The rules, first match decides. */
+  rules: ChannelRule[];
+}
+
+/** The placeholders a pattern may use, and what of the session each stands for. */
+export const PLACEHOLDERS = { sub: 'userId', user_id: 'userId', tenant_id: 'tenantId' } as const;
+
+/** A pattern piece: literal text, `*`, or a placeholder. */
+export type PatternPart =
+  | { kind: 'text'; text: string }
+  | { kind: 'any' }
+  | { kind: 'placeholder'; of: 'userId' | 'tenantId' };
+
+const TOKEN = /\{([^}]*)\}|\*|[A-Za-z0-9_\-.:@/=]+/y;
+
+/** Splits a pattern into parts; returns a problem sentence instead when it is not a valid pattern. */
+export function parsePattern(pattern: string): PatternPart[] | string {
+  if (pattern.length === 0 || pattern.length > 200) return 'must be 1-200 characters';
+  const parts: PatternPart[] = [];
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < pattern.length) {
+    const at = TOKEN.lastIndex;
+    const m = TOKEN.exec(pattern);
+    if (m === null) {
+      return `has ${JSON.stringify(pattern[at])} at ${at}: use channel-name characters (A-Z a-z 0-9 _ - . : @ / =), '*' and {sub}, {user_id}, {tenant_id}`;
+    }
+    if (m[0] === '*') parts.push({ kind: 'any' });
+    else if (m[1] !== undefined) {
+      const of = (PLACEHOLDERS as Record<string, 'userId' | 'tenantId'>)[m[1]];
+      if (!Object.hasOwn(PLACEHOLDERS, m[1]) || of === undefined) {
+        return `has the unknown placeholder {${m[1]}}: use {sub}, {user_id} or {tenant_id}`;
+      }
+      parts.push({ kind: 'placeholder', of });
+    } else parts.push({ kind: 'text', text: m[0] });
+  }
+  return parts;
+}
+
+/**
+ * Checks rules and defaults (as read from JSON: a list of rules, or `{ rules, defaultSubscribe?,
+ * defaultPublish? }`) and returns them typed. Throws one `ConfigError` listing every problem.
+ */
+export function parseChannelRules(value: unknown, subject = 'channel rules'): ChannelPolicyConfig {
+  const problems: string[] = [];
+  let rulesValue: unknown = value;
+  const config: ChannelPolicyConfig = { rules: [] };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      if (key !== 'rules' && key !== 'defaultSubscribe' && key !== 'defaultPublish') {
+        problems.push(`${key} is not a setting: use rules, defaultSubscribe or defaultPublish`);
+      }
+    }
+    rulesValue = o.rules;
+    for (const key of ['defaultSubscribe', 'defaultPublish'] as const) {
+      if (o[key] !== undefined) {
+        const access = checkAccess(o[key], key, problems);
+        if (access !== undefined) config[key] = access;
+      }
+    }
+  }
+  if (!Array.isArray(rulesValue)) {
+    problems.push('rules must be a list of { pattern, subscribe?, publish? }');
+  } else {
+    rulesValue.forEach((raw, i) => {
+      const at = `rules[${i}]`;
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+        problems.push(`${at} must be an object { pattern, subscribe?, publish? }`);
+        return;
+      }
+      const r = raw as Record<string, unknown>;
+      for (const key of Object.keys(r)) {
+        if (key !== 'pattern' && key !== 'subscribe' && key !== 'publish') {
+          problems.push(`${at}.${key} is not a rule field: use pattern, subscribe or publish`);
+        }
+      }
+      if (typeof r.pattern !== 'string') {
+        problems.push(`${at}.pattern must be a string such as 'admin:*' or 'user:{sub}'`);
+        return;
+      }
+      const parsed = parsePattern(r.pattern);
+      if (typeof parsed === 'string') problems.push(`${at}.pattern '${r.pattern}' ${parsed}`);
+      const rule: ChannelRule = { pattern: r.pattern };
+      for (const action of ['subscribe', 'publish'] as const) {
+        if (r[action] !== undefined) {
+          const access = checkAccess(r[action], `${at}.${action}`, problems);
+          if (access !== undefined) rule[action] = access;
+        }
+      }
+      config.rules.push(rule);
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems, subject);
+  return config;
+}
+
+function checkAccess(value: unknown, at: string, problems: string[]): ChannelAccess | undefined {
+  if (typeof value === 'boolean' || value === 'authenticated') return value;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>;
+    const before = problems.length;
+    for (const key of Object.keys(o)) {
+      if (key !== 'roles' && key !== 'permissions') {
+        problems.push(`${at}.${key} is not a requirement: use roles or permissions`);
+      }
+    }
+    const out: ChannelRequirement = {};
+    for (const key of ['roles', 'permissions'] as const) {
+      const list = o[key];
+      if (list === undefined) continue;
+      if (
+        !Array.isArray(list) ||
+        list.length === 0 ||
+        list.some((x) => typeof x !== 'string' || x.length === 0)
+      ) {
+        problems.push(`${at}.${key} must be a non-empty list of non-empty strings`);
+      } else out[key] = [...list];
+    }
+    return problems.length === before ? out : undefined;
+  }
+  problems.push(
+    `${at} is ${JSON.stringify(value)} when it must be true, false, 'authenticated' or { roles?, permissions? }`,
+  );
+  return undefined;
+}
