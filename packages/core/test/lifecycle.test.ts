@@ -47,6 +47,21 @@ describe('start and stop', () => {
     await expect(TestClient.open(url)).rejects.toThrow();
   });
 
+  it('closes many sessions in jittered batches, all with 1001, within the drain timeout', async () => {
+    const { gw, url } = await startTestGateway({ drainTimeoutMs: 2000 });
+    const clients: TestClient[] = [];
+    for (let i = 0; i < 250; i++) clients.push(await TestClient.open(url));
+    await waitUntil(() => gw.getStats().sessions.total === 250);
+    const closedAt: number[] = [];
+    const started = Date.now();
+    for (const c of clients) c.ws.on('close', () => closedAt.push(Date.now() - started));
+    await gw.stop();
+    const codes = await Promise.all(clients.map((c) => c.waitClose()));
+    expect(codes.every((c) => c.code === 1001)).toBe(true);
+    // Three batches of at most 100, each at a random moment of a 60 ms window.
+    expect(Math.max(...closedAt)).toBeLessThan(2000);
+  });
+
   it('terminates sessions that do not close within drainTimeoutMs', async () => {
     const { gw, url } = await startTestGateway({ drainTimeoutMs: 200 });
     const c = await TestClient.open(url);
