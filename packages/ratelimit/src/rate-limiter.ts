@@ -1,0 +1,324 @@
+import {
+  type ConnectionContext,
+  ErrorCode,
+  type GatewayMiddleware,
+  HandshakeError,
+  type MessageContext,
+  ProtocolError,
+  type WebSocketSession,
+} from '@dotmac-ws/core';
+import type { BucketRef, TakeResult } from './bucket-store';
+import type { ConnectionCounter, CounterRef } from './connection-counter';
+import { MemoryConnectionCounter } from './connection-counter';
+import { MemoryBucketStore } from './memory-bucket-store';
+import {
+  type LimitScope,
+  type RateLimitOptions,
+  type ResolvedBucket,
+  type ResolvedRateLimitOptions,
+  resolveRateLimitOptions,
+} from './options';
+import type { RateLimitStatus } from './rate-limit-status';
+import { RedisBucketStore } from './redis-bucket-store';
+import { RedisConnectionCounter } from './redis-connection-counter';
+
+/** The middleware `createRateLimiter` returns; pass it to `gateway.use()`. */
+export interface RateLimiter extends GatewayMiddleware {
+  /** `ratelimit`. */
+  readonly name: 'ratelimit';
+  /** Counts open connections; refuses the handshake with 429 and `Retry-After` over a limit. */
+  readonly connection: (ctx: ConnectionContext, next: () => Promise<void>) => Promise<void>;
+  /** Takes a token per frame; refuses it with `rate_limited` and `retry_after_ms` when out. */
+  readonly message: (ctx: MessageContext, next: () => Promise<void>) => Promise<void>;
+  /** Where counts live now: `memory`, `redis`, or `insurance` while Redis is unreachable. */
+  readonly store: RateLimitStatus['store'];
+  /** The limits of `session`'s keys and how much of each is used. */
+  getRateLimitStatus(session: WebSocketSession): Promise<RateLimitStatus>;
+  /** Stops timers and stops listening to the Redis client (which stays open: it is yours). */
+  close(): void;
+}
+
+const SCOPE_WORD: Readonly<Record<LimitScope, string>> = {
+  ip: 'this address',
+  user: 'this user',
+  tenant: 'this tenant',
+};
+
+/** Per-session cache of the buckets a frame takes from, rebuilt when the identity changes. */
+interface SessionBuckets {
+  userId: string | null;
+  tenantId: string | null;
+  any: BucketRef[];
+  subscribe: BucketRef[];
+  publish: BucketRef[];
+}
+
+const USE_MEMORY = Symbol('use the in-memory store');
+
+/**
+ * Creates the rate limiter: open connections per address, user and tenant (checked before the
+ * upgrade), and token buckets for inbound frames (protocol.md "Rate limits"). With `redis` the
+ * counts hold across nodes; while Redis is unreachable an in-memory insurance limiter with the
+ * same limits decides, and serving goes on. Options are checked at once (`ConfigError`).
+ *
+ * The gateway itself closes a session with 4429 after `rateLimitCloseAfter` refusals in a row.
+ *
+ * @example
+ * const limiter = createRateLimiter({ maxConnectionsPerIp: 20, messagesPerMinute: 60, burstSize: 5 })
+ * gateway.use(limiter)
+ */
+export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
+  return new GatewayRateLimiter(resolveRateLimitOptions(options));
+}
+
+class GatewayRateLimiter implements RateLimiter {
+  readonly name = 'ratelimit';
+  readonly #o: ResolvedRateLimitOptions;
+  readonly #memoryBuckets = new MemoryBucketStore();
+  readonly #memoryCounter = new MemoryConnectionCounter();
+  readonly #redisBuckets: RedisBucketStore | null;
+  readonly #redisCounter: RedisConnectionCounter | null;
+  readonly #sessions = new WeakMap<WebSocketSession, SessionBuckets>();
+  #insurance = false;
+  #sinceYield = 0;
+
+  constructor(o: ResolvedRateLimitOptions) {
+    this.#o = o;
+    this.#redisBuckets = o.redis ? new RedisBucketStore(o.redis) : null;
+    this.#redisCounter = o.redis ? new RedisConnectionCounter(o.redis, o.keyPrefix) : null;
+  }
+
+  get store(): RateLimitStatus['store'] {
+    if (this.#o.redis === null) return 'memory';
+    return this.#insurance ? 'insurance' : 'redis';
+  }
+
+  readonly connection = async (ctx: ConnectionContext, next: () => Promise<void>): Promise<void> => {
+    const refs = this.#counterRefs(ctx.ip, ctx.identity?.userId ?? null, ctx.tenantId);
+    if (refs.length > 0) {
+      let counter: ConnectionCounter = this.#memoryCounter;
+      let refused: LimitScope | null;
+      const shared = this.#redisCounter;
+      const got =
+        shared === null
+          ? USE_MEMORY
+          : await this.#shared(
+              'connection count',
+              () => shared.acquire(refs),
+              (late) => {
+                if (late === null) void shared.release(refs);
+              },
+            );
+      if (got === USE_MEMORY) refused = this.#memoryCounter.acquire(refs);
+      else {
+        counter = shared!;
+        refused = got;
+      }
+      if (refused !== null) {
+        throw new HandshakeError(
+          429,
+          `too many open connections for ${SCOPE_WORD[refused]}`,
+          { 'Retry-After': String(this.#o.connectionRetryAfterSec) },
+          ErrorCode.RateLimited,
+        );
+      }
+      ctx.onClose(() => void counter.release(refs));
+    }
+    await next();
+  };
+
+  readonly message = async (ctx: MessageContext, next: () => Promise<void>): Promise<void> => {
+    if (this.#o.yieldEvery > 0 && ++this.#sinceYield >= this.#o.yieldEvery) {
+      // A client's frames that came in one read are worked off in microtasks, which hold up
+      // every other socket's I/O until the last one: hand the loop back now and then.
+      this.#sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const refs = this.#bucketsOf(ctx.session, ctx.type);
+    if (refs.length > 0) {
+      const result = await this.#take(refs);
+      if (!result.allowed) {
+        throw new ProtocolError(ErrorCode.RateLimited, 'too many messages: slow down', {
+          retryAfterMs: result.retryAfterMs,
+        });
+      }
+    }
+    await next();
+  };
+
+  async getRateLimitStatus(session: WebSocketSession): Promise<RateLimitStatus> {
+    const counters = this.#counterRefs(session.remoteAddress, session.userId, session.tenantId);
+    const c = this.#sessionBuckets(session);
+    const buckets = [...c.any];
+    const defs = [...this.#bucketDefs(session)];
+    for (const [name, extra] of [
+      ['subscribe', c.subscribe],
+      ['publish', c.publish],
+    ] as const) {
+      const ref = extra[extra.length - 1];
+      const def = this.#o[name];
+      if (ref !== undefined && def !== null) {
+        buckets.push(ref);
+        defs.push({ def, id: this.#typeId(session) });
+      }
+    }
+    const redisCounter = this.#redisCounter;
+    const redisBuckets = this.#redisBuckets;
+    let open: readonly number[] | typeof USE_MEMORY = USE_MEMORY;
+    let left: readonly number[] | typeof USE_MEMORY = USE_MEMORY;
+    if (redisCounter !== null && redisBuckets !== null) {
+      open = await this.#shared('status', () => redisCounter.count(counters));
+      left = await this.#shared('status', () => redisBuckets.peek(buckets));
+    }
+    if (open === USE_MEMORY) open = this.#memoryCounter.count(counters);
+    if (left === USE_MEMORY) left = this.#memoryBuckets.peek(buckets);
+    const remaining = left;
+    const counts = open;
+    return {
+      store: this.store,
+      connections: counters.map((r, i) => ({
+        scope: r.scope,
+        key: r.id,
+        limit: r.limit,
+        open: counts[i] ?? 0,
+      })),
+      messages: defs.map(({ def, id }, i) => ({
+        bucket: def.name,
+        key: id,
+        messagesPerMinute: def.limit.messagesPerMinute,
+        burstSize: def.limit.burstSize,
+        remaining: remaining[i] ?? 0,
+      })),
+    };
+  }
+
+  close(): void {
+    this.#memoryBuckets.close();
+    this.#redisCounter?.close();
+  }
+
+  // ---------------------------------------------------------------- keys
+
+  #counterRefs(ip: string, userId: string | null, tenantId: string | null): CounterRef[] {
+    const limits = this.#o.connections;
+    const refs: CounterRef[] = [];
+    if (limits.ip > 0) refs.push({ scope: 'ip', id: ip, limit: limits.ip });
+    if (limits.user > 0 && userId !== null) {
+      refs.push({ scope: 'user', id: userKey(userId, tenantId), limit: limits.user });
+    }
+    if (limits.tenant > 0 && tenantId !== null)
+      refs.push({ scope: 'tenant', id: tenantId, limit: limits.tenant });
+    return refs;
+  }
+
+  /** The message buckets that apply to `session`, with the id each is keyed by. */
+  *#bucketDefs(session: WebSocketSession): Generator<{ def: ResolvedBucket; id: string }> {
+    const m = this.#o.messages;
+    if (m.ip) yield { def: m.ip, id: session.remoteAddress };
+    if (m.user && session.userId !== null)
+      yield { def: m.user, id: userKey(session.userId, session.tenantId) };
+    if (m.tenant && session.tenantId !== null) yield { def: m.tenant, id: session.tenantId };
+  }
+
+  /** Subscribe and publish buckets are per user, or per address before authentication. */
+  #typeId(session: WebSocketSession): string {
+    return session.userId === null
+      ? `a:${session.remoteAddress}`
+      : `u:${userKey(session.userId, session.tenantId)}`;
+  }
+
+  #ref(def: ResolvedBucket, id: string): BucketRef {
+    return {
+      key: `${this.#o.keyPrefix}:msg:${def.name}:${id}`,
+      intervalMs: def.intervalMs,
+      toleranceMs: def.toleranceMs,
+    };
+  }
+
+  #sessionBuckets(session: WebSocketSession): SessionBuckets {
+    const cached = this.#sessions.get(session);
+    if (cached !== undefined && cached.userId === session.userId && cached.tenantId === session.tenantId) {
+      return cached;
+    }
+    const any = [...this.#bucketDefs(session)].map(({ def, id }) => this.#ref(def, id));
+    const typeId = this.#typeId(session);
+    const fresh: SessionBuckets = {
+      userId: session.userId,
+      tenantId: session.tenantId,
+      any,
+      subscribe: this.#o.subscribe ? [...any, this.#ref(this.#o.subscribe, typeId)] : any,
+      publish: this.#o.publish ? [...any, this.#ref(this.#o.publish, typeId)] : any,
+    };
+    this.#sessions.set(session, fresh);
+    return fresh;
+  }
+
+  #bucketsOf(session: WebSocketSession, type: string): BucketRef[] {
+    const c = this.#sessionBuckets(session);
+    return type === 'subscribe' ? c.subscribe : type === 'publish' ? c.publish : c.any;
+  }
+
+  // ---------------------------------------------------------------- stores
+
+  #take(refs: readonly BucketRef[]): TakeResult | Promise<TakeResult> {
+    const shared = this.#redisBuckets;
+    if (shared === null) return this.#memoryBuckets.take(refs);
+    return this.#shared('message bucket', () => shared.take(refs)).then((r) =>
+      r === USE_MEMORY ? this.#memoryBuckets.take(refs) : r,
+    );
+  }
+
+  /**
+   * Runs a Redis call, or answers USE_MEMORY (the caller then uses the insurance store) when
+   * Redis is not ready, fails, or takes longer than `redisTimeoutMs`. A call that succeeds
+   * after its timeout is handed to `late` (to undo a count nobody uses).
+   */
+  async #shared<T>(
+    what: string,
+    call: () => Promise<T>,
+    late?: (value: T) => void,
+  ): Promise<T | typeof USE_MEMORY> {
+    const redis = this.#o.redis!;
+    if (redis.status !== 'ready') {
+      this.#fellBack(what, `the Redis client is ${redis.status}`);
+      return USE_MEMORY;
+    }
+    const pending = call();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<typeof USE_MEMORY>((resolve) => {
+      timer = setTimeout(resolve, this.#o.redisTimeoutMs, USE_MEMORY);
+    });
+    try {
+      const result = await Promise.race([pending, timeout]);
+      if (result === USE_MEMORY) {
+        pending.then(late, () => undefined);
+        this.#fellBack(what, `Redis took over ${this.#o.redisTimeoutMs} ms`);
+        return USE_MEMORY;
+      }
+      if (this.#insurance) {
+        this.#insurance = false;
+        this.#o.logger.info({ component: 'ratelimit' }, 'Redis is back: limits are shared again');
+      }
+      return result;
+    } catch (error) {
+      this.#fellBack(what, error instanceof Error ? error.message : String(error));
+      return USE_MEMORY;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #fellBack(what: string, why: string): void {
+    if (this.#insurance) return;
+    this.#insurance = true;
+    this.#o.logger.warn(
+      { component: 'ratelimit', during: what, reason: why },
+      'Redis is unreachable: rate limits fall back to this node (insurance limiter)',
+    );
+  }
+}
+
+/** Users are keyed within their tenant: the same user id in two tenants is two users. */
+function userKey(userId: string, tenantId: string | null): string {
+  return tenantId === null ? userId : `${tenantId}/${userId}`;
+}
