@@ -81,9 +81,11 @@ export function cleanKeys(redis: Redis, prefix: string): void {
   });
 }
 
-/** Starts a private redis-server on a free port; killed after the test. */
-export async function startOwnRedis(): Promise<{ port: number; proc: ChildProcess; kill(): Promise<void> }> {
-  const port = await freePort();
+/** Starts a private redis-server on `port` (a free one by default); killed after the test. */
+export async function startOwnRedis(
+  port?: number,
+): Promise<{ port: number; proc: ChildProcess; kill(): Promise<void> }> {
+  port ??= await freePort();
   const proc = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
@@ -95,6 +97,7 @@ export async function startOwnRedis(): Promise<{ port: number; proc: ChildProces
     await exited;
   };
   onCleanup(kill);
-  await waitUntil(() => isReachable('127.0.0.1', port, 200), 5000, `redis-server on port ${port}`);
+  const p = port;
+  await waitUntil(() => isReachable('127.0.0.1', p, 200), 5000, `redis-server on port ${p}`);
   return { port, proc, kill };
 }
