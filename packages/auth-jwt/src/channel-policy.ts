@@ -43,7 +43,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$
  * Declarative channel rules (core's `ChannelPolicy`): the first rule whose pattern matches the
  * channel decides; an action that rule leaves unset, and a channel no rule matches, fall to the
  * defaults (subscribe: anyone, publish: nobody). A channel that fits a `{sub}` / `{tenant_id}`
- * pattern but names another user or tenant is always denied.
+ * pattern but names another user or tenant is always denied, wherever that rule is in the list.
  */
 export class RuleChannelPolicy implements ChannelPolicy {
   readonly #rules: CompiledRule[];
@@ -77,12 +77,22 @@ export class RuleChannelPolicy implements ChannelPolicy {
 
   /** Decides `action` on the channel `name` (as the client names it), and says which rule decided. */
   decide(session: PolicySubject, name: string, action: ChannelAction): ChannelDecision {
+    // A placeholder rule applies to a session only when the channel is the session's own under
+    // it. A channel that fits some placeholder rule but is own under none belongs to someone
+    // else: denied, whatever any rule (even a broader one listed first) allows.
+    let fits = -1;
+    let own = false;
+    for (let i = 0; i < this.#rules.length && !own; i++) {
+      const c = this.#rules[i]!;
+      if (!c.placeholders || !c.shape.test(name)) continue;
+      if (fits < 0) fits = i;
+      own = ownMatch(c.parts, session).test(name);
+    }
+    if (fits >= 0 && !own) return { allowed: false, rule: fits, foreign: true };
     for (let i = 0; i < this.#rules.length; i++) {
       const c = this.#rules[i]!;
       if (!c.shape.test(name)) continue;
-      if (c.placeholders && !ownMatch(c.parts, session).test(name)) {
-        return { allowed: false, rule: i, foreign: true };
-      }
+      if (c.placeholders && !ownMatch(c.parts, session).test(name)) continue;
       const access = c.rule[action] ?? this.#defaults[action];
       return { allowed: grants(access, session), rule: i, foreign: false };
     }
@@ -90,7 +100,10 @@ export class RuleChannelPolicy implements ChannelPolicy {
   }
 }
 
-/** The pattern with the session's own values in its placeholders; never matches for a missing value. */
+/**
+ * The pattern with the session's own values in its placeholders. Never matches for a missing
+ * value, nor for one with ':' (which could pass for another user's `user:{sub}:…` channel).
+ */
 function ownMatch(parts: PatternPart[], session: PolicySubject): RegExp {
   let source = '';
   for (const p of parts) {
@@ -98,7 +111,7 @@ function ownMatch(parts: PatternPart[], session: PolicySubject): RegExp {
     else if (p.kind === 'any') source += '.*';
     else {
       const value = session[p.of];
-      if (value === null || value === '') return /(?!)/;
+      if (value === null || value === '' || value.includes(':')) return /(?!)/;
       source += escapeRegExp(value);
     }
   }

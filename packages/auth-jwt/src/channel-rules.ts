@@ -20,9 +20,10 @@ export interface ChannelRequirement {
 /**
  * One rule of a {@link channelPolicy}. `pattern` is matched against the channel name as the
  * client names it: `*` matches any run of characters (also none), `{sub}` (alias `{user_id}`)
- * and `{tenant_id}` match the session's own user or tenant. A channel whose name fits a
- * placeholder pattern but names another user or tenant (`user:bob` for alice under `user:{sub}`)
- * is denied for every action, whatever the rule allows.
+ * and `{tenant_id}` match the session's own user or tenant and fill a whole ':'-separated
+ * segment. A channel whose name fits a placeholder pattern but is not the session's own under
+ * any placeholder rule (`user:bob` for alice under `user:{sub}`) is denied for every action,
+ * whatever this or any other rule allows. A user id containing ':' owns no placeholder channel.
  *
  * @example
  * { pattern: 'admin:*', subscribe: { roles: ['admin'] }, publish: { permissions: ['admin:write'] } }
@@ -81,6 +82,18 @@ export function parsePattern(pattern: string): PatternPart[] | string {
       }
       parts.push({ kind: 'placeholder', of });
     } else parts.push({ kind: 'text', text: m[0] });
+  }
+  // A placeholder fills a whole ':'-separated segment, so that one channel name has one owner.
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i]!.kind !== 'placeholder') continue;
+    const before = parts[i - 1];
+    const after = parts[i + 1];
+    if (
+      (before !== undefined && !(before.kind === 'text' && before.text.endsWith(':'))) ||
+      (after !== undefined && !(after.kind === 'text' && after.text.startsWith(':')))
+    ) {
+      return "has a placeholder that is not a whole segment: put it between ':' separators, as in 'user:{sub}:inbox'";
+    }
   }
   return parts;
 }

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type GatewayOptions, type LogFields, type Logger, WebSocketGateway } from '@dotmac-ws/core';
@@ -53,6 +53,12 @@ export function sign(
 export function rawToken(header: object, payload: object, signature = ''): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${part(header)}.${part(payload)}.${signature}`;
+}
+
+/** A token of any header and payload (even ones jsonwebtoken would not sign), HMAC-SHA256 signed with `secret`. */
+export function hmacToken(header: object, payload: object, secret: string = SECRET): string {
+  const unsigned = rawToken(header, payload).slice(0, -1);
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
 /** One log line as a {@link RecordingLogger} keeps it. */
