@@ -9,10 +9,14 @@ import { onCleanup } from '@dotmac-ws/test-utils';
 import WebSocket from 'ws';
 import { type ClientEventMap, type ClientOptions, createClient, type DotmacClient } from '../src/index';
 
-/** Accepts `user:<name>` and `user:<name>:<expiresAtMs>`; refuses anything else with AuthError. */
+/**
+ * Accepts `user:<name>` and `user:<name>:<expiresAtMs>` (or with `.` for `:`, which a
+ * `bearer.<token>` subprotocol needs: `:` is not allowed in a subprotocol); refuses anything
+ * else with AuthError.
+ */
 export const testAuthenticator: Authenticator = {
   authenticate(token) {
-    const match = /^user:([a-z0-9]+)(?::(\d+))?$/.exec(token);
+    const match = /^user[:.]([a-z0-9]+)(?:[:.](\d+))?$/.exec(token);
     if (match === null) throw new AuthError('bad_signature', 'not a test token');
     return { userId: match[1]!, expiresAt: match[2] === undefined ? null : Number(match[2]) };
   },
