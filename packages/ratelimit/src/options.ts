@@ -47,12 +47,14 @@ export interface RateLimitOptions {
    */
   publishLimit?: BucketLimit | false;
   /**
-   * An ioredis client: limits then hold across every gateway node that uses the same Redis and
-   * `keyPrefix`. Create it with `enableOfflineQueue: false` so that an outage fails fast.
-   * Unset keeps every count in this process.
+   * Redis, so that limits hold across every gateway node that uses the same Redis and
+   * `keyPrefix`: an ioredis client (create it with `enableOfflineQueue: false` so that an
+   * outage fails fast; it stays yours), or a `redis://` / `rediss://` URL (the limiter then
+   * makes and closes its own client; ioredis must be installed). Unset keeps every count in
+   * this process.
    * @default undefined
    */
-  redis?: Redis;
+  redis?: Redis | string;
   /** Prefix of every Redis key. @default 'dotmac:rl' */
   keyPrefix?: string;
   /**
@@ -91,7 +93,7 @@ export interface ResolvedRateLimitOptions {
   readonly messages: Readonly<Partial<Record<LimitScope, ResolvedBucket>>>;
   readonly subscribe: ResolvedBucket | null;
   readonly publish: ResolvedBucket | null;
-  readonly redis: Redis | null;
+  readonly redis: Redis | string | null;
   readonly keyPrefix: string;
   readonly redisTimeoutMs: number;
   readonly yieldEvery: number;
@@ -192,8 +194,14 @@ export function resolveRateLimitOptions(options: RateLimitOptions = {}): Resolve
   const publish = typeBucket('publish', o.publishLimit);
 
   const redis = o.redis ?? null;
-  if (redis !== null && (typeof redis !== 'object' || typeof redis.defineCommand !== 'function')) {
-    problems.push(`redis is ${show(redis)} when it must be an ioredis client`);
+  if (typeof redis === 'string') {
+    if (!/^rediss?:\/\/\S*$/.test(redis)) {
+      problems.push(
+        `redis is ${show(redis)} when it must be an ioredis client or a redis:// or rediss:// URL`,
+      );
+    }
+  } else if (redis !== null && (typeof redis !== 'object' || typeof redis.defineCommand !== 'function')) {
+    problems.push(`redis is ${show(redis)} when it must be an ioredis client or a redis:// or rediss:// URL`);
   }
   if (typeof o.keyPrefix !== 'string' || !/^[A-Za-z0-9_\-.:{}]{1,100}$/.test(o.keyPrefix)) {
     problems.push(

@@ -19,8 +19,7 @@ import {
   resolveRateLimitOptions,
 } from './options';
 import type { RateLimitStatus } from './rate-limit-status';
-import { RedisBucketStore } from './redis-bucket-store';
-import { RedisConnectionCounter } from './redis-connection-counter';
+import { RedisLink, type RedisStores } from './redis-link';
 
 /** The middleware `createRateLimiter` returns; pass it to `gateway.use()`. */
 export interface RateLimiter extends GatewayMiddleware {
@@ -76,20 +75,18 @@ class GatewayRateLimiter implements RateLimiter {
   readonly #o: ResolvedRateLimitOptions;
   readonly #memoryBuckets = new MemoryBucketStore();
   readonly #memoryCounter = new MemoryConnectionCounter();
-  readonly #redisBuckets: RedisBucketStore | null;
-  readonly #redisCounter: RedisConnectionCounter | null;
+  readonly #redis: RedisLink | null;
   readonly #sessions = new WeakMap<WebSocketSession, SessionBuckets>();
   #insurance = false;
   #sinceYield = 0;
 
   constructor(o: ResolvedRateLimitOptions) {
     this.#o = o;
-    this.#redisBuckets = o.redis ? new RedisBucketStore(o.redis) : null;
-    this.#redisCounter = o.redis ? new RedisConnectionCounter(o.redis, o.keyPrefix) : null;
+    this.#redis = o.redis === null ? null : new RedisLink(o.redis, o.keyPrefix, o.logger);
   }
 
   get store(): RateLimitStatus['store'] {
-    if (this.#o.redis === null) return 'memory';
+    if (this.#redis === null) return 'memory';
     return this.#insurance ? 'insurance' : 'redis';
   }
 
@@ -98,17 +95,17 @@ class GatewayRateLimiter implements RateLimiter {
     if (refs.length > 0) {
       let counter: ConnectionCounter = this.#memoryCounter;
       let refused: LimitScope | null;
-      const shared = this.#redisCounter;
-      const got =
-        shared === null
-          ? USE_MEMORY
-          : await this.#shared(
-              'connection count',
-              () => shared.acquire(refs),
-              (late) => {
-                if (late === null) void shared.release(refs);
-              },
-            );
+      let shared: ConnectionCounter | null = null;
+      const got = await this.#shared(
+        'connection count',
+        (r) => {
+          shared = r.counter;
+          return r.counter.acquire(refs);
+        },
+        (late) => {
+          if (late === null) void shared?.release(refs);
+        },
+      );
       if (got === USE_MEMORY) refused = this.#memoryCounter.acquire(refs);
       else {
         counter = shared!;
@@ -162,18 +159,10 @@ class GatewayRateLimiter implements RateLimiter {
         defs.push({ def, id: this.#typeId(session) });
       }
     }
-    const redisCounter = this.#redisCounter;
-    const redisBuckets = this.#redisBuckets;
-    let open: readonly number[] | typeof USE_MEMORY = USE_MEMORY;
-    let left: readonly number[] | typeof USE_MEMORY = USE_MEMORY;
-    if (redisCounter !== null && redisBuckets !== null) {
-      open = await this.#shared('status', () => redisCounter.count(counters));
-      left = await this.#shared('status', () => redisBuckets.peek(buckets));
-    }
-    if (open === USE_MEMORY) open = this.#memoryCounter.count(counters);
-    if (left === USE_MEMORY) left = this.#memoryBuckets.peek(buckets);
-    const remaining = left;
-    const counts = open;
+    const open = await this.#shared('status', (r) => r.counter.count(counters));
+    const left = await this.#shared('status', (r) => r.buckets.peek(buckets));
+    const counts = open === USE_MEMORY ? this.#memoryCounter.count(counters) : open;
+    const remaining = left === USE_MEMORY ? this.#memoryBuckets.peek(buckets) : left;
     return {
       store: this.store,
       connections: counters.map((r, i) => ({
@@ -194,7 +183,7 @@ class GatewayRateLimiter implements RateLimiter {
 
   close(): void {
     this.#memoryBuckets.close();
-    this.#redisCounter?.close();
+    this.#redis?.close();
   }
 
   // ---------------------------------------------------------------- keys
@@ -261,9 +250,8 @@ class GatewayRateLimiter implements RateLimiter {
   // ---------------------------------------------------------------- stores
 
   #take(refs: readonly BucketRef[]): TakeResult | Promise<TakeResult> {
-    const shared = this.#redisBuckets;
-    if (shared === null) return this.#memoryBuckets.take(refs);
-    return this.#shared('message bucket', () => shared.take(refs)).then((r) =>
+    if (this.#redis === null) return this.#memoryBuckets.take(refs);
+    return this.#shared('message bucket', (r) => r.buckets.take(refs)).then((r) =>
       r === USE_MEMORY ? this.#memoryBuckets.take(refs) : r,
     );
   }
@@ -275,15 +263,19 @@ class GatewayRateLimiter implements RateLimiter {
    */
   async #shared<T>(
     what: string,
-    call: () => Promise<T>,
+    call: (stores: RedisStores) => Promise<T>,
     late?: (value: T) => void,
   ): Promise<T | typeof USE_MEMORY> {
-    const redis = this.#o.redis!;
-    if (redis.status !== 'ready') {
-      this.#fellBack(what, `the Redis client is ${redis.status}`);
+    const stores = this.#redis?.stores;
+    if (stores == null) {
+      if (this.#redis !== null) this.#fellBack(what, 'the Redis client is not created yet');
       return USE_MEMORY;
     }
-    const pending = call();
+    if (stores.client.status !== 'ready') {
+      this.#fellBack(what, `the Redis client is ${stores.client.status}`);
+      return USE_MEMORY;
+    }
+    const pending = call(stores);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<typeof USE_MEMORY>((resolve) => {
       timer = setTimeout(resolve, this.#o.redisTimeoutMs, USE_MEMORY);

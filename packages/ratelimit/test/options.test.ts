@@ -84,7 +84,7 @@ describe('options', () => {
       'messageLimits.user.messagesPerMinute is NaN when it must be a number above 0 and at most 60000000',
       'subscribeLimit.burstSize is unset when it must be an integer from 1 to 1000000',
       'publishLimit is 5 when it must be false or { messagesPerMinute, burstSize }',
-      'redis is an object when it must be an ioredis client',
+      'redis is an object when it must be an ioredis client or a redis:// or rediss:// URL',
       "keyPrefix is 'has space' when it must be 1-100 characters of A-Z a-z 0-9 _ - . : { }",
       'redisTimeoutMs is 0 when it must be an integer from 1 to 60000',
       'yieldEvery is -2 when it must be an integer from 0 to 1000000',
@@ -96,6 +96,15 @@ describe('options', () => {
     expect(() => createRateLimiter({ burstSize: -1 })).toThrow(
       'Invalid rate limit options:\n  - burstSize is -1 when it must be an integer from 1 to 1000000',
     );
+  });
+
+  it('accepts a redis:// URL and refuses another scheme', () => {
+    expect(resolveRateLimitOptions({ redis: 'rediss://user:pw@example.com:6380/2' }).redis).toBe(
+      'rediss://user:pw@example.com:6380/2',
+    );
+    expect(problemsOf({ redis: 'http://127.0.0.1:6379' })).toEqual([
+      "redis is 'http://127.0.0.1:6379' when it must be an ioredis client or a redis:// or rediss:// URL",
+    ]);
   });
 
   it('refuses a messageLimits that is not an object', () => {

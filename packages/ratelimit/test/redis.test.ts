@@ -55,6 +55,25 @@ describe.skipIf(!up)('Redis store (127.0.0.1:6379)', () => {
     expect(await redisA.get(`${keyPrefix}:conn:user:henry`)).toBe('2');
   });
 
+  it('makes and closes its own client from a redis:// URL', async () => {
+    const keyPrefix = uniquePrefix();
+    const check = await redisClient();
+    cleanKeys(check, keyPrefix);
+    const { url, limiter } = await startLimited({ redis: 'redis://127.0.0.1:6379', keyPrefix });
+    const c = await TestClient.open(url, from(46));
+    await c.welcome();
+    // Until ioredis is loaded and connected the insurance limiter decides; then Redis does.
+    await waitUntil(
+      async () => {
+        await c.request({ type: 'ping' });
+        return limiter.store === 'redis';
+      },
+      5000,
+      'the limiter to reach Redis',
+    );
+    expect(await check.exists(`${keyPrefix}:msg:ip:127.0.0.46`)).toBe(1);
+  });
+
   it('two nodes share a user’s message bucket', async () => {
     const keyPrefix = uniquePrefix();
     const limits = { keyPrefix, messagesPerMinute: 60, burstSize: 5, messageLimits: { ip: false } };
