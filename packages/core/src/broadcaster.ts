@@ -11,6 +11,7 @@ import type { ObservabilityHooks } from './observability-hooks';
 import type { WebSocketSession } from './session';
 import type { SessionRegistry } from './session-registry';
 import type { GatewayCounters } from './stats';
+import { encodeTextFrame } from './websocket-frame';
 
 /** What the broadcaster needs from the gateway. @internal */
 export interface BroadcasterDeps {
@@ -94,8 +95,8 @@ export class Broadcaster {
     });
   }
 
-  /** Hands `frame` to every local session `target` names; returns how many took it. */
-  deliverLocal(target: BroadcastTarget, frame: Buffer): number {
+  /** Hands `payload` to every local session `target` names; returns how many took it. */
+  deliverLocal(target: BroadcastTarget, payload: Buffer): number {
     const d = this.#d;
     const tenant = 'tenantId' in target ? (target.tenantId ?? null) : null;
     let recipients: Iterable<WebSocketSession>;
@@ -124,13 +125,18 @@ export class Broadcaster {
       default:
         return 0;
     }
+    // Framed once; every recipient's socket gets the same bytes.
+    let frame: Buffer | undefined;
     let delivered = 0;
     for (const s of recipients) {
       if (tenant !== null && s.tenantId !== tenant) continue;
       if (filter !== null && !filter(s)) continue;
-      if (s.sendRaw(frame)) delivered++;
+      frame ??= encodeTextFrame(payload);
+      if (s.writeFramed(frame)) delivered++;
     }
     d.counters.deliveries += delivered;
+    d.counters.messages_sent += delivered;
+    d.counters.bytes_sent += delivered * payload.length;
     return delivered;
   }
 }

@@ -49,6 +49,7 @@ import { SessionRegistry } from './session-registry';
 import { createCounters, type GatewayCounters, type GatewayStats } from './stats';
 import { matchGatewayPath, resolveTenant } from './tenant-resolution';
 import { TopicInterest } from './topic-interest';
+import { WriteCoalescer } from './write-coalescer';
 
 /** What a message handler gets besides the session and the payload. */
 export interface MessageHandlerContext {
@@ -195,6 +196,7 @@ export class WebSocketGateway {
     this.#sessionHost = {
       maxBufferedBytes: config.maxBufferedBytes,
       dropWhenSlow: config.slowConsumerPolicy === 'drop',
+      writer: new WriteCoalescer(Math.min(64 * 1024, Math.floor(config.maxBufferedBytes / 4))),
       identityChanged: (session: WebSocketSession, before: IdentitySnapshot) =>
         this.#sessions.reindex(session, before),
       slowConsumer: (session: WebSocketSession) => {
@@ -688,7 +690,7 @@ export class WebSocketGateway {
     const context = ctx;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       opened = true;
-      this.#open(ws, context, runCallbacks);
+      this.#open(ws, socket, context, runCallbacks);
     });
   }
 
@@ -766,10 +768,11 @@ export class WebSocketGateway {
 
   // ---------------------------------------------------------------- sessions: open, frames, close
 
-  #open(ws: WebSocket, ctx: ConnectionContext, runCallbacks: () => void): void {
+  #open(ws: WebSocket, raw: Duplex, ctx: ConnectionContext, runCallbacks: () => void): void {
     const session = new WebSocketSession({
       sessionId: randomUUID(),
       socket: ws,
+      raw,
       remoteAddress: ctx.ip,
       tenantId: ctx.tenantId,
       host: this.#sessionHost,

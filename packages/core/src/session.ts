@@ -1,12 +1,16 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Identity } from './authenticator';
 import { CloseCode, CloseReason } from './constants';
 import type { Frame } from './frame';
+import { encodeTextFrame } from './websocket-frame';
+import type { WriteCoalescer } from './write-coalescer';
 
 /** What a session needs from the gateway that owns it. @internal */
 export interface SessionHost {
   readonly maxBufferedBytes: number;
   readonly dropWhenSlow: boolean;
+  readonly writer: WriteCoalescer;
   identityChanged(session: WebSocketSession, before: IdentitySnapshot): void;
   slowConsumer(session: WebSocketSession): void;
   sent(bytes: number): void;
@@ -22,8 +26,6 @@ export interface IdentitySnapshot {
 }
 
 const OPEN = 1;
-// One options object for every text send, instead of one per frame.
-const TEXT = { binary: false } as const;
 
 /**
  * One client connection: who it is, what it is subscribed to, and how to reach it.
@@ -49,6 +51,8 @@ export class WebSocketSession {
   #authenticated = false;
   #expiresAt: number | null = null;
   readonly #host: SessionHost;
+  /** The TCP socket under the WebSocket: frames are written to it directly. */
+  readonly #raw: Duplex;
   /** @internal client channel name -> internal channel name */
   readonly subscriptions = new Map<string, string>();
   /** @internal ms since the epoch of the last frame or pong */
@@ -62,12 +66,14 @@ export class WebSocketSession {
   constructor(init: {
     sessionId: string;
     socket: WebSocket;
+    raw: Duplex;
     remoteAddress: string;
     tenantId: string | null;
     host: SessionHost;
   }) {
     this.sessionId = init.sessionId;
     this.socket = init.socket;
+    this.#raw = init.raw;
     this.remoteAddress = init.remoteAddress;
     this.#tenantId = init.tenantId;
     this.#host = init.host;
@@ -130,13 +136,28 @@ export class WebSocketSession {
     return this.sendRaw(Buffer.from(JSON.stringify(frame)));
   }
 
+  /** Sends one serialized frame (a JSON text). Returns false when it was not sent. */
+  sendRaw(payload: Buffer): boolean {
+    if (!this.#admit(payload.length)) return false;
+    this.#host.writer.write(this.#raw, encodeTextFrame(payload));
+    this.#host.sent(payload.length);
+    return true;
+  }
+
   /**
-   * Sends pre-serialized frame bytes (the broadcast path: serialized once, sent to many).
-   * Applies the outbound buffer limit. @internal
+   * Writes an already framed WebSocket text frame (the broadcast path: serialized and framed
+   * once, written to many). Counting is left to the caller, once per broadcast. @internal
    */
-  sendRaw(frame: Buffer): boolean {
-    if (!this.isOpen) return false;
-    if (this.socket.bufferedAmount + frame.length > this.#host.maxBufferedBytes) {
+  writeFramed(frame: Buffer): boolean {
+    if (!this.#admit(frame.length)) return false;
+    this.#host.writer.write(this.#raw, frame);
+    return true;
+  }
+
+  /** Applies the open check and the outbound buffer limit to `bytes` about to be written. */
+  #admit(bytes: number): boolean {
+    if (this.closing || this.socket.readyState !== OPEN) return false;
+    if (this.socket.bufferedAmount + bytes > this.#host.maxBufferedBytes) {
       if (this.#host.dropWhenSlow) {
         this.#host.dropped();
         return false;
@@ -145,8 +166,6 @@ export class WebSocketSession {
       this.close(CloseCode.SlowConsumer);
       return false;
     }
-    this.socket.send(frame, TEXT);
-    this.#host.sent(frame.length);
     return true;
   }
 
