@@ -1,4 +1,5 @@
 import type { GatewayPlugin } from '../plugin';
+import { ratelimitPlugin } from './ratelimit';
 
 /** The packages the reference gateway is assembled from, in the order they are applied. */
-export const PLUGINS: readonly GatewayPlugin[] = [];
+export const PLUGINS: readonly GatewayPlugin[] = [ratelimitPlugin];
