@@ -1,5 +1,6 @@
 import type { GatewayPlugin } from '../plugin';
+import { authJwtPlugin } from './auth-jwt';
 import { ratelimitPlugin } from './ratelimit';
 
 /** The packages the reference gateway is assembled from, in the order they are applied. */
-export const PLUGINS: readonly GatewayPlugin[] = [ratelimitPlugin];
+export const PLUGINS: readonly GatewayPlugin[] = [authJwtPlugin, ratelimitPlugin];

@@ -1,0 +1,237 @@
+import { readFileSync } from 'node:fs';
+import {
+  channelPolicy,
+  type JwtAlgorithm,
+  type JwtAuthenticatorOptions,
+  jwtAuthenticator,
+  parseChannelRules,
+} from '@dotmac-ws/auth-jwt';
+import { ConfigError } from '@dotmac-ws/core';
+import type { EnvConfig } from '../env-config';
+import type { GatewayPlugin } from '../plugin';
+
+/** Where each option of the authenticator comes from, to name variables in its problems. */
+const OPTION_VARIABLES: Readonly<Record<string, string>> = {
+  secret: 'JWT_SECRET_KEY',
+  publicKey: 'JWT_PUBLIC_KEY',
+  jwks: 'JWKS_URL',
+  algorithms: 'JWT_ALGORITHM',
+  issuer: 'JWT_ISSUER',
+  audience: 'JWT_AUDIENCE',
+  clockToleranceSec: 'JWT_CLOCK_TOLERANCE_SEC',
+  maxAgeSec: 'JWT_MAX_AGE_SEC',
+};
+
+/**
+ * `@dotmac-ws/auth-jwt` in the reference gateway: JWT authentication (any of JWT_SECRET_KEY,
+ * JWT_PUBLIC_KEY(_FILE), JWKS_URL turns it on), REQUIRE_TOKEN, and channel rules from a JSON file.
+ */
+export const authJwtPlugin: GatewayPlugin = {
+  name: 'auth-jwt',
+  env: [
+    {
+      name: 'JWT_SECRET_KEY',
+      group: 'auth',
+      kind: { type: 'string' },
+      default: undefined,
+      description:
+        'Shared secret of HS* tokens (at least 32 bytes for HS256). Setting it, JWT_PUBLIC_KEY(_FILE) or JWKS_URL turns authentication on.',
+    },
+    {
+      name: 'JWT_PUBLIC_KEY',
+      group: 'auth',
+      kind: { type: 'string' },
+      default: undefined,
+      description: 'PEM public key of RS*, PS* or ES* tokens; `\\n` escapes are read as newlines.',
+    },
+    {
+      name: 'JWT_PUBLIC_KEY_FILE',
+      group: 'auth',
+      kind: { type: 'string' },
+      default: undefined,
+      description: 'File holding the PEM public key, instead of JWT_PUBLIC_KEY.',
+    },
+    {
+      name: 'JWKS_URL',
+      group: 'auth',
+      kind: { type: 'string', pattern: /^https?:\/\/\S+$/, hint: 'an http(s) URL' },
+      default: undefined,
+      description:
+        'JWKS endpoint of RS*/PS*/ES* tokens; keys are cached by `kid`, an unknown `kid` fetches again (at most 10 times a minute).',
+    },
+    {
+      name: 'JWT_ALGORITHM',
+      group: 'auth',
+      kind: { type: 'list' },
+      default: undefined,
+      description:
+        'Comma-separated algorithms tokens may use (never `none`); unset: HS256 with a secret, the public key algorithm (RS256, ES256…), RS256 with a JWKS.',
+    },
+    {
+      name: 'JWT_ISSUER',
+      group: 'auth',
+      kind: { type: 'list' },
+      default: undefined,
+      description: 'Comma-separated accepted issuers (`iss`); unset accepts any.',
+    },
+    {
+      name: 'JWT_AUDIENCE',
+      group: 'auth',
+      kind: { type: 'list' },
+      default: undefined,
+      description: 'Comma-separated accepted audiences (`aud`); unset does not check `aud`.',
+    },
+    {
+      name: 'JWT_CLOCK_TOLERANCE_SEC',
+      group: 'auth',
+      kind: { type: 'int', min: 0, max: 86_400 },
+      default: '0',
+      description:
+        'Clock skew allowed for `exp` and `nbf`, in seconds; a session lives until `exp` plus this.',
+    },
+    {
+      name: 'JWT_MAX_AGE_SEC',
+      group: 'auth',
+      kind: { type: 'int', min: 1, max: 31_536_000 },
+      default: undefined,
+      description: 'Refuse tokens issued (`iat`) longer ago than this, in seconds; unset does not check.',
+    },
+    {
+      name: 'REQUIRE_TOKEN',
+      group: 'auth',
+      kind: { type: 'bool' },
+      default: 'false',
+      description:
+        'Every session must authenticate, at the handshake or with an `auth` frame within AUTH_TIMEOUT_MS; needs a JWT key.',
+    },
+    {
+      name: 'CHANNEL_RULES_FILE',
+      group: 'auth',
+      kind: { type: 'string' },
+      default: undefined,
+      description:
+        'JSON file of channel rules (`[{ "pattern": "admin:*", "subscribe": { "roles": ["admin"] } }]`); with it the rules decide who publishes, whatever CLIENT_PUBLISH says.',
+    },
+  ],
+  configure(env, options, ctx) {
+    const problems: string[] = [];
+    const auth = authenticatorOptions(env, problems);
+    const requireToken = env.bool('REQUIRE_TOKEN');
+    if (auth === null) {
+      if (requireToken) {
+        problems.push(
+          'REQUIRE_TOKEN is true but no JWT key is set: set JWT_SECRET_KEY, JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWKS_URL',
+        );
+      }
+      for (const name of ['JWT_ALGORITHM', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_MAX_AGE_SEC']) {
+        if (env.values[name] !== undefined) {
+          problems.push(`${name} is set but no JWT key is, so authentication would stay off`);
+        }
+      }
+    } else if (auth !== undefined) {
+      try {
+        const authenticator = jwtAuthenticator(auth);
+        options.authenticator = authenticator;
+        options.requireToken = requireToken;
+        ctx.logger.info(
+          { algorithms: authenticator.algorithms, issuer: auth.issuer ?? null, require_token: requireToken },
+          'JWT authentication on',
+        );
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        const usesFile = env.string('JWT_PUBLIC_KEY_FILE') !== undefined;
+        problems.push(...error.problems.map((p) => inVariableNames(p, usesFile)));
+      }
+    }
+
+    const rulesFile = env.string('CHANNEL_RULES_FILE');
+    if (rulesFile !== undefined) {
+      const rules = readRules(rulesFile, problems);
+      if (rules !== undefined) {
+        options.channelPolicy = channelPolicy(rules.rules, rules);
+        options.clientPublish = false;
+        ctx.logger.info({ file: rulesFile, rules: rules.rules.length }, 'channel rules on');
+      }
+    }
+    return problems;
+  },
+};
+
+/**
+ * The authenticator's options from the environment: null when no key is set, undefined when the
+ * key settings themselves have problems (already in `problems`).
+ */
+function authenticatorOptions(
+  env: EnvConfig,
+  problems: string[],
+): JwtAuthenticatorOptions | null | undefined {
+  const secret = env.string('JWT_SECRET_KEY');
+  const inline = env.string('JWT_PUBLIC_KEY');
+  const file = env.string('JWT_PUBLIC_KEY_FILE');
+  const jwks = env.string('JWKS_URL');
+  let publicKey: string | undefined;
+  if (inline !== undefined && file !== undefined) {
+    problems.push('JWT_PUBLIC_KEY and JWT_PUBLIC_KEY_FILE are both set: give the key one way');
+    return undefined;
+  }
+  if (file !== undefined) {
+    try {
+      publicKey = readFileSync(file, 'utf8');
+    } catch (error) {
+      problems.push(
+        `JWT_PUBLIC_KEY_FILE is set as '${file}' but it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+      return undefined;
+    }
+  } else if (inline !== undefined) {
+    // Env files and orchestrators often carry a PEM on one line with literal `\n`s.
+    publicKey = inline.replace(/\\n/g, '\n');
+  }
+  if (secret === undefined && publicKey === undefined && jwks === undefined) return null;
+  const options: JwtAuthenticatorOptions = {
+    secret,
+    publicKey,
+    jwks,
+    algorithms: env.list('JWT_ALGORITHM') as JwtAlgorithm[] | undefined,
+    issuer: env.list('JWT_ISSUER'),
+    audience: env.list('JWT_AUDIENCE'),
+    clockToleranceSec: env.int('JWT_CLOCK_TOLERANCE_SEC'),
+  };
+  const maxAge = env.values.JWT_MAX_AGE_SEC;
+  if (typeof maxAge === 'number') options.maxAgeSec = maxAge;
+  return options;
+}
+
+/** "secret is 6 bytes…" -> "JWT_SECRET_KEY is 6 bytes…": problems in the names the operator set. */
+function inVariableNames(problem: string, usesFile: boolean): string {
+  return problem.replace(
+    /\b(secret|publicKey|jwks|algorithms|issuer|audience|clockToleranceSec|maxAgeSec)\b/g,
+    (name) => (name === 'publicKey' && usesFile ? 'JWT_PUBLIC_KEY_FILE' : (OPTION_VARIABLES[name] ?? name)),
+  );
+}
+
+function readRules(file: string, problems: string[]): ReturnType<typeof parseChannelRules> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(
+      `CHANNEL_RULES_FILE is set as '${file}' but it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    problems.push(`CHANNEL_RULES_FILE '${file}' is not JSON: ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    return parseChannelRules(json);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems.map((p) => `CHANNEL_RULES_FILE '${file}': ${p}`));
+    return undefined;
+  }
+}
