@@ -1,0 +1,24 @@
+/** Why a {@link NatsBackendError} was thrown. */
+export type NatsBackendErrorCode =
+  /** `start` could not connect to any server within `connectTimeoutMs`. */
+  | 'connect_failed'
+  /** NATS is unreachable right now; the subscription is sent when the connection returns. */
+  | 'unavailable'
+  /** The server did not confirm a subscription within `commandTimeoutMs`. */
+  | 'timeout'
+  /** The client refused a publish (e.g. a payload over the server's `max_payload`). */
+  | 'publish_failed'
+  /** The backend is not started (or already stopped). */
+  | 'not_started';
+
+/** An error of the NATS backend, with a string `code` to branch on. */
+export class NatsBackendError extends Error {
+  override readonly name = 'NatsBackendError';
+  /** What went wrong. */
+  readonly code: NatsBackendErrorCode;
+
+  constructor(code: NatsBackendErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

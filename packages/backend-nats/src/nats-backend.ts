@@ -1,0 +1,440 @@
+import type { Backend, BackendDeliver, ComponentHealth } from '@dotmac-ws/core';
+import {
+  connect,
+  type Msg,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  type Status,
+  type Subscription,
+} from '@nats-io/transport-node';
+import { NatsBackendError } from './nats-backend-error';
+import {
+  type NatsBackendOptions,
+  type ResolvedNatsBackendOptions,
+  resolveNatsBackendOptions,
+} from './nats-backend-options';
+import { topicToSubject } from './nats-subject';
+
+/** The counters of {@link NatsBackend.stats}. */
+export interface NatsBackendStats {
+  /** Payloads handed to the connection. */
+  published: number;
+  /** Payloads delivered to the gateway. */
+  received: number;
+  /** Payloads not sent because NATS was unreachable (lost for the other nodes). */
+  dropped: number;
+  /** Publishes the client refused, server errors and subscriptions the server closed. */
+  errors: number;
+  /** Times the connection came back (to the same or another server). */
+  reconnects: number;
+  /** Times the topic set was subscribed again after a reconnection. */
+  resubscribes: number;
+  /** Times the connection was lost. */
+  outages: number;
+  /** Lame-duck notices received from a server that is shutting down. */
+  lame_duck: number;
+  /** Topics this node is subscribed to. */
+  topics: number;
+}
+
+/** Where the connection stands. */
+type LinkState = 'connected' | 'reconnecting' | 'closed';
+
+/**
+ * The NATS scaling backend: gateway nodes on one NATS server or cluster reach each other
+ * through core NATS pub/sub. A node subscribes only the subjects its sessions need; each topic
+ * is carried on a subject whose tokens are escaped (see `topicToSubject`), so no character of a
+ * channel name, user or tenant id can change routing.
+ *
+ * The client reconnects forever and sends every subscription again by itself when it is back;
+ * `/health` follows the client's status events (`unhealthy` while disconnected, `degraded` in
+ * lame-duck mode or until the server confirms the subscriptions again). While disconnected,
+ * `publish` drops and counts (see {@link NatsBackendStats.dropped}) rather than letting the
+ * client buffer, so memory stays bounded and local delivery goes on. `stop` drains.
+ *
+ * @example
+ * const gateway = new WebSocketGateway({
+ *   backend: new NatsBackend({ servers: ['nats://n1:4222', 'nats://n2:4222'], subjectPrefix: 'chat' }),
+ * })
+ */
+export class NatsBackend implements Backend {
+  readonly name = 'nats';
+  readonly #o: ResolvedNatsBackendOptions;
+  /** The subscription of every topic the gateway wants, whatever the state of the connection. */
+  readonly #subs = new Map<string, Subscription>();
+  #nc: NatsConnection | null = null;
+  #deliver: BackendDeliver | null = null;
+  #starting: Promise<void> | null = null;
+  #stopping: Promise<void> | null = null;
+  #state: LinkState = 'closed';
+  /** Set after a reconnection until the server has confirmed the subscriptions again. */
+  #resubscribing = false;
+  #lameDuck = false;
+  #lameDuckTimer: NodeJS.Timeout | null = null;
+  #lastError: string | null = null;
+  readonly #stats: NatsBackendStats = {
+    published: 0,
+    received: 0,
+    dropped: 0,
+    errors: 0,
+    reconnects: 0,
+    resubscribes: 0,
+    outages: 0,
+    lame_duck: 0,
+    topics: 0,
+  };
+
+  /** Validates `options` (throwing one `ConfigError` that lists every problem). */
+  constructor(options: NatsBackendOptions = {}) {
+    this.#o = resolveNatsBackendOptions(options);
+  }
+
+  /** The NATS subject that carries `topic`. */
+  subjectOf(topic: string): string {
+    return topicToSubject(this.#o.subjectPrefix, topic);
+  }
+
+  /** `host:port` of the server the connection is on, or null when disconnected. */
+  get server(): string | null {
+    return this.#state === 'connected' ? (this.#nc?.getServer() ?? null) : null;
+  }
+
+  /** Connects; rejects with `connect_failed` when no server is reachable in time. */
+  start(deliver: BackendDeliver): Promise<void> {
+    this.#deliver = deliver;
+    if (this.#starting === null || this.#stopping !== null) {
+      const stopped = this.#stopping ?? Promise.resolve();
+      this.#stopping = null;
+      this.#starting = stopped
+        .then(() => this.#start())
+        .catch((error: unknown) => {
+          this.#starting = null;
+          throw error;
+        });
+    }
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#o;
+    const options: NodeConnectionOptions = {
+      ...o.natsOptions,
+      servers: o.servers,
+      name: o.name,
+      timeout: o.connectTimeoutMs,
+      // Reconnect forever, auth refusals included (a server may be mid-way through a reload).
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      ignoreAuthErrorAbort: true,
+      reconnectTimeWait: o.reconnectTimeWaitMs,
+      reconnectJitter: o.reconnectJitterMs,
+      // The gateway drops its own echo anyway; the server need not send it.
+      noEcho: true,
+    };
+    if (o.user !== undefined) {
+      options.user = o.user;
+      options.pass = o.password;
+    }
+    if (o.token !== undefined) options.token = o.token;
+    if (o.tls && options.tls === undefined) options.tls = {};
+    let nc: NatsConnection;
+    try {
+      nc = await connect(options);
+    } catch (error) {
+      throw new NatsBackendError(
+        'connect_failed',
+        `could not connect to NATS at ${o.servers.join(', ')}: ${errorText(error)}`,
+        { cause: error },
+      );
+    }
+    this.#nc = nc;
+    this.#state = 'connected';
+    void this.#watch(nc);
+    o.logger.info({ backend: 'nats', server: nc.getServer() }, 'nats backend connected');
+  }
+
+  /** Follows the client's status events until the connection closes. */
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (nc !== this.#nc) continue; // a connection being stopped: drain its events
+      try {
+        this.#onStatus(nc, status);
+      } catch (error) {
+        this.#lastError = errorText(error);
+      }
+    }
+  }
+
+  #onStatus(nc: NatsConnection, status: Status): void {
+    const log = this.#o.logger;
+    switch (status.type) {
+      case 'disconnect':
+        if (this.#state === 'connected') {
+          this.#stats.outages++;
+          log.warn(
+            { backend: 'nats', server: status.server, error: this.#lastError },
+            'nats connection lost: publishing is dropped and counted until it returns',
+          );
+        }
+        this.#state = 'reconnecting';
+        break;
+      case 'reconnecting':
+        this.#state = 'reconnecting';
+        break;
+      case 'reconnect':
+        this.#onReconnect(nc, status.server);
+        break;
+      case 'ldm':
+        this.#onLameDuck(nc, status.server);
+        break;
+      case 'error':
+        this.#stats.errors++;
+        this.#lastError = errorText(status.error);
+        log.warn({ backend: 'nats', error: this.#lastError }, 'nats server error');
+        break;
+      case 'staleConnection':
+        this.#lastError = 'stale connection (no pong from the server)';
+        break;
+      case 'close':
+        if (this.#stopping === null) {
+          this.#state = 'closed';
+          log.error({ backend: 'nats', error: this.#lastError }, 'nats connection closed for good');
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The client sent every subscription on the new connection; confirm them with a flush. */
+  #onReconnect(nc: NatsConnection, server: string): void {
+    this.#state = 'connected';
+    this.#lameDuck = false;
+    this.#clearLameDuckTimer();
+    this.#stats.reconnects++;
+    if (this.#subs.size > 0) this.#stats.resubscribes++;
+    this.#resubscribing = true;
+    this.#flush(nc, 'the subscriptions after reconnecting')
+      .then(() => {
+        this.#o.logger.info(
+          { backend: 'nats', server, topics: this.#subs.size, dropped: this.#stats.dropped },
+          'nats connection back, topics subscribed again',
+        );
+      })
+      .catch((error: unknown) => {
+        this.#lastError = errorText(error);
+      })
+      .finally(() => {
+        if (nc === this.#nc) this.#resubscribing = false;
+      });
+  }
+
+  /**
+   * The server is shutting down. With another server to go to, move there after a random
+   * delay (so that not every node moves at once); otherwise stay until the server closes.
+   */
+  #onLameDuck(nc: NatsConnection, server: string): void {
+    this.#lameDuck = true;
+    this.#stats.lame_duck++;
+    const others = nc.getServers().filter((s) => s.listen !== server).length;
+    this.#o.logger.warn({ backend: 'nats', server, others }, 'nats server entered lame-duck mode');
+    if (others === 0 || this.#lameDuckTimer !== null) return;
+    this.#lameDuckTimer = setTimeout(
+      () => {
+        this.#lameDuckTimer = null;
+        if (nc === this.#nc && this.#lameDuck) nc.reconnect().catch(() => undefined);
+      },
+      Math.floor(Math.random() * (this.#o.lameDuckJitterMs + 1)),
+    );
+    this.#lameDuckTimer.unref();
+  }
+
+  #clearLameDuckTimer(): void {
+    if (this.#lameDuckTimer !== null) clearTimeout(this.#lameDuckTimer);
+    this.#lameDuckTimer = null;
+  }
+
+  #running(op: string): NatsConnection {
+    const nc = this.#nc;
+    if (nc === null || this.#stopping !== null) {
+      throw new NatsBackendError('not_started', `cannot ${op}: the NATS backend is not started`);
+    }
+    return nc;
+  }
+
+  /**
+   * Subscribes `topic` and resolves once the server has confirmed it. While NATS is
+   * unreachable, rejects with `unavailable` and keeps the subscription: the client sends it as
+   * soon as the connection returns.
+   */
+  async subscribe(topic: string): Promise<void> {
+    const nc = this.#running('subscribe');
+    if (!this.#subs.has(topic)) {
+      const sub = nc.subscribe(this.subjectOf(topic), {
+        callback: (error, msg) => this.#onMessage(topic, sub, error, msg),
+      });
+      this.#subs.set(topic, sub);
+      this.#stats.topics = this.#subs.size;
+      void sub.closed.then((why) => {
+        // Closed by the server (a permissions violation, say), not by unsubscribe or stop.
+        if (why instanceof Error) {
+          this.#stats.errors++;
+          this.#lastError = `subscription of ${topic} closed: ${why.message}`;
+          if (this.#subs.get(topic) === sub) this.#subs.delete(topic);
+          this.#stats.topics = this.#subs.size;
+        }
+      });
+    }
+    if (this.#state !== 'connected') {
+      throw new NatsBackendError(
+        'unavailable',
+        `NATS is unreachable: ${topic} is subscribed when it returns`,
+      );
+    }
+    await this.#flush(nc, `the subscription of ${topic}`);
+  }
+
+  #onMessage(topic: string, sub: Subscription, error: Error | null, msg: Msg): void {
+    if (error !== null) {
+      this.#stats.errors++;
+      this.#lastError = error.message;
+      return;
+    }
+    const deliver = this.#deliver;
+    // A message may still arrive between unsubscribing and the server's confirmation.
+    if (deliver === null || this.#subs.get(topic) !== sub) return;
+    this.#stats.received++;
+    deliver(topic, msg.data);
+  }
+
+  /** Unsubscribes `topic`; resolves once the server has confirmed (when connected). */
+  async unsubscribe(topic: string): Promise<void> {
+    const nc = this.#running('unsubscribe');
+    const sub = this.#subs.get(topic);
+    if (sub === undefined) return;
+    this.#subs.delete(topic);
+    this.#stats.topics = this.#subs.size;
+    sub.unsubscribe();
+    // While disconnected the client simply does not send it again.
+    if (this.#state === 'connected') await this.#flush(nc, `the unsubscription of ${topic}`);
+  }
+
+  /**
+   * Publishes `payload` on `topic`. While NATS is unreachable the payload is dropped and
+   * counted (`stats().dropped`), never buffered.
+   */
+  async publish(topic: string, payload: Uint8Array): Promise<void> {
+    const nc = this.#running('publish');
+    if (this.#state !== 'connected') {
+      this.#stats.dropped++;
+      return;
+    }
+    try {
+      nc.publish(this.subjectOf(topic), payload);
+      this.#stats.published++;
+    } catch (error) {
+      this.#stats.errors++;
+      throw new NatsBackendError('publish_failed', `publish on ${topic} failed: ${errorText(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** A round trip to the server, within `commandTimeoutMs`. */
+  async #flush(nc: NatsConnection, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        nc.flush(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new NatsBackendError(
+                  'timeout',
+                  `NATS did not confirm ${what} within ${this.#o.commandTimeoutMs} ms`,
+                ),
+              ),
+            this.#o.commandTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      if (error instanceof NatsBackendError) throw error;
+      // The connection broke before the server answered: the client resends on reconnection.
+      throw new NatsBackendError('unavailable', `NATS is unreachable: ${what} is redone when it returns`, {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * `healthy` when connected, every subscription confirmed and the server answers a ping;
+   * `degraded` in lame-duck mode, while subscriptions are being confirmed again, or when the
+   * ping goes unanswered; `unhealthy` while disconnected or stopped.
+   */
+  async health(): Promise<ComponentHealth> {
+    const nc = this.#nc;
+    const base = {
+      backend: 'nats',
+      servers: this.#o.servers.join(','),
+      server: this.server,
+      state: this.#stopping !== null || nc === null ? 'stopped' : this.#state,
+      topics: this.#subs.size,
+      dropped: this.#stats.dropped,
+    };
+    if (nc === null || this.#stopping !== null || this.#state === 'closed') {
+      return { status: 'unhealthy', ...base, error: this.#lastError };
+    }
+    if (this.#state !== 'connected') return { status: 'unhealthy', ...base, error: this.#lastError };
+    if (this.#lameDuck) return { status: 'degraded', ...base, lame_duck: true };
+    if (this.#resubscribing) return { status: 'degraded', ...base, resubscribing: true };
+    const t0 = performance.now();
+    try {
+      await this.#flush(nc, 'a ping');
+    } catch (error) {
+      return { status: 'degraded', ...base, error: errorText(error) };
+    }
+    return { status: 'healthy', ...base, latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+  }
+
+  /** Counters for `/api/stats`. */
+  stats(): Record<string, number> {
+    return { ...this.#stats };
+  }
+
+  /** Drains the connection (bounded by `drainTimeoutMs`), then closes it. Safe to call more than once. */
+  stop(): Promise<void> {
+    if (this.#starting === null) return Promise.resolve();
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    const nc = this.#nc;
+    this.#subs.clear();
+    this.#stats.topics = 0;
+    this.#deliver = null;
+    this.#clearLameDuckTimer();
+    if (nc !== null && !nc.isClosed()) {
+      // Draining needs the server: when it is gone there is nothing to flush.
+      if (this.#state === 'connected') {
+        await Promise.race([nc.drain().catch(() => undefined), sleep(this.#o.drainTimeoutMs)]);
+      }
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
+    }
+    this.#nc = null;
+    this.#state = 'closed';
+    this.#resubscribing = false;
+    this.#lameDuck = false;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
