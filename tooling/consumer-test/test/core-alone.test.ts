@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { onCleanup } from '@dotmac-ws/test-utils';
+import { describe, expect, it } from 'vitest';
+import { emptyProject, installedPackages, npmInstall, pack } from './pack';
+
+// A server and a plain-ws client, written as a user of the published package would.
+const SERVER_AND_CLIENT = (load: string) => `
+${load}
+const gateway = new WebSocketGateway(createDevelopmentConfig({ port: 0, host: '127.0.0.1', logger: silentLogger }));
+await gateway.start();
+const { port } = gateway.address();
+const ws = new WebSocket('ws://127.0.0.1:' + port + '/ws');
+const frames = [];
+const done = new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error('timeout: ' + JSON.stringify(frames))), 10000);
+  ws.on('message', async (buf) => {
+    const f = JSON.parse(buf.toString());
+    frames.push(f);
+    if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', id: 1, data: { channel: 'news' } }));
+    if (f.type === 'ack' && f.id === 1) await gateway.broadcastToChannel('news', 'headline', { ok: true });
+    if (f.type === 'headline') { clearTimeout(timer); resolve(f); }
+  });
+});
+const got = await done;
+ws.close();
+await gateway.stop();
+console.log(JSON.stringify(got));
+`;
+
+function run(dir: string, file: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+describe('@dotmac-ws/core installed alone with npm', () => {
+  it('serves a client from import and from require, and pulls in nothing heavy', async () => {
+    const project = emptyProject();
+    onCleanup(project.dispose);
+    const tarball = pack('packages/core', project.dir);
+    npmInstall(project.dir, [tarball, 'ws']);
+
+    const installed = installedPackages(project.dir);
+    expect(installed).toContain('@dotmac-ws/core');
+    for (const heavy of [
+      'ioredis',
+      'nats',
+      '@nats-io/transport-node',
+      'jsonwebtoken',
+      'prom-client',
+      'rate-limiter-flexible',
+      'pino',
+    ]) {
+      expect(installed, heavy).not.toContain(heavy);
+    }
+    expect(installed.filter((p) => p.startsWith('@opentelemetry/'))).toEqual([]);
+
+    writeFileSync(
+      join(project.dir, 'esm.mjs'),
+      SERVER_AND_CLIENT(
+        "import { WebSocketGateway, createDevelopmentConfig, silentLogger } from '@dotmac-ws/core';\nimport WebSocket from 'ws';",
+      ),
+    );
+    writeFileSync(
+      join(project.dir, 'cjs.cjs'),
+      `(async () => {${SERVER_AND_CLIENT(
+        "const { WebSocketGateway, createDevelopmentConfig, silentLogger } = require('@dotmac-ws/core');\nconst WebSocket = require('ws');",
+      )}})().catch((e) => { console.error(e); process.exit(1); });`,
+    );
+    for (const file of ['esm.mjs', 'cjs.cjs']) {
+      const r = await run(project.dir, file);
+      expect(r.code, r.out).toBe(0);
+      expect(JSON.parse(r.out.trim().split('\n').pop()!)).toEqual({
+        type: 'headline',
+        channel: 'news',
+        data: { ok: true },
+      });
+    }
+  });
+});

@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+/** `pnpm pack`s a workspace package (so workspace: and catalog: ranges are replaced) into `dest`. */
+export function pack(packageDir: string, dest: string): string {
+  execFileSync('pnpm', ['pack', '--pack-destination', dest], { cwd: join(ROOT, packageDir), stdio: 'pipe' });
+  const name = readdirSync(dest).find((f) => f.endsWith('.tgz') && f.includes(packageDir.split('/').pop()!));
+  if (!name) throw new Error(`pnpm pack of ${packageDir} produced no tarball in ${dest}`);
+  return join(dest, name);
+}
+
+/** An empty folder with a package.json, as `npm init` would leave it; removed by `dispose`. */
+export function emptyProject(): { dir: string; dispose: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'dotmac-consumer-'));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+  );
+  return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `npm install`s tarballs (or names) into `dir`. */
+export function npmInstall(dir: string, specs: string[]): void {
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], {
+    cwd: dir,
+    stdio: 'pipe',
+  });
+}
+
+/** Names of every package installed under `dir`/node_modules (scoped ones as `@scope/name`). */
+export function installedPackages(dir: string): string[] {
+  const nm = join(dir, 'node_modules');
+  const out: string[] = [];
+  for (const entry of readdirSync(nm)) {
+    if (entry.startsWith('.')) continue;
+    if (entry.startsWith('@')) for (const sub of readdirSync(join(nm, entry))) out.push(`${entry}/${sub}`);
+    else out.push(entry);
+  }
+  return out;
+}
