@@ -54,7 +54,7 @@ export interface ClientOptions {
   heartbeatMs?: number | undefined;
   /** Frames kept while disconnected; past it, requests reject with `queue_full`. 0 keeps none. @default 32 */
   maxQueuedFrames?: number;
-  /** Connect at once; with `false`, call `connect()`. @default true */
+  /** Connect right away (in a microtask, so that listeners added after `createClient` see every event); with `false`, call `connect()`. @default true */
   autoConnect?: boolean;
   /** The WebSocket class. @default globalThis.WebSocket (browsers, Node 22+); in Node 20 pass `ws`'s */
   WebSocket?: WebSocketConstructor | undefined;

@@ -701,7 +701,14 @@ export class DotmacClient {
     void (async () => {
       try {
         const token = await this.#askToken();
-        if (typeof token !== 'string' || token === this.#token) return;
+        if (token === null) return; // getToken threw: reported already
+        if (token === undefined || token === this.#token) {
+          this.#events.emit('error', {
+            error: new Error('getToken gave no new token: the server closes with 4401 at expiry'),
+            context: 'getToken',
+          });
+          return;
+        }
         this.#token = token;
         // A connection that was lost meanwhile authenticates with the new token when it comes back.
         if (generation === this.#generation && this.#state === 'connected') {

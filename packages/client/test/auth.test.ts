@@ -150,6 +150,41 @@ describe('authentication', () => {
     expect(calls).toBe(1);
   });
 
+  it('when getToken has no new token at auth_expiring, it is asked again after the 4401', async () => {
+    const { url } = await startGateway({
+      authenticator: testAuthenticator,
+      requireToken: true,
+      authExpiringLeadMs: 300,
+    });
+    const short = tokenFor('jane', 600);
+    const tokens = [short, short, tokenFor('jane', 60_000)];
+    const client = testClient({ url, getToken: () => tokens.shift() });
+    const events = recordEvents(client);
+    await client.whenConnected(3000);
+    await nextEvent(client, 'connected', 3000);
+    expect(tokens).toEqual([]);
+    expect(events.map((e) => e.type)).toEqual([
+      'connecting',
+      'connected',
+      'auth_expiring',
+      'error',
+      'disconnected',
+      'reconnecting',
+      'connecting',
+      'connected',
+    ]);
+    expect(events[3]!.event).toMatchObject({
+      context: 'getToken',
+      error: { message: 'getToken gave no new token: the server closes with 4401 at expiry' },
+    });
+    expect(events[4]!.event).toEqual({
+      code: 4401,
+      reason: 'unauthorized',
+      willReconnect: false,
+      needsToken: true,
+    });
+  });
+
   it('after 4401 at token expiry it does not reconnect until auth() gives a new token', async () => {
     const { gw, url } = await startGateway({
       authenticator: testAuthenticator,
