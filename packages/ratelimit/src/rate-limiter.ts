@@ -145,20 +145,12 @@ class GatewayRateLimiter implements RateLimiter {
 
   async getRateLimitStatus(session: WebSocketSession): Promise<RateLimitStatus> {
     const counters = this.#counterRefs(session.remoteAddress, session.userId, session.tenantId);
-    const c = this.#sessionBuckets(session);
-    const buckets = [...c.any];
     const defs = [...this.#bucketDefs(session)];
-    for (const [name, extra] of [
-      ['subscribe', c.subscribe],
-      ['publish', c.publish],
-    ] as const) {
-      const ref = extra[extra.length - 1];
+    for (const name of ['subscribe', 'publish'] as const) {
       const def = this.#o[name];
-      if (ref !== undefined && def !== null) {
-        buckets.push(ref);
-        defs.push({ def, id: this.#typeId(session) });
-      }
+      if (def !== null) defs.push({ def, id: this.#typeId(session) });
     }
+    const buckets = defs.map(({ def, id }) => this.#ref(def, id));
     const open = await this.#shared('status', (r) => r.counter.count(counters));
     const left = await this.#shared('status', (r) => r.buckets.peek(buckets));
     const counts = open === USE_MEMORY ? this.#memoryCounter.count(counters) : open;

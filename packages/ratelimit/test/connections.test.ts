@@ -3,14 +3,7 @@ import { HandshakeError, type WebSocketGateway } from '@dotmac-ws/core';
 import { onCleanup, sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { RateLimiter } from '../src';
-import { startLimited } from './helpers';
-
-const from = (n: number, headers: Record<string, string> = {}) => ({ localAddress: `127.0.0.${n}`, headers });
-
-async function sessionOf(gw: WebSocketGateway, c: TestClient) {
-  const welcome = await c.welcome();
-  return gw.getSession((welcome.data as { session_id: string }).session_id)!;
-}
+import { from, sessionOf, startLimited } from './helpers';
 
 /** Open connections of `scope` as the limiter counts them, seen through `probe`'s session. */
 async function openCount(limiter: RateLimiter, gw: WebSocketGateway, probe: TestClient, scope: string) {

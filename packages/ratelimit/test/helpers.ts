@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type GatewayOptions, silentLogger, WebSocketGateway } from '@dotmac-ws/core';
-import { freePort, IN_CI, isReachable, onCleanup, waitUntil } from '@dotmac-ws/test-utils';
+import { type GatewayOptions, silentLogger, WebSocketGateway, type WebSocketSession } from '@dotmac-ws/core';
+import { freePort, IN_CI, isReachable, onCleanup, type TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { Redis } from 'ioredis';
 import { createRateLimiter, type RateLimiter, type RateLimitOptions } from '../src';
 
@@ -100,4 +100,15 @@ export async function startOwnRedis(
   const p = port;
   await waitUntil(() => isReachable('127.0.0.1', p, 200), 5000, `redis-server on port ${p}`);
   return { port, proc, kill };
+}
+
+/** TestClient options to connect from 127.0.0.{n}, with extra headers. */
+export function from(n: number, headers: Record<string, string> = {}) {
+  return { localAddress: `127.0.0.${n}`, headers };
+}
+
+/** The server-side session of `c` (waits for its welcome). */
+export async function sessionOf(gw: WebSocketGateway, c: TestClient): Promise<WebSocketSession> {
+  const welcome = await c.welcome();
+  return gw.getSession((welcome.data as { session_id: string }).session_id)!;
 }

@@ -1,19 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WebSocketGateway } from '@dotmac-ws/core';
 import { onCleanup, sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import { startLimited } from './helpers';
+import { from, sessionOf, startLimited } from './helpers';
 
 const FLOODER = fileURLToPath(new URL('./flooder.mjs', import.meta.url));
-
-const from = (n: number, headers: Record<string, string> = {}) => ({ localAddress: `127.0.0.${n}`, headers });
-
-async function sessionOf(gw: WebSocketGateway, c: TestClient) {
-  const welcome = await c.welcome();
-  return gw.getSession((welcome.data as { session_id: string }).session_id)!;
-}
 
 /** Sends `n` pings with ids p0..p{n-1} at once and waits for every reply. */
 async function burst(c: TestClient, n: number, prefix = 'p') {

@@ -1,17 +1,18 @@
-import type { WebSocketGateway } from '@dotmac-ws/core';
 import { sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { type BucketRef, RedisBucketStore } from '../src';
-import { cleanKeys, redisClient, sharedRedisUp, startLimited, startOwnRedis, uniquePrefix } from './helpers';
+import {
+  cleanKeys,
+  from,
+  redisClient,
+  sessionOf,
+  sharedRedisUp,
+  startLimited,
+  startOwnRedis,
+  uniquePrefix,
+} from './helpers';
 
 const up = await sharedRedisUp();
-const from = (n: number, headers: Record<string, string> = {}) => ({ localAddress: `127.0.0.${n}`, headers });
-
-async function sessionOf(gw: WebSocketGateway, c: TestClient) {
-  const welcome = await c.welcome();
-  return gw.getSession((welcome.data as { session_id: string }).session_id)!;
-}
-
 async function pings(c: TestClient, n: number, prefix: string) {
   const replies = await Promise.all(
     Array.from({ length: n }, (_, i) => c.request({ type: 'ping', id: `${prefix}${i}` })),
