@@ -63,22 +63,28 @@ class JwksEndpoint {
     const fresh = Date.now() - this.#fetchedAt < this.#options.cacheMaxAgeMs;
     const cached = this.#find(kid);
     if (fresh && cached !== undefined) return cached;
-    if (this.#inflight !== null) {
-      // Lookups during a fetch share it and do not start another one.
-      await this.#inflight;
-    } else if (this.#rateLimited()) {
-      // Over the limit, a known key of an aged set is still better than none.
+    try {
+      if (this.#inflight !== null) {
+        // Lookups during a fetch share it and do not start another one.
+        await this.#inflight;
+      } else if (this.#rateLimited()) {
+        if (cached !== undefined) return cached;
+        throw new AuthError(
+          'unknown_key',
+          `the key ${quote(kid)} is not cached and the JWKS of ${this.shown} was not fetched again: ` +
+            `at most ${this.#options.requestsPerMinute} fetches a minute (jwksRequestsPerMinute)`,
+        );
+      } else {
+        this.#inflight = this.#fetch().finally(() => {
+          this.#inflight = null;
+        });
+        await this.#inflight;
+      }
+    } catch (error) {
+      // A key the issuer published stays usable while its aged set cannot be refreshed (over
+      // the fetch limit, endpoint down): an identity-provider outage does not lock users out.
       if (cached !== undefined) return cached;
-      throw new AuthError(
-        'unknown_key',
-        `the key ${quote(kid)} is not cached and the JWKS of ${this.shown} was not fetched again: ` +
-          `at most ${this.#options.requestsPerMinute} fetches a minute (jwksRequestsPerMinute)`,
-      );
-    } else {
-      this.#inflight = this.#fetch().finally(() => {
-        this.#inflight = null;
-      });
-      await this.#inflight;
+      throw error;
     }
     const found = this.#find(kid);
     if (found !== undefined) return found;

@@ -1,4 +1,4 @@
-import { freePort, TestClient } from '@dotmac-ws/test-utils';
+import { freePort, sleep, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { jwtAuthenticator } from '../src/index';
 import { AUDIENCE, goodClaims, ISSUER } from './bad-tokens';
@@ -194,5 +194,28 @@ describe('JWKS from a local HTTP server', () => {
       code: 'unknown_key',
       message: `the token has no kid and the JWKS of ${several.url} holds 2 keys`,
     });
+  });
+});
+
+describe('JWKS cache age', () => {
+  it('refetches an aged set; while the endpoint is down, keys already fetched keep working and new kids are key_unavailable', async () => {
+    const jwks = await startJwksServer([jwk(k1.publicKey, 'k1')]);
+    const auth = jwtAuthenticator({ jwks: jwks.url, jwksCacheMaxAgeMs: 1000 });
+    await expect(auth.authenticate(rs('k1'))).resolves.toMatchObject({ userId: 'alice' });
+    await sleep(1100);
+    // Aged: the set is fetched again, and a key removed from it is gone.
+    jwks.keys = [jwk(k2.publicKey, 'k2')];
+    await expect(auth.authenticate(rs('k2', k2))).resolves.toMatchObject({ userId: 'alice' });
+    expect(jwks.fetches).toBe(2);
+    await expect(auth.authenticate(rs('k1'))).rejects.toMatchObject({ code: 'unknown_key' });
+    expect(jwks.fetches).toBe(3);
+    await sleep(1100);
+    jwks.failWith = 503;
+    await expect(auth.authenticate(rs('k2', k2))).resolves.toMatchObject({ userId: 'alice' });
+    await expect(auth.authenticate(rs('k3', k1))).rejects.toMatchObject({
+      code: 'key_unavailable',
+      message: `the JWKS of ${jwks.url} could not be fetched: Service Unavailable`,
+    });
+    expect(jwks.fetches).toBe(5);
   });
 });
