@@ -55,9 +55,10 @@ export class Broadcaster {
     );
     d.counters.broadcasts_published++;
     const ts = Date.now();
-    const delivered = this.deliverLocal(target, frame);
     const hooks = d.hooks();
+    // Asked before local delivery: a span the hook starts here covers the whole broadcast.
     const traceparent = hooks?.currentTraceparent?.();
+    const delivered = this.deliverLocal(target, frame);
     hooks?.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent });
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
     if (traceparent !== undefined) header.traceparent = traceparent;

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { AuthError } from './auth-error';
+import { basicMetrics } from './basic-metrics';
 import { extractToken, type Identity, type TokenSource } from './authenticator';
 import { BROADCAST_TOPIC, type BroadcastTarget, topicFor } from './broadcast-envelope';
 import { Broadcaster } from './broadcaster';
@@ -151,8 +152,9 @@ export class WebSocketGateway {
     void this.handleUpgrade(req, socket, head);
   };
   readonly #requestListener = (req: IncomingMessage, res: ServerResponse) => {
-    if (!this.handleHttpRequest(req, res))
-      sendJson(res, 404, { error: { code: 'not_found', message: 'no such path' } });
+    if (this.handleHttpRequest(req, res)) return;
+    if (this.config.httpFallback) this.config.httpFallback(req, res);
+    else sendJson(res, 404, { error: { code: 'not_found', message: 'no such path' } });
   };
 
   /** Validates `options` (throwing one `ConfigError` that lists every problem). */
@@ -321,6 +323,11 @@ export class WebSocketGateway {
       });
     }
     this.#status = 'stopped';
+    try {
+      await this.#hooks?.onStop?.();
+    } catch (error) {
+      this.config.logger.error({ error, hook: 'onStop' }, 'an observability hook threw');
+    }
     this.config.logger.info({ node_id: this.nodeId, drained: open }, 'gateway stopped');
   }
 
@@ -381,6 +388,11 @@ export class WebSocketGateway {
     return this;
   }
 
+  /** True when a handler is registered for `type`. */
+  hasMessageHandler(type: string): boolean {
+    return this.#handlers.has(type);
+  }
+
   /** Removes the handler of `type`; frames of that type then get `unknown_type`. */
   removeMessageHandler(type: string): boolean {
     return this.#handlers.delete(type);
@@ -404,6 +416,14 @@ export class WebSocketGateway {
   /** The hooks set with {@link setObservabilityHooks} (or the `hooks` option). */
   get observabilityHooks(): ObservabilityHooks | undefined {
     return this.#hooks;
+  }
+
+  /**
+   * The Prometheus text that `GET /metrics` serves: the hooks' `metrics()`, else the gateway's
+   * basic set.
+   */
+  async getPrometheusMetrics(): Promise<string> {
+    return (await this.#hooks?.metrics?.()) ?? basicMetrics(this);
   }
 
   /** Sets (or, with undefined, removes) the metrics, tracing and log hooks. */

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basicMetrics } from './basic-metrics';
 import type { BroadcastTarget } from './broadcast-envelope';
 import { isValidChannelName, isValidEventName, isValidTenantId } from './channel-name';
 import { SERVER_FRAME_TYPES } from './constants';
@@ -54,7 +53,7 @@ export function handleHttpApiRequest(
       sendJson(res, gateway.isReady ? 200 : 503, { ready: gateway.isReady, status: gateway.status });
       return true;
     case '/metrics':
-      Promise.resolve(gateway.observabilityHooks?.metrics?.() ?? basicMetrics(gateway)).then((text) => {
+      gateway.getPrometheusMetrics().then((text) => {
         res.writeHead(200, {
           'content-type':
             gateway.observabilityHooks?.metricsContentType ?? 'text/plain; version=0.0.4; charset=utf-8',
@@ -87,7 +86,11 @@ export function handleHttpApiRequest(
         sendJson(res, 400, { error: { code: 'bad_request', message: parsed } });
         return;
       }
-      return publish(gateway, parsed).then((n) => sendJson(res, 200, { delivered_local: n }));
+      const hooks = gateway.observabilityHooks;
+      const published = hooks?.aroundHttpApi
+        ? hooks.aroundHttpApi('publish', req, () => publish(gateway, parsed))
+        : publish(gateway, parsed);
+      return published.then((n) => sendJson(res, 200, { delivered_local: n }));
     })
     .catch(fail);
   return true;

@@ -44,6 +44,14 @@ export interface ObservabilityHooks {
   onError?(error: unknown, context: string): void;
   /** Returns the `traceparent` to carry in the envelope of a broadcast published now. */
   currentTraceparent?(): string | undefined;
+  /**
+   * Runs an HTTP API operation (`publish`), e.g. inside a span that continues the request's
+   * `traceparent` header, so that the broadcast it publishes joins the caller's trace. Must call
+   * `run` once and return (or resolve with) its result.
+   */
+  aroundHttpApi?<T>(operation: 'publish', request: IncomingMessage, run: () => Promise<T>): Promise<T>;
+  /** The gateway stopped (sessions drained, backend closed): flush and close telemetry. Awaited. */
+  onStop?(): Promise<void> | void;
   /** Prometheus text for `GET /metrics`; without it the gateway serves its own basic set. */
   metrics?(): Promise<string> | string;
   /** Content type of `metrics()`. @default 'text/plain; version=0.0.4; charset=utf-8' */
