@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { AuthError } from './auth-error';
-import { basicMetrics } from './basic-metrics';
 import { extractToken, type Identity, type TokenSource } from './authenticator';
+import { basicMetrics } from './basic-metrics';
 import { BROADCAST_TOPIC, type BroadcastTarget, topicFor } from './broadcast-envelope';
 import { Broadcaster } from './broadcaster';
 import {
