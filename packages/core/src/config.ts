@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Authenticator } from './authenticator';
 import type { Backend } from './backend';
 import { type ChannelPolicy, defaultChannelPolicy } from './channel-policy';
@@ -26,6 +26,11 @@ export interface GatewayOptions {
    * @default true when the gateway owns its server, false when attached (use `gateway.handleHttpRequest`)
    */
   serveHttp?: boolean | undefined;
+  /**
+   * Serves the HTTP requests the gateway does not own (with `serveHttp`), e.g. a page of your
+   * own. @default a 404 JSON answer
+   */
+  httpFallback?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** This node's id, in `welcome` and in broadcast envelopes. @default a random id */
   nodeId?: string | undefined;
   /** How nodes reach each other. @default new MemoryBackend() */
@@ -85,6 +90,7 @@ export interface ResolvedGatewayConfig {
   path: string;
   server: Server | undefined;
   serveHttp: boolean;
+  httpFallback: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   nodeId: string;
   backend: Backend;
   authenticator: Authenticator | undefined;
@@ -232,6 +238,9 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
   if (o.server !== undefined && (typeof o.server !== 'object' || typeof o.server?.on !== 'function')) {
     problems.push('server must be a node:http Server');
   }
+  if (o.httpFallback !== undefined && typeof o.httpFallback !== 'function') {
+    problems.push('httpFallback must be a function (req, res)');
+  }
   if (o.server !== undefined && options.port !== undefined) {
     problems.push('port and server are both set: an attached gateway listens on the server it is given');
   }
@@ -243,6 +252,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     path: o.path,
     server: o.server,
     serveHttp: o.serveHttp ?? o.server === undefined,
+    httpFallback: o.httpFallback,
     nodeId: o.nodeId ?? `node-${randomBytes(4).toString('hex')}`,
     backend: o.backend ?? new MemoryBackend(),
     authenticator: o.authenticator,

@@ -68,6 +68,17 @@ describe('GET /health and /ready', () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 
+  it('httpFallback serves the paths the gateway does not own', async () => {
+    const { base } = await startTestGateway({
+      httpFallback: (req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`page ${req.url}`);
+      },
+    });
+    expect(await (await fetch(`${base}/demo`)).text()).toBe('page /demo');
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+  });
+
   it('GET /metrics serves Prometheus text of the counters', async () => {
     const { base, url } = await startTestGateway();
     const c = await TestClient.open(url);
