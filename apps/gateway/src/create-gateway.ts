@@ -62,9 +62,14 @@ export function createGatewayFromEnv(
   const gateway = new WebSocketGateway(createDevelopmentConfig(options));
   for (const p of PLUGINS) p.attach?.(cfg, gateway, ctx);
   if (!cfg.bool('METRICS_ENABLED')) {
-    gateway.setObservabilityHooks({ metrics: () => '# metrics are off (METRICS_ENABLED=false)\n' });
+    // Keep the hooks a plugin set (tracing, logs): only /metrics goes quiet.
+    const off = () => '# metrics are off (METRICS_ENABLED=false)\n';
+    const hooks = gateway.observabilityHooks;
+    if (hooks === undefined) gateway.setObservabilityHooks({ metrics: off });
+    else hooks.metrics = off;
   }
   // A demo handler, so that the README's tour has a custom type to try.
   gateway.addMessageHandler('echo', (_session, data) => data ?? null);
-  return { gateway, logger, env: cfg };
+  // A plugin may have replaced the logger (the observability plugin's redacts secrets).
+  return { gateway, logger: ctx.logger, env: cfg };
 }
