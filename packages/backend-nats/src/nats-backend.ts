@@ -15,6 +15,9 @@ import {
 } from './nats-backend-options';
 import { topicToSubject } from './nats-subject';
 
+/** The longest the health check waits for the server's answer to a ping. */
+const HEALTH_PING_MS = 1000;
+
 /** The counters of {@link NatsBackend.stats}. */
 export interface NatsBackendStats {
   /** Payloads handed to the connection. */
@@ -270,9 +273,17 @@ export class NatsBackend implements Backend {
   async subscribe(topic: string): Promise<void> {
     const nc = this.#running('subscribe');
     if (!this.#subs.has(topic)) {
-      const sub = nc.subscribe(this.subjectOf(topic), {
-        callback: (error, msg) => this.#onMessage(topic, sub, error, msg),
-      });
+      let sub: Subscription;
+      try {
+        sub = nc.subscribe(this.subjectOf(topic), {
+          callback: (error, msg) => this.#onMessage(topic, sub, error, msg),
+        });
+      } catch (error) {
+        // Only a connection closed for good refuses a subscription.
+        throw new NatsBackendError('unavailable', `cannot subscribe ${topic}: ${errorText(error)}`, {
+          cause: error,
+        });
+      }
       this.#subs.set(topic, sub);
       this.#stats.topics = this.#subs.size;
       void sub.closed.then((why) => {
@@ -340,22 +351,16 @@ export class NatsBackend implements Backend {
     }
   }
 
-  /** A round trip to the server, within `commandTimeoutMs`. */
-  async #flush(nc: NatsConnection, what: string): Promise<void> {
+  /** A round trip to the server, within `ms` (`commandTimeoutMs` unless told). */
+  async #flush(nc: NatsConnection, what: string, ms = this.#o.commandTimeoutMs): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         nc.flush(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () =>
-              reject(
-                new NatsBackendError(
-                  'timeout',
-                  `NATS did not confirm ${what} within ${this.#o.commandTimeoutMs} ms`,
-                ),
-              ),
-            this.#o.commandTimeoutMs,
+            () => reject(new NatsBackendError('timeout', `NATS did not confirm ${what} within ${ms} ms`)),
+            ms,
           );
         }),
       ]);
@@ -393,7 +398,8 @@ export class NatsBackend implements Backend {
     if (this.#resubscribing) return { status: 'degraded', ...base, resubscribing: true };
     const t0 = performance.now();
     try {
-      await this.#flush(nc, 'a ping');
+      // Within the gateway's own 2 s bound on a health check, so that this answer is the one seen.
+      await this.#flush(nc, 'a ping', Math.min(this.#o.commandTimeoutMs, HEALTH_PING_MS));
     } catch (error) {
       return { status: 'degraded', ...base, error: errorText(error) };
     }
