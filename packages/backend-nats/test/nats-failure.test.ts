@@ -170,22 +170,26 @@ describe.skipIf(noServer !== false)(
     });
 
     it('reports degraded health while its only server is in lame-duck mode, and keeps delivering', async () => {
-    const server = await NatsProcess.start();
-    const subjectPrefix = uniquePrefix();
-    const a = await started({ servers: server.url, subjectPrefix });
-    const b = await started({ servers: server.url, subjectPrefix });
-    await a.backend.subscribe('tenant:acme');
-    expect((await a.backend.health()).status).toBe('healthy');
-    server.lameDuck();
-    await waitUntil(() => a.backend.stats().lame_duck === 1, 5000, 'the lame-duck notice');
-    expect(await a.backend.health()).toMatchObject({ status: 'degraded', lame_duck: true, state: 'connected' });
-    // No other server to go to: it stays, and delivery goes on until the server closes it.
-    await b.backend.publish('tenant:acme', Buffer.from('still here'));
-    await waitUntil(() => a.got.length === 1, 3000, 'a delivery in lame-duck mode');
-    expect(a.got).toEqual(['tenant:acme=still here']);
-  });
+      const server = await NatsProcess.start();
+      const subjectPrefix = uniquePrefix();
+      const a = await started({ servers: server.url, subjectPrefix });
+      const b = await started({ servers: server.url, subjectPrefix });
+      await a.backend.subscribe('tenant:acme');
+      expect((await a.backend.health()).status).toBe('healthy');
+      server.lameDuck();
+      await waitUntil(() => a.backend.stats().lame_duck === 1, 5000, 'the lame-duck notice');
+      expect(await a.backend.health()).toMatchObject({
+        status: 'degraded',
+        lame_duck: true,
+        state: 'connected',
+      });
+      // No other server to go to: it stays, and delivery goes on until the server closes it.
+      await b.backend.publish('tenant:acme', Buffer.from('still here'));
+      await waitUntil(() => a.got.length === 1, 3000, 'a delivery in lame-duck mode');
+      expect(a.got).toEqual(['tenant:acme=still here']);
+    });
 
-  it('authenticates with user and password, or with a token', async () => {
+    it('authenticates with user and password, or with a token', async () => {
       const withUser = await NatsProcess.start(['--user', 'gw', '--pass', 's3cret']);
       const withToken = await NatsProcess.start(['--auth', 't0ken']);
       const subjectPrefix = uniquePrefix();
