@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   ConfigError,
   createConsoleLogger,
@@ -8,6 +9,7 @@ import {
   MemoryBackend,
   WebSocketGateway,
 } from '@dotmac-ws/core';
+import { createDemoHandler } from './demo-page';
 import { type EnvConfig, readEnvConfig } from './env-config';
 import type { PluginContext } from './plugin';
 import { PLUGINS } from './plugins';
@@ -51,6 +53,7 @@ export function createGatewayFromEnv(
     authTimeoutMs: cfg.int('AUTH_TIMEOUT_MS'),
     apiKey: cfg.string('API_KEY') ?? null,
     drainTimeoutMs: cfg.int('DRAIN_TIMEOUT_MS'),
+    httpFallback: cfg.bool('DEMO_ENABLED') ? demoFallback(cfg.string('WS_PATH') ?? '/ws') : undefined,
     logger,
   };
   const ctx: PluginContext = { logger };
@@ -72,4 +75,18 @@ export function createGatewayFromEnv(
   gateway.addMessageHandler('echo', (_session, data) => data ?? null);
   // A plugin may have replaced the logger (the observability plugin's redacts secrets).
   return { gateway, logger: ctx.logger, env: cfg };
+}
+
+/** Serves the demo page; everything else gets the gateway's usual 404. */
+function demoFallback(wsPath: string): (req: IncomingMessage, res: ServerResponse) => void {
+  const demo = createDemoHandler(wsPath);
+  return (req, res) => {
+    if (demo(req, res)) return;
+    const body = JSON.stringify({ error: { code: 'not_found', message: 'no such path' } });
+    res.writeHead(404, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
 }

@@ -164,6 +164,14 @@ export const CORE_ENV: readonly EnvVar[] = [
     description: 'Serve `GET /metrics`.',
   },
   {
+    name: 'DEMO_ENABLED',
+    group: 'http',
+    kind: { type: 'bool' },
+    default: 'true',
+    description:
+      'Serve the demo page at `/demo` (a client of `@dotmac-ws/client`); turn it off in production.',
+  },
+  {
     name: 'DRAIN_TIMEOUT_MS',
     group: 'operations',
     kind: { type: 'int', min: 0, max: 3_600_000 },
