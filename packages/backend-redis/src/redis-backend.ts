@@ -110,6 +110,16 @@ export class RedisBackend implements Backend {
       sub.disconnect();
       throw error;
     }
+    const pub = this.#pub;
+    if (pub instanceof Cluster) {
+      // A cluster opens its node connections lazily, and a command sent while one is still
+      // connecting is retried later, behind commands sent after it: the order of one publisher
+      // would be lost. So every node connection is opened now, and each new one at once.
+      pub.on('+node', (node: Redis) => {
+        if (node.status === 'wait') node.connect().catch(() => undefined);
+      });
+      await Promise.all(pub.nodes('all').map((n) => n.ping().catch(() => undefined)));
+    }
     this.#everReady = true;
     this.#o.logger.info(
       { backend: 'redis', redis: this.#o.displayUrl, sharded: this.#o.sharded },
@@ -438,7 +448,7 @@ export class RedisBackend implements Backend {
 function isConnectionError(error: unknown): boolean {
   const text = errorText(error);
   return (
-    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNRE|EPIPE|ETIMEDOUT|MaxRetriesPerRequest|CLUSTERDOWN|No subscriber|Cluster is ended/i.test(
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNRE|EPIPE|ETIMEDOUT|MaxRetriesPerRequest|CLUSTERDOWN|TRYAGAIN|No subscriber|Cluster is ended|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes/i.test(
       text,
     ) || (error as { name?: string } | null)?.name === 'MaxRetriesPerRequestError'
   );

@@ -131,7 +131,7 @@ export class RedisClusterProcesses {
         String(replicas),
         '--cluster-yes',
       ]);
-      await waitUntil(() => cluster.#allOk(), 20_000, 'cluster_state:ok on every node');
+      await waitUntil(() => cluster.#allOk(), 20_000, 'cluster_state:ok on every node, replicas in sync');
     } catch (error) {
       await cluster.destroy();
       throw error;
@@ -143,6 +143,8 @@ export class RedisClusterProcesses {
     for (const n of this.nodes) {
       const info = await this.command(n.port, ['CLUSTER', 'INFO']);
       if (!String(info).includes('cluster_state:ok')) return false;
+      const replication = String(await this.command(n.port, ['INFO', 'replication']));
+      if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
     }
     return true;
   }
