@@ -105,6 +105,11 @@ interface SessionState {
   expiryTimer: NodeJS.Timeout | undefined;
 }
 
+/** Frames of one session handled in a row before the event loop gets a turn. */
+const FRAMES_PER_TURN = 32;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Node's setTimeout caps delays at 2^31-1 ms; longer waits are chained. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -893,9 +898,13 @@ export class WebSocketGateway {
   async #drainInbox(session: WebSocketSession, state: SessionState): Promise<void> {
     state.processing = true;
     try {
+      let handled = 0;
       let item = state.inbox.shift();
       while (item !== undefined) {
         await this.#handleFrame(session, item.text, item.bytes);
+        // A burst from one client runs in microtasks; hand the event loop back now and then
+        // so that other sockets are read and served meanwhile.
+        if (++handled % FRAMES_PER_TURN === 0) await yieldToEventLoop();
         if (state.paused && state.inbox.length < this.config.maxPendingFrames / 2) {
           state.paused = false;
           session.socket.resume();
