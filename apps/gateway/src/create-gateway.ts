@@ -59,8 +59,15 @@ export function createGatewayFromEnv(
   const ctx: PluginContext = { logger };
   const backendName = cfg.string('BACKEND');
   const backendPlugin = PLUGINS.find((p) => p.backend?.name === backendName);
-  options.backend = backendPlugin?.backend ? backendPlugin.backend.create(cfg, ctx) : new MemoryBackend();
-  const problems = PLUGINS.flatMap((p) => p.configure?.(cfg, options, ctx) ?? []);
+  // A backend's bad settings are reported together with every plugin's, in one message.
+  const problems: string[] = [];
+  try {
+    options.backend = backendPlugin?.backend ? backendPlugin.backend.create(cfg, ctx) : new MemoryBackend();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  for (const p of PLUGINS) problems.push(...(p.configure?.(cfg, options, ctx) ?? []));
   if (problems.length > 0) throw new ConfigError(problems, 'environment');
   const gateway = new WebSocketGateway(createDevelopmentConfig(options));
   for (const p of PLUGINS) p.attach?.(cfg, gateway, ctx);

@@ -97,6 +97,26 @@ describe('createGatewayFromEnv', () => {
   });
 });
 
+describe('problems of plugins and of the backend', () => {
+  it('are reported together in one error', () => {
+    let error: unknown;
+    try {
+      createGatewayFromEnv({
+        BACKEND: 'nats',
+        NATS_URL: 'redis://127.0.0.1:6379',
+        JWT_SECRET_KEY: 'short',
+        LOG_LEVEL: 'silent',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems.some((p) => p.startsWith('NATS_URL'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('JWT_SECRET_KEY'))).toBe(true);
+  });
+});
+
 describe('docs/configuration.md', () => {
   it('holds the reference generated from the current schema (pnpm --filter @dotmac-ws/gateway gen:docs)', () => {
     const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
