@@ -1,6 +1,7 @@
 import type { GatewayPlugin } from '../plugin';
 import { authJwtPlugin } from './auth-jwt';
 import { backendNatsPlugin } from './backend-nats';
+import { backendRedisPlugin } from './backend-redis';
 import { observabilityPlugin } from './observability';
 import { ratelimitPlugin } from './ratelimit';
 
@@ -11,4 +12,5 @@ export const PLUGINS: readonly GatewayPlugin[] = [
   authJwtPlugin,
   ratelimitPlugin,
   backendNatsPlugin,
+  backendRedisPlugin,
 ];
