@@ -1,0 +1,202 @@
+import WebSocket from 'ws';
+import type { Dialect } from './dialect';
+import type { TokenVia } from './options';
+import { type DecodedPayload, decodePayload } from './payload';
+
+/** How to open one load connection. */
+export interface OpenOptions {
+  url: string;
+  dialect: Dialect;
+  /** Source address to bind (spreads connections past one address's ephemeral ports). */
+  localAddress?: string | undefined;
+  token?: string | null;
+  tokenVia?: TokenVia;
+  /** Time allowed from connecting to the dialect's ready frame. */
+  timeoutMs: number;
+}
+
+/** Why a connection did not become ready: `http_401`, `timeout`, `ECONNREFUSED`, `closed_4401`… */
+export class ConnectFailure extends Error {
+  override readonly name = 'ConnectFailure';
+  constructor(readonly reason: string) {
+    super(`connection failed: ${reason}`);
+  }
+}
+
+/** Called with the reply to a request: null when it succeeded, else the error code. */
+export type ReplyCallback = (code: string | null) => void;
+
+/**
+ * One lean WebSocket connection of the runner: no reconnects, no queue, no per-message
+ * allocation on the delivery path. Deliveries are found in the raw frame by their payload
+ * marker and handed to {@link onPayload}; other frames are read by the dialect.
+ */
+export class LoadConnection {
+  /** Receives every delivery that carries a load payload (the object is reused: copy what you keep). */
+  onPayload: ((payload: DecodedPayload) => void) | null = null;
+  /** Receives error codes of error frames that answer no request. */
+  onErrorFrame: ((code: string) => void) | null = null;
+  /** Called once when a ready connection closes (not after {@link close}). */
+  onClose: ((code: number) => void) | null = null;
+  readonly #ws: WebSocket;
+  readonly #dialect: Dialect;
+  readonly #pending = new Map<number, ReplyCallback>();
+  #nextId = 1;
+  #closing = false;
+  #onReady: (() => void) | null = null;
+  #onRefused: ((code: string) => void) | null = null;
+
+  private constructor(ws: WebSocket, dialect: Dialect) {
+    this.#ws = ws;
+    this.#dialect = dialect;
+    ws.on('message', (data: Buffer) => this.#receive(data));
+  }
+
+  /** Opens a connection and resolves once the server says it is ready; rejects with {@link ConnectFailure}. */
+  static open(o: OpenOptions): Promise<LoadConnection> {
+    return new Promise((resolve, reject) => {
+      const url = new URL(o.dialect.url(o.url));
+      const protocols = [...o.dialect.protocols];
+      const headers: Record<string, string> = {};
+      if (o.token) {
+        if (o.tokenVia === 'header') headers.Authorization = `Bearer ${o.token}`;
+        else if (o.tokenVia === 'subprotocol') protocols.push(`bearer.${o.token}`);
+        else url.searchParams.set('token', o.token);
+      }
+      const ws = new WebSocket(url, protocols, {
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+        followRedirects: false,
+        handshakeTimeout: o.timeoutMs,
+        headers,
+        ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
+      });
+      const conn = new LoadConnection(ws, o.dialect);
+      let settled = false;
+      const fail = (reason: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        conn.#closing = true;
+        ws.terminate();
+        reject(new ConnectFailure(reason));
+      };
+      const timer = setTimeout(() => fail('timeout'), o.timeoutMs);
+      conn.#onReady = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(conn);
+      };
+      conn.#onRefused = fail;
+      ws.on('unexpected-response', (_req, res) => {
+        res.resume();
+        fail(`http_${res.statusCode ?? 0}`);
+      });
+      ws.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'error'));
+      ws.on('close', (code: number) => {
+        if (!settled) return fail(`closed_${code}`);
+        conn.#failPending(`closed_${code}`);
+        if (!conn.#closing) conn.onClose?.(code);
+      });
+    });
+  }
+
+  /** True while the socket is open. */
+  get open(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Requests in flight. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Subscribes to `channel`; `done` gets null or the error code. */
+  subscribe(channel: string, done: ReplyCallback): void {
+    const id = this.#nextId++;
+    this.#request(id, this.#dialect.subscribe(id, channel), done);
+  }
+
+  /** Publishes `payload` on `channel`; `done` gets null or the error code. */
+  publish(channel: string, payload: string, done: ReplyCallback): void {
+    const id = this.#nextId++;
+    this.#request(id, this.#dialect.publish(id, channel, payload), done);
+  }
+
+  /** Sends an echo request of `type`; `done` gets null or the error code. */
+  echo(type: string, data: string, done: ReplyCallback): void {
+    const id = this.#nextId++;
+    this.#request(id, this.#dialect.request(id, type, data), done);
+  }
+
+  /** Closes normally; requests in flight get `closed`. */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#ws.close(1000);
+    // A server that never answers the close must not hold the run open.
+    setTimeout(() => this.#ws.terminate(), 2000).unref();
+  }
+
+  /** Drops the TCP connection without a close handshake. */
+  terminate(): void {
+    this.#closing = true;
+    this.#ws.terminate();
+  }
+
+  #request(id: number, text: string, done: ReplyCallback): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) {
+      done('not_open');
+      return;
+    }
+    this.#pending.set(id, done);
+    this.#ws.send(text);
+  }
+
+  #failPending(code: string): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const done of pending) done(code);
+  }
+
+  #receive(data: Buffer): void {
+    const onPayload = this.onPayload;
+    if (onPayload !== null) {
+      const p = decodePayload(data);
+      if (p !== null) {
+        onPayload(p);
+        return;
+      }
+    }
+    const inbound = this.#dialect.read(data);
+    switch (inbound.kind) {
+      case 'ready':
+        this.#onReady?.();
+        this.#onReady = null;
+        return;
+      case 'reply': {
+        const done = this.#pending.get(inbound.id);
+        if (done === undefined) {
+          this.onErrorFrame?.('unexpected_reply');
+          return;
+        }
+        this.#pending.delete(inbound.id);
+        done(inbound.code);
+        return;
+      }
+      case 'answer':
+        this.#ws.send(inbound.text);
+        return;
+      case 'refused':
+        if (this.#onReady !== null) this.#onRefused?.(inbound.code);
+        else this.onErrorFrame?.(inbound.code);
+        return;
+      case 'error':
+        this.onErrorFrame?.(inbound.code);
+        return;
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The `data` of every message the runner publishes: a string that starts with
+ * `~lt~{publisher}~{channel}~{sequence}~{sendTimeUs}~` and is padded with `x` to the
+ * payload size. Being one ASCII string it needs no escaping, so a receiver finds it in the
+ * raw frame of any dialect without parsing the JSON around it.
+ */
+const MARKER = '~lt~';
+const MARKER_BYTES = Buffer.from(MARKER);
+const TILDE = 0x7e;
+
+/** Builds the payload of message `seq` of `publisher` on channel index `channel`. */
+export function encodePayload(
+  publisher: number,
+  channel: number,
+  seq: number,
+  sentUs: number,
+  bytes: number,
+): string {
+  const head = `${MARKER}${publisher}~${channel}~${seq}~${Math.round(sentUs)}~`;
+  return head.length >= bytes ? head : head + 'x'.repeat(bytes - head.length);
+}
+
+/** The fields of a payload; one object is reused by every {@link decodePayload} call. */
+export interface DecodedPayload {
+  publisher: number;
+  channel: number;
+  seq: number;
+  sentUs: number;
+}
+
+const decoded: DecodedPayload = { publisher: 0, channel: 0, seq: 0, sentUs: 0 };
+
+/**
+ * Finds a payload in a raw inbound frame and reads its fields into a shared object (valid
+ * until the next call); null when the frame carries none.
+ */
+export function decodePayload(frame: Buffer): DecodedPayload | null {
+  const at = frame.indexOf(MARKER_BYTES);
+  if (at < 0) return null;
+  let i = at + MARKER_BYTES.length;
+  const fields = [0, 0, 0, 0];
+  for (let f = 0; f < 4; f++) {
+    let n = 0;
+    let digits = 0;
+    for (; i < frame.length; i++) {
+      const c = frame[i]!;
+      if (c === TILDE) break;
+      if (c < 0x30 || c > 0x39) return null;
+      n = n * 10 + (c - 0x30);
+      digits++;
+    }
+    if (digits === 0 || i >= frame.length) return null;
+    fields[f] = n;
+    i++;
+  }
+  decoded.publisher = fields[0]!;
+  decoded.channel = fields[1]!;
+  decoded.seq = fields[2]!;
+  decoded.sentUs = fields[3]!;
+  return decoded;
+}
