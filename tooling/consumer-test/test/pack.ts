@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,4 +42,44 @@ export function installedPackages(dir: string): string[] {
     else out.push(entry);
   }
   return out;
+}
+
+/** Runs `node file` in `dir`; resolves with its exit code and its stdout and stderr together. */
+export function runNode(dir: string, file: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+/** The last line a script printed, parsed as JSON. */
+export function lastJsonLine(out: string): unknown {
+  return JSON.parse(out.trim().split('\n').pop() ?? '');
+}
+
+/** Packages that only the optional @dotmac-ws packages may pull in. */
+export const HEAVY_PACKAGES = [
+  'ioredis',
+  'nats',
+  '@nats-io/transport-node',
+  'jsonwebtoken',
+  'prom-client',
+  'rate-limiter-flexible',
+  'pino',
+] as const;
+
+/** Installed packages of `installed` that are heavy (the list above, or any OpenTelemetry one). */
+export function heavyIn(installed: readonly string[], allowed: readonly string[] = []): string[] {
+  return installed.filter(
+    (p) =>
+      !allowed.includes(p) &&
+      ((HEAVY_PACKAGES as readonly string[]).includes(p) || p.startsWith('@opentelemetry/')),
+  );
 }

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { describe, expect, it } from 'vitest';
+import { emptyProject, heavyIn, installedPackages, npmInstall, pack } from './pack';
+import { startNode } from './server-process';
+
+// One gateway node on Redis, written as a user of the two published packages would. It prints
+// its port, serves until SIGTERM, then drains and exits 0.
+const NODE = (load: string) => `
+${load}
+const gateway = new WebSocketGateway(createDevelopmentConfig({
+  port: 0,
+  host: '127.0.0.1',
+  logger: silentLogger,
+  backend: new RedisBackend({ url: 'redis://127.0.0.1:6379', keyPrefix: process.env.KEY_PREFIX }),
+}));
+process.on('SIGTERM', () => gateway.stop().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); }));
+await gateway.start();
+console.log(JSON.stringify({ port: gateway.address().port, health: await gateway.healthCheck() }));
+`;
+
+const redisHere = await isReachable('127.0.0.1', 6379);
+if (!redisHere && IN_CI)
+  throw new Error('CI=true and no Redis at 127.0.0.1:6379: the consumer test needs it');
+
+describe.skipIf(!redisHere)(
+  `@dotmac-ws/core with @dotmac-ws/backend-redis installed with npm${redisHere ? '' : ' (skipped: no Redis at 127.0.0.1:6379)'}`,
+  () => {
+    it('two nodes in separate processes deliver through the real Redis, from import and from require', async () => {
+      const project = emptyProject();
+      onCleanup(project.dispose);
+      npmInstall(project.dir, [pack('packages/core', project.dir), 'ws']);
+      expect(heavyIn(installedPackages(project.dir))).toEqual([]);
+      // Then add only the Redis backend: it brings ioredis and nothing else that is heavy.
+      npmInstall(project.dir, [pack('packages/backend-redis', project.dir)]);
+      const installed = installedPackages(project.dir);
+      expect(installed).toContain('@dotmac-ws/backend-redis');
+      expect(heavyIn(installed)).toEqual(['ioredis']);
+
+      writeFileSync(
+        join(project.dir, 'node.mjs'),
+        NODE(
+          "import { WebSocketGateway, createDevelopmentConfig, silentLogger } from '@dotmac-ws/core';\nimport { RedisBackend } from '@dotmac-ws/backend-redis';",
+        ),
+      );
+      writeFileSync(
+        join(project.dir, 'node.cjs'),
+        `(async () => {${NODE(
+          "const { WebSocketGateway, createDevelopmentConfig, silentLogger } = require('@dotmac-ws/core');\nconst { RedisBackend } = require('@dotmac-ws/backend-redis');",
+        )}})().catch((e) => { console.error(e); process.exit(1); });`,
+      );
+
+      for (const file of ['node.mjs', 'node.cjs']) {
+        const env = { KEY_PREFIX: `dotmac-consumer-${process.pid}-${randomBytes(4).toString('hex')}:` };
+        const nodes = [startNode(project.dir, file, env), startNode(project.dir, file, env)];
+        const ports: number[] = [];
+        for (const n of nodes) {
+          const started = JSON.parse(await n.line((l) => l.startsWith('{"port"'))) as {
+            port: number;
+            health: { components: Record<string, { status: string }> };
+          };
+          expect(started.health.components.scaling_backend?.status, file).toBe('healthy');
+          ports.push(started.port);
+        }
+        const [a, b] = await Promise.all(ports.map((p) => TestClient.open(`ws://127.0.0.1:${p}/ws`)));
+        await Promise.all([a!.welcome(), b!.welcome()]);
+        expect((await a!.request({ type: 'subscribe', data: { channel: 'news' } })).type).toBe('ack');
+        expect((await b!.request({ type: 'publish', channel: 'news', data: { from: file } })).type).toBe(
+          'ack',
+        );
+        const got = await a!.waitFor(
+          (f) => f.channel === 'news',
+          5000,
+          'the message published on the other node',
+        );
+        expect(got.data).toEqual({ from: file });
+        for (const n of nodes) expect(await n.stop(), n.output()).toBe(0);
+      }
+    });
+  },
+);
