@@ -3,11 +3,11 @@ import { freePort, onCleanup, sleep, TestClient, waitUntil } from '@dotmac-ws/te
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RedisBackend, RedisBackendError, type RedisBackendOptions } from '../src/index';
-import { haveRedisBinaries, RedisProcess } from './redis-process';
+import { RedisProcess, redisBinariesMissing } from './redis-process';
 import { adminConnection, numsub, SHARED_REDIS_URL, sharedRedisMissing, uniquePrefix } from './shared-redis';
 
 const missing = await sharedRedisMissing();
-const canStartRedis = await haveRedisBinaries();
+const binariesMissing = await redisBinariesMissing();
 
 /** A started backend, stopped after the test, recording what it receives. */
 async function started(options: RedisBackendOptions) {
@@ -129,55 +129,58 @@ describe.skipIf(missing !== false)(
   },
 );
 
-describe.skipIf(!canStartRedis)('RedisBackend on a redis-server of its own', () => {
-  it('coalesces: many sessions on one channel cause one SUBSCRIBE, the last to leave one UNSUBSCRIBE', async () => {
-    const redis = await RedisProcess.start();
-    const gateway = new WebSocketGateway({
-      port: 0,
-      host: '127.0.0.1',
-      logger: silentLogger,
-      backend: new RedisBackend({ url: redis.url }),
+describe.skipIf(binariesMissing !== false)(
+  `RedisBackend on a redis-server of its own${binariesMissing ? ` (skipped: ${binariesMissing})` : ''}`,
+  () => {
+    it('coalesces: many sessions on one channel cause one SUBSCRIBE, the last to leave one UNSUBSCRIBE', async () => {
+      const redis = await RedisProcess.start();
+      const gateway = new WebSocketGateway({
+        port: 0,
+        host: '127.0.0.1',
+        logger: silentLogger,
+        backend: new RedisBackend({ url: redis.url }),
+      });
+      await gateway.start();
+      onCleanup(() => gateway.stop());
+      const r = admin(redis.url);
+      const subscribesBefore = await commandCalls(r, 'subscribe');
+      const clients: TestClient[] = [];
+      for (let i = 0; i < 40; i++) {
+        clients.push(await TestClient.open(`ws://127.0.0.1:${gateway.address()!.port}/ws`));
+      }
+      const acks = await Promise.all(clients.map((c) => c.request({ type: 'subscribe', channel: 'room' })));
+      expect(acks.every((a) => a.type === 'ack')).toBe(true);
+      expect((await commandCalls(r, 'subscribe')) - subscribesBefore).toBe(1);
+      expect(await numsub(r, 'dotmac-ws:channel:room')).toBe(1);
+
+      const unsubscribesBefore = await commandCalls(r, 'unsubscribe');
+      for (const c of clients.slice(1)) await c.request({ type: 'unsubscribe', channel: 'room' });
+      expect(await commandCalls(r, 'unsubscribe')).toBe(unsubscribesBefore);
+      await clients[0]!.request({ type: 'unsubscribe', channel: 'room' });
+      await waitUntil(
+        async () => (await numsub(r, 'dotmac-ws:channel:room')) === 0,
+        3000,
+        'the unsubscription',
+      );
+      expect((await commandCalls(r, 'unsubscribe')) - unsubscribesBefore).toBe(1);
     });
-    await gateway.start();
-    onCleanup(() => gateway.stop());
-    const r = admin(redis.url);
-    const subscribesBefore = await commandCalls(r, 'subscribe');
-    const clients: TestClient[] = [];
-    for (let i = 0; i < 40; i++) {
-      clients.push(await TestClient.open(`ws://127.0.0.1:${gateway.address()!.port}/ws`));
-    }
-    const acks = await Promise.all(clients.map((c) => c.request({ type: 'subscribe', channel: 'room' })));
-    expect(acks.every((a) => a.type === 'ack')).toBe(true);
-    expect((await commandCalls(r, 'subscribe')) - subscribesBefore).toBe(1);
-    expect(await numsub(r, 'dotmac-ws:channel:room')).toBe(1);
 
-    const unsubscribesBefore = await commandCalls(r, 'unsubscribe');
-    for (const c of clients.slice(1)) await c.request({ type: 'unsubscribe', channel: 'room' });
-    expect(await commandCalls(r, 'unsubscribe')).toBe(unsubscribesBefore);
-    await clients[0]!.request({ type: 'unsubscribe', channel: 'room' });
-    await waitUntil(
-      async () => (await numsub(r, 'dotmac-ws:channel:room')) === 0,
-      3000,
-      'the unsubscription',
-    );
-    expect((await commandCalls(r, 'unsubscribe')) - unsubscribesBefore).toBe(1);
-  });
+    it('connects with a password and a database from the URL; a wrong password fails start', async () => {
+      const redis = await RedisProcess.start(['--requirepass', 's3cr=t']);
+      const url = `redis://:${encodeURIComponent('s3cr=t')}@127.0.0.1:${redis.port}/2`;
+      const a = await started({ url });
+      const b = await started({ url });
+      await b.backend.subscribe('auth');
+      await a.backend.publish('auth', Buffer.from('ok'));
+      await waitUntil(() => b.got.length === 1, 3000, 'a delivery');
+      const clients = (await admin(url).call('CLIENT', 'LIST')) as string;
+      expect(clients).toMatch(/name=dotmac-ws-pub .*db=2/);
 
-  it('connects with a password and a database from the URL; a wrong password fails start', async () => {
-    const redis = await RedisProcess.start(['--requirepass', 's3cr=t']);
-    const url = `redis://:${encodeURIComponent('s3cr=t')}@127.0.0.1:${redis.port}/2`;
-    const a = await started({ url });
-    const b = await started({ url });
-    await b.backend.subscribe('auth');
-    await a.backend.publish('auth', Buffer.from('ok'));
-    await waitUntil(() => b.got.length === 1, 3000, 'a delivery');
-    const clients = (await admin(url).call('CLIENT', 'LIST')) as string;
-    expect(clients).toMatch(/name=dotmac-ws-pub .*db=2/);
-
-    const wrong = new RedisBackend({ url: `redis://:nope@127.0.0.1:${redis.port}`, connectTimeoutMs: 500 });
-    onCleanup(() => wrong.stop());
-    const error = await wrong.start(() => undefined).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'connect_failed' });
-    expect((error as Error).message).toMatch(/WRONGPASS|invalid username-password/);
-  });
-});
+      const wrong = new RedisBackend({ url: `redis://:nope@127.0.0.1:${redis.port}`, connectTimeoutMs: 500 });
+      onCleanup(() => wrong.stop());
+      const error = await wrong.start(() => undefined).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'connect_failed' });
+      expect((error as Error).message).toMatch(/WRONGPASS|invalid username-password/);
+    });
+  },
+);

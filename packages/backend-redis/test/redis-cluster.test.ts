@@ -4,16 +4,15 @@ import { runBackendConformance } from '@dotmac-ws/core/testkit';
 import { onCleanup, sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../src/index';
-import { haveRedisBinaries, RedisClusterProcesses } from './redis-process';
+import { RedisClusterProcesses, redisBinariesMissing } from './redis-process';
 import { uniquePrefix } from './shared-redis';
 
-const canStartRedis = await haveRedisBinaries();
-const skip = canStartRedis ? false : 'redis-server / redis-cli are not on the PATH';
+const skip = await redisBinariesMissing();
 
 // One 3-master cluster (no replicas) for the conformance runs of both pub/sub flavours.
 let cluster: RedisClusterProcesses | null = null;
 beforeAll(async () => {
-  if (canStartRedis) cluster = await RedisClusterProcesses.start(0);
+  if (skip === false) cluster = await RedisClusterProcesses.start(0);
 }, 60_000);
 afterAll(async () => {
   await cluster?.destroy();

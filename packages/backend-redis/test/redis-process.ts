@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, isReachable, onCleanup, sleep, waitUntil } from '@dotmac-ws/test-utils';
+import { freePort, IN_CI, isReachable, onCleanup, sleep, waitUntil } from '@dotmac-ws/test-utils';
 import { Redis } from 'ioredis';
 
 const run = promisify(execFile);
@@ -84,14 +84,21 @@ export class RedisProcess {
   }
 }
 
-/** True when `redis-server` and `redis-cli` are on the PATH. */
-export async function haveRedisBinaries(): Promise<boolean> {
+/**
+ * Why tests that start their own Redis cannot run here, or false. Locally, missing
+ * `redis-server` / `redis-cli` binaries skip them with this message; under CI=true they fail.
+ */
+export async function redisBinariesMissing(): Promise<string | false> {
   try {
     await run('redis-server', ['--version']);
     await run('redis-cli', ['--version']);
-    return true;
-  } catch {
     return false;
+  } catch {
+    if (IN_CI)
+      throw new Error(
+        'CI=true and redis-server / redis-cli are not on the PATH (apt-get install redis-server)',
+      );
+    return 'redis-server / redis-cli are not on the PATH';
   }
 }
 
