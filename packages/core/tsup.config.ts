@@ -2,5 +2,8 @@ import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tooling/tsconfig/tsup';
 
 export default defineConfig(
-  packageBuild({ index: 'src/index.ts', testkit: 'src/testkit/index.ts' }, { external: ['vitest'] }),
+  packageBuild(
+    { index: 'src/index.ts', testkit: 'src/testkit/index.ts' },
+    { external: ['vitest'], splitting: true },
+  ),
 );
