@@ -210,6 +210,8 @@ async function fanout(kind) {
       satPerSec: sat.messages.perSec,
       satCpuUs: sat.servers[0]?.cpuUsPerDelivery ?? null,
       satDeliveries: sat.messages.received,
+      satRunnerUs: sat.runner.cpuUsPerDelivery,
+      satRunnerBusy: sat.runner.cpuMs / Math.max(1, sat.elapsedMs),
       fixedP50: fixed.latencyMs.p50,
       fixedP99: fixed.latencyMs.p99,
       fixedCpuUs: fixed.servers[0]?.cpuUsPerDelivery ?? null,
@@ -473,6 +475,11 @@ const cols = chosen.map((k) => SERVERS[k].label);
 const rows = [
   ['fan-out deliveries/s (saturation)', (k) => f(results.fanout[k].satPerSec, 0)],
   ['server CPU us/delivery (saturation)', (k) => f(results.fanout[k].satCpuUs, 2)],
+  ['load CPU us/delivery (saturation)', (k) => f(results.fanout[k].satRunnerUs, 2)],
+  [
+    'load CPU busy (saturation, of one core)',
+    (k) => `${f((results.fanout[k].satRunnerBusy ?? 0) * 100, 0)}%`,
+  ],
   [`p50 ms at ${SUBSCRIBERS} x ${FIXED_RATE} msg/s`, (k) => f(results.fanout[k].fixedP50, 2)],
   [`p99 ms at ${SUBSCRIBERS} x ${FIXED_RATE} msg/s`, (k) => f(results.fanout[k].fixedP99, 2)],
   ['server CPU us/delivery (fixed rate)', (k) => f(results.fanout[k].fixedCpuUs, 2)],

@@ -81,6 +81,11 @@ export interface LoadResult {
   byUrl: { url: string; received: number }[];
   /** Server processes measured with `serverPids`. */
   servers: ServerFigures[];
+  /**
+   * This process's own CPU time over the same window (every thread), and per delivery: when it
+   * nears one core per thread, the load generator, not the server, limits the throughput.
+   */
+  runner: { cpuMs: number; cpuUsPerDelivery: number | null };
   /** Second by second. */
   series: SeriesPoint[];
   /** The latency histogram, HDR-encoded (base64), for later analysis. */

@@ -60,6 +60,7 @@ export async function runLoad(input: LoadOptions = {}): Promise<LoadResult> {
     await phase('connected');
 
     const before = o.serverPids.map(sampleProcess);
+    const runnerBefore = process.cpuUsage();
     const startedAt = new Date();
     const t0 = nowUs();
     const series: SeriesPoint[] = [];
@@ -116,6 +117,7 @@ export async function runLoad(input: LoadOptions = {}): Promise<LoadResult> {
     await all({ op: 'stop' });
     const elapsedMs = (nowUs() - t0) / 1000;
     const after = o.serverPids.map(sampleProcess);
+    const runnerCpu = process.cpuUsage(runnerBefore);
     clearInterval(progressTimer);
     progressTimer = undefined;
     tick();
@@ -133,6 +135,7 @@ export async function runLoad(input: LoadOptions = {}): Promise<LoadResult> {
       series,
       publishers,
       servers: serverFigures(before, after),
+      runnerCpuMs: (runnerCpu.user + runnerCpu.system) / 1000,
     });
     await phase('done');
     return result;
@@ -182,6 +185,7 @@ function assemble(
     series: SeriesPoint[];
     publishers: Publishers | null;
     servers: ServerFigures[];
+    runnerCpuMs: number;
   },
 ): LoadResult {
   const connect = newHistogram();
@@ -260,6 +264,10 @@ function assemble(
     errors,
     byUrl: o.scenario === 'multi-node' || o.urls.length > 1 ? byUrl : [],
     servers: run.servers,
+    runner: {
+      cpuMs: Math.round(run.runnerCpuMs),
+      cpuUsPerDelivery: received > 0 ? Math.round((run.runnerCpuMs * 1e4) / received) / 10 : null,
+    },
     series: run.series,
     histogram: encodeHistogram(isConnect ? connect : latency),
   };

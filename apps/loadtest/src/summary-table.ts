@@ -55,6 +55,10 @@ export function summaryTable(r: LoadResult): string {
       `cpu ${n(s.cpuMs)} ms${s.cpuUsPerDelivery === null ? '' : `  ${s.cpuUsPerDelivery} us per delivery`}  rss ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`,
     ]);
   }
+  rows.push([
+    'runner',
+    `cpu ${n(r.runner.cpuMs)} ms${r.runner.cpuUsPerDelivery === null ? '' : `  ${r.runner.cpuUsPerDelivery} us per delivery`}`,
+  ]);
   rows.push(['errors', codes(r.errors)]);
   if (r.slo.checks.length > 0) {
     const checks = r.slo.checks.map(

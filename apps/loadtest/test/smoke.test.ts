@@ -48,6 +48,8 @@ describe('dotmac-loadtest against the reference gateway', () => {
     expect(r.latencyMs.p50).toBeGreaterThan(0);
     expect(r.servers).toHaveLength(1);
     expect(r.servers[0]!.cpuMs).toBeGreaterThan(0);
+    expect(r.runner.cpuMs).toBeGreaterThan(0);
+    expect(r.runner.cpuUsPerDelivery).toBeCloseTo((r.runner.cpuMs * 1000) / r.messages.received, 0);
     expect(r.slo).toMatchObject({ passed: true });
     expect(r.slo.checks.map((c) => c.name)).toEqual(['lost', 'duplicates', 'out_of_order', 'errors']);
   });
