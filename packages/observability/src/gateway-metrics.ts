@@ -73,7 +73,10 @@ export class GatewayMetrics {
   readonly #reasons = new BoundedLabel(REASON_LABEL_LIMIT);
   readonly #statuses = new BoundedLabel(STATUS_LABEL_LIMIT);
   readonly #received: Counter<'type'>;
+  // Label children of the hot-path metrics, looked up once per label value (all bounded).
   readonly #receivedChildren = new Map<string, Child>();
+  readonly #broadcastChildren = new Map<string, Child>();
+  readonly #deliveryChildren = new Map<string, { observe(value: number): void }>();
   readonly #disconnections: Counter<'code'>;
   readonly #broadcasts: Counter<'target'>;
   readonly #broadcastsReceived: Counter<'target'>;
@@ -108,6 +111,8 @@ export class GatewayMetrics {
           this.inc(read(s));
         },
       });
+    const labeled = <L extends string>(name: string, help: string, label: L) =>
+      new Counter<L>({ name, help, labelNames: [label], registers: [registry] });
     const fromGauge = (name: string, help: string, read: (s: ReturnType<typeof stats>) => number) =>
       new Gauge({
         name,
@@ -142,24 +147,21 @@ export class GatewayMetrics {
       },
     });
     fromCounter('dotmac_ws_connections_total', 'Sessions opened.', (s) => s!.counters.connections_total);
-    this.#disconnections = new Counter({
-      name: 'dotmac_ws_disconnections_total',
-      help: 'Sessions closed, by close code.',
-      labelNames: ['code'],
-      registers: [registry],
-    });
-    this.#handshakesRefused = new Counter({
-      name: 'dotmac_ws_handshakes_refused_total',
-      help: 'Upgrades refused before the upgrade, by HTTP status.',
-      labelNames: ['status'],
-      registers: [registry],
-    });
-    this.#received = new Counter({
-      name: 'dotmac_ws_messages_received_total',
-      help: 'Frames received, by type (reserved types, handler types up to a limit, "unknown", "invalid").',
-      labelNames: ['type'],
-      registers: [registry],
-    });
+    this.#disconnections = labeled(
+      'dotmac_ws_disconnections_total',
+      'Sessions closed, by close code.',
+      'code',
+    );
+    this.#handshakesRefused = labeled(
+      'dotmac_ws_handshakes_refused_total',
+      'Upgrades refused before the upgrade, by HTTP status.',
+      'status',
+    );
+    this.#received = labeled(
+      'dotmac_ws_messages_received_total',
+      'Frames received, by type (reserved types, handler types up to a limit, "unknown", "invalid").',
+      'type',
+    );
     fromCounter('dotmac_ws_messages_sent_total', 'Frames sent.', (s) => s!.counters.messages_sent);
     fromCounter(
       'dotmac_ws_bytes_received_total',
@@ -167,18 +169,16 @@ export class GatewayMetrics {
       (s) => s!.counters.bytes_received,
     );
     fromCounter('dotmac_ws_bytes_sent_total', 'Bytes of frames sent.', (s) => s!.counters.bytes_sent);
-    this.#broadcasts = new Counter({
-      name: 'dotmac_ws_broadcasts_total',
-      help: 'Broadcasts published by this node, by target kind.',
-      labelNames: ['target'],
-      registers: [registry],
-    });
-    this.#broadcastsReceived = new Counter({
-      name: 'dotmac_ws_broadcasts_received_total',
-      help: 'Broadcasts of other nodes received over the backend, by target kind.',
-      labelNames: ['target'],
-      registers: [registry],
-    });
+    this.#broadcasts = labeled(
+      'dotmac_ws_broadcasts_total',
+      'Broadcasts published by this node, by target kind.',
+      'target',
+    );
+    this.#broadcastsReceived = labeled(
+      'dotmac_ws_broadcasts_received_total',
+      'Broadcasts of other nodes received over the backend, by target kind.',
+      'target',
+    );
     this.#delivery = new Histogram({
       name: 'dotmac_ws_broadcast_delivery_seconds',
       help: 'From the publish (publishing node clock) to the frame handed to the local sockets, by origin.',
@@ -188,18 +188,12 @@ export class GatewayMetrics {
     });
     fromGauge('dotmac_ws_subscriptions', 'Channel subscriptions of local sessions.', (s) => s!.subscriptions);
     fromGauge('dotmac_ws_channels', 'Channels with a local subscriber.', (s) => s!.channels);
-    this.#rateLimited = new Counter({
-      name: 'dotmac_ws_rate_limited_total',
-      help: 'Refusals by a rate limit: "message" (frames refused) or "connection" (upgrades refused with 429).',
-      labelNames: ['scope'],
-      registers: [registry],
-    });
-    this.#authFailures = new Counter({
-      name: 'dotmac_ws_auth_failures_total',
-      help: 'Refused tokens, by reason.',
-      labelNames: ['reason'],
-      registers: [registry],
-    });
+    this.#rateLimited = labeled(
+      'dotmac_ws_rate_limited_total',
+      'Refusals by a rate limit: "message" (frames refused) or "connection" (upgrades refused with 429).',
+      'scope',
+    );
+    this.#authFailures = labeled('dotmac_ws_auth_failures_total', 'Refused tokens, by reason.', 'reason');
     fromCounter(
       'dotmac_ws_slow_consumer_disconnects_total',
       'Sessions closed with 4408 for falling behind.',
@@ -221,12 +215,11 @@ export class GatewayMetrics {
       'Backend publish, subscribe and receive failures.',
       (s) => s!.counters.backend_errors,
     );
-    this.#errors = new Counter({
-      name: 'dotmac_ws_errors_total',
-      help: 'Errors reported by the gateway, by where they happened.',
-      labelNames: ['where'],
-      registers: [registry],
-    });
+    this.#errors = labeled(
+      'dotmac_ws_errors_total',
+      'Errors reported by the gateway, by where they happened.',
+      'where',
+    );
     if (this.#o.defaultMetrics) collectDefaultMetrics({ register: registry });
   }
 
@@ -262,12 +255,7 @@ export class GatewayMetrics {
   /** A frame of `type` arrived (`''`: it could not be parsed). */
   received(type: string): void {
     const label = this.#typeLabel(type);
-    let child = this.#receivedChildren.get(label);
-    if (child === undefined) {
-      child = this.#received.labels(label);
-      this.#receivedChildren.set(label, child);
-    }
-    child.inc();
+    child(this.#receivedChildren, label, () => this.#received.labels(label)).inc();
   }
 
   /** A frame was refused with `code`. */
@@ -279,11 +267,14 @@ export class GatewayMetrics {
 
   /** A broadcast was handed to local sessions. */
   broadcast(event: BroadcastEvent): void {
-    const target = event.target.kind;
-    if (event.origin === 'local') this.#broadcasts.labels(target).inc();
-    else this.#broadcastsReceived.labels(target).inc();
+    const counter = event.origin === 'local' ? this.#broadcasts : this.#broadcastsReceived;
+    child(this.#broadcastChildren, `${event.origin}:${event.target.kind}`, () =>
+      counter.labels(event.target.kind),
+    ).inc();
     if (event.delivered > 0) {
-      this.#delivery.labels(event.origin).observe(Math.max(0, Date.now() - event.publishedAt) / 1000);
+      child(this.#deliveryChildren, event.origin, () => this.#delivery.labels(event.origin)).observe(
+        Math.max(0, Date.now() - event.publishedAt) / 1000,
+      );
     }
   }
 
@@ -304,6 +295,15 @@ export class GatewayMetrics {
     if (gw !== undefined && !gw.hasMessageHandler(type)) return UNKNOWN_TYPE;
     return this.#types.of(type);
   }
+}
+
+function child<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let c = cache.get(key);
+  if (c === undefined) {
+    c = make();
+    cache.set(key, c);
+  }
+  return c;
 }
 
 /** `backend publish` -> `backend`, `handler of "x"` -> `handler`, … */

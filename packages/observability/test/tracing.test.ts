@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { RedisBackend } from '@dotmac-ws/backend-redis';
 import { type Backend, MemoryBackend, MemoryBus } from '@dotmac-ws/core';
-import { onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -115,6 +117,17 @@ describe('tracing across two nodes', () => {
       new MemoryBackend({ bus }),
     );
     expect(spans.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('one trace spans both nodes on the real Redis', async (t) => {
+    if (!(await isReachable('127.0.0.1', 6379))) {
+      if (IN_CI)
+        throw new Error('CI=true and no Redis at 127.0.0.1:6379: the cross-node trace on Redis must run');
+      t.skip('no Redis at 127.0.0.1:6379 (start one to run this test)');
+    }
+    const keyPrefix = `dotmac-ws-obs-test:${randomBytes(4).toString('hex')}:`;
+    const redis = () => new RedisBackend({ url: 'redis://127.0.0.1:6379', keyPrefix });
+    await crossNodeTrace(redis(), redis());
   });
 
   it('POST /api/publish continues the caller traceparent across nodes', async () => {
