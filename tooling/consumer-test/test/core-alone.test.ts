@@ -1,13 +1,18 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { onCleanup } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import { emptyProject, heavyIn, installedPackages, lastJsonLine, npmInstall, pack, runNode } from './pack';
+import {
+  emptyProject,
+  heavyIn,
+  installedPackages,
+  lastJsonLine,
+  npmInstall,
+  pack,
+  runNode,
+  writeEsmAndCjs,
+} from './pack';
 
 // A server and a plain-ws client, written as a user of the published package would.
-const SERVER_AND_CLIENT = (load: string) => `
-${load}
-const gateway = new WebSocketGateway(createDevelopmentConfig({ port: 0, host: '127.0.0.1', logger: silentLogger }));
+const SERVER_AND_CLIENT = `const gateway = new WebSocketGateway(createDevelopmentConfig({ port: 0, host: '127.0.0.1', logger: silentLogger }));
 await gateway.start();
 const { port } = gateway.address();
 const ws = new WebSocket('ws://127.0.0.1:' + port + '/ws');
@@ -39,19 +44,13 @@ describe('@dotmac-ws/core installed alone with npm', () => {
     expect(installed).toContain('@dotmac-ws/core');
     expect(heavyIn(installed)).toEqual([]);
 
-    writeFileSync(
-      join(project.dir, 'esm.mjs'),
-      SERVER_AND_CLIENT(
-        "import { WebSocketGateway, createDevelopmentConfig, silentLogger } from '@dotmac-ws/core';\nimport WebSocket from 'ws';",
-      ),
+    const files = writeEsmAndCjs(
+      project.dir,
+      'server-and-client',
+      { '@dotmac-ws/core': '{ WebSocketGateway, createDevelopmentConfig, silentLogger }', ws: 'WebSocket' },
+      SERVER_AND_CLIENT,
     );
-    writeFileSync(
-      join(project.dir, 'cjs.cjs'),
-      `(async () => {${SERVER_AND_CLIENT(
-        "const { WebSocketGateway, createDevelopmentConfig, silentLogger } = require('@dotmac-ws/core');\nconst WebSocket = require('ws');",
-      )}})().catch((e) => { console.error(e); process.exit(1); });`,
-    );
-    for (const file of ['esm.mjs', 'cjs.cjs']) {
+    for (const file of files) {
       const r = await runNode(project.dir, file);
       expect(r.code, r.out).toBe(0);
       expect(lastJsonLine(r.out)).toEqual({

@@ -83,3 +83,26 @@ export function heavyIn(installed: readonly string[], allowed: readonly string[]
       ((HEAVY_PACKAGES as readonly string[]).includes(p) || p.startsWith('@opentelemetry/')),
   );
 }
+
+/**
+ * Writes `body` twice into `dir` as a user would: `{base}.mjs` loading `imports` with `import`,
+ * and `{base}.cjs` with `require` (the body wrapped in an async function). `imports` maps a
+ * package to its binding, e.g. `{ ws: 'WebSocket', '@dotmac-ws/core': '{ WebSocketGateway }' }`.
+ * Returns the two file names.
+ */
+export function writeEsmAndCjs(
+  dir: string,
+  base: string,
+  imports: Record<string, string>,
+  body: string,
+): string[] {
+  const entries = Object.entries(imports);
+  const esm = entries.map(([pkg, binding]) => `import ${binding} from '${pkg}';`).join('\n');
+  const cjs = entries.map(([pkg, binding]) => `const ${binding} = require('${pkg}');`).join('\n');
+  writeFileSync(join(dir, `${base}.mjs`), `${esm}\n${body}`);
+  writeFileSync(
+    join(dir, `${base}.cjs`),
+    `${cjs}\n(async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });`,
+  );
+  return [`${base}.mjs`, `${base}.cjs`];
+}

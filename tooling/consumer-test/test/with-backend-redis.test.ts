@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { IN_CI, isReachable, onCleanup, startProcess, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import { emptyProject, heavyIn, installedPackages, npmInstall, pack } from './pack';
-import { startNode } from './server-process';
+import { emptyProject, heavyIn, installedPackages, npmInstall, pack, writeEsmAndCjs } from './pack';
 
 // One gateway node on Redis, written as a user of the two published packages would. It prints
 // its port, serves until SIGTERM, then drains and exits 0.
-const NODE = (load: string) => `
-${load}
-const gateway = new WebSocketGateway(createDevelopmentConfig({
+const NODE = `const gateway = new WebSocketGateway(createDevelopmentConfig({
   port: 0,
   host: '127.0.0.1',
   logger: silentLogger,
@@ -39,22 +34,19 @@ describe.skipIf(!redisHere)(
       expect(installed).toContain('@dotmac-ws/backend-redis');
       expect(heavyIn(installed)).toEqual(['ioredis']);
 
-      writeFileSync(
-        join(project.dir, 'node.mjs'),
-        NODE(
-          "import { WebSocketGateway, createDevelopmentConfig, silentLogger } from '@dotmac-ws/core';\nimport { RedisBackend } from '@dotmac-ws/backend-redis';",
-        ),
-      );
-      writeFileSync(
-        join(project.dir, 'node.cjs'),
-        `(async () => {${NODE(
-          "const { WebSocketGateway, createDevelopmentConfig, silentLogger } = require('@dotmac-ws/core');\nconst { RedisBackend } = require('@dotmac-ws/backend-redis');",
-        )}})().catch((e) => { console.error(e); process.exit(1); });`,
+      const files = writeEsmAndCjs(
+        project.dir,
+        'node',
+        {
+          '@dotmac-ws/core': '{ WebSocketGateway, createDevelopmentConfig, silentLogger }',
+          '@dotmac-ws/backend-redis': '{ RedisBackend }',
+        },
+        NODE,
       );
 
-      for (const file of ['node.mjs', 'node.cjs']) {
+      for (const file of files) {
         const env = { KEY_PREFIX: `dotmac-consumer-${process.pid}-${randomBytes(4).toString('hex')}:` };
-        const nodes = [startNode(project.dir, file, env), startNode(project.dir, file, env)];
+        const nodes = [0, 1].map(() => startProcess(process.execPath, [file], { cwd: project.dir, env }));
         const ports: number[] = [];
         for (const n of nodes) {
           const started = JSON.parse(await n.line((l) => l.startsWith('{"port"'))) as {

@@ -1,3 +1,4 @@
+export { type StartProcessOptions, startProcess, type TestProcess } from './child-process';
 export { onCleanup } from './cleanup';
 export { freePort, IN_CI, isReachable } from './services';
 export { HandshakeRefused, type RecordedFrame, TestClient, type TestClientOptions } from './test-client';
