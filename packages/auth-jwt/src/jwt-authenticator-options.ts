@@ -1,5 +1,5 @@
 import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import { ConfigError } from '@dotmac-ws/core';
+import { ConfigError, describeOptionValue, withoutUndefined } from '@dotmac-ws/core';
 import {
   algorithmsForKey,
   isJwtAlgorithm,
@@ -109,17 +109,17 @@ const INT_RULES: readonly IntRule[] = [
 /** Applies defaults and checks every option; throws one `ConfigError` listing every problem. */
 export function resolveJwtOptions(options: JwtAuthenticatorOptions): ResolvedJwtOptions {
   const problems: string[] = [];
-  const o = { ...JWT_DEFAULTS, ...stripUndefined(options ?? {}) };
+  const o = { ...JWT_DEFAULTS, ...withoutUndefined(options ?? {}) };
 
   for (const [key, min, max] of INT_RULES) {
     const v = o[key];
     if (key === 'maxAgeSec' && v === undefined) continue;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${key} is ${show(v)} when it must be an integer from ${min} to ${max}`);
+      problems.push(`${key} is ${describeOptionValue(v)} when it must be an integer from ${min} to ${max}`);
     }
   }
   if (typeof o.requireExp !== 'boolean') {
-    problems.push(`requireExp is ${show(o.requireExp)} when it must be true or false`);
+    problems.push(`requireExp is ${describeOptionValue(o.requireExp)} when it must be true or false`);
   }
 
   const secret = resolveSecret(o.secret, problems);
@@ -136,7 +136,9 @@ export function resolveJwtOptions(options: JwtAuthenticatorOptions): ResolvedJwt
   if (issuer !== undefined) {
     for (const s of jwks) {
       if (s.issuer !== undefined && !issuer.includes(s.issuer)) {
-        problems.push(`jwks names the issuer ${show(s.issuer)}, which is not one of issuer ${show(issuer)}`);
+        problems.push(
+          `jwks names the issuer ${describeOptionValue(s.issuer)}, which is not one of issuer ${JSON.stringify(issuer)}`,
+        );
       }
     }
   }
@@ -144,7 +146,9 @@ export function resolveJwtOptions(options: JwtAuthenticatorOptions): ResolvedJwt
   if (secret !== undefined) {
     const hs = algorithms.filter(isSymmetric);
     if (algorithms.length > 0 && hs.length === 0) {
-      problems.push(`secret is set but algorithms ${show(algorithms)} allows no HS algorithm to use it`);
+      problems.push(
+        `secret is set but algorithms ${JSON.stringify(algorithms)} allows no HS algorithm to use it`,
+      );
     }
     for (const alg of hs) {
       if (secret.symmetricKeySize! < minSecretBytes(alg)) {
@@ -161,14 +165,16 @@ export function resolveJwtOptions(options: JwtAuthenticatorOptions): ResolvedJwt
     mapClaims = (claims) => checkMappedIdentity(custom(claims));
   } else if (o.claims !== undefined) {
     if (o.claims === null || typeof o.claims !== 'object') {
-      problems.push(`claims is ${show(o.claims)} when it must be claim names or a function of the claims`);
+      problems.push(
+        `claims is ${describeOptionValue(o.claims)} when it must be claim names or a function of the claims`,
+      );
     } else {
       for (const [key, value] of Object.entries(o.claims)) {
         if (!(key in DEFAULT_CLAIM_NAMES)) {
           problems.push(`claims.${key} is not a claim mapping: use userId, tenantId, roles or permissions`);
         } else if (value !== undefined && !isClaimPath(value)) {
           problems.push(
-            `claims.${key} is ${show(value)} when it must be a claim name or an array of names (a path)`,
+            `claims.${key} is ${describeOptionValue(value)} when it must be a claim name or an array of names (a path)`,
           );
         }
       }
@@ -263,15 +269,18 @@ function resolveJwks(value: unknown, problems: string[]): JwksSource[] {
       return;
     }
     if (typeof s.uri !== 'string' || !isHttpUrl(s.uri)) {
-      problems.push(`${at}.uri is ${show(s.uri)} when it must be an http(s) URL`);
+      problems.push(`${at}.uri is ${describeOptionValue(s.uri)} when it must be an http(s) URL`);
       return;
     }
     if (s.issuer !== undefined && (typeof s.issuer !== 'string' || s.issuer.length === 0)) {
-      problems.push(`${at}.issuer is ${show(s.issuer)} when it must be a non-empty string or unset`);
+      problems.push(
+        `${at}.issuer is ${describeOptionValue(s.issuer)} when it must be a non-empty string or unset`,
+      );
       return;
     }
     if (s.issuer === undefined) unbound++;
-    else if (issuers.has(s.issuer)) problems.push(`${at}.issuer ${show(s.issuer)} has a JWKS already`);
+    else if (issuers.has(s.issuer))
+      problems.push(`${at}.issuer ${describeOptionValue(s.issuer)} has a JWKS already`);
     else issuers.add(s.issuer);
     out.push(s.issuer === undefined ? { uri: s.uri } : { uri: s.uri, issuer: s.issuer });
   });
@@ -298,7 +307,9 @@ function resolveStrings(name: string, value: unknown, problems: string[]): strin
     list.length === 0 ||
     list.some((x) => typeof x !== 'string' || x.length === 0)
   ) {
-    problems.push(`${name} is ${show(value)} when it must be a non-empty string or a list of them`);
+    problems.push(
+      `${name} is ${describeOptionValue(value)} when it must be a non-empty string or a list of them`,
+    );
     return undefined;
   }
   return [...list];
@@ -322,7 +333,9 @@ function resolveAlgorithms(
     return derived;
   }
   if (!Array.isArray(value) || value.length === 0) {
-    problems.push(`algorithms is ${show(value)} when it must be a non-empty list such as ['HS256']`);
+    problems.push(
+      `algorithms is ${describeOptionValue(value)} when it must be a non-empty list such as ['HS256']`,
+    );
     return [];
   }
   const out: JwtAlgorithm[] = [];
@@ -330,7 +343,9 @@ function resolveAlgorithms(
     if (typeof alg === 'string' && alg.toLowerCase() === 'none') {
       problems.push("algorithms contains 'none': unsigned tokens are never accepted");
     } else if (!isJwtAlgorithm(alg)) {
-      problems.push(`algorithms contains ${show(alg)} when each must be one of ${JWT_ALGORITHMS.join(', ')}`);
+      problems.push(
+        `algorithms contains ${describeOptionValue(alg)} when each must be one of ${JWT_ALGORITHMS.join(', ')}`,
+      );
     } else if (!out.includes(alg)) {
       out.push(alg);
       if (isSymmetric(alg) && secret === undefined) {
@@ -348,10 +363,14 @@ function resolveAlgorithms(
     }
   }
   if (publicKey !== undefined && out.length > 0 && !out.some((a) => !isSymmetric(a))) {
-    problems.push(`publicKey is set but algorithms ${show(out)} allows no RS, PS or ES algorithm to use it`);
+    problems.push(
+      `publicKey is set but algorithms ${JSON.stringify(out)} allows no RS, PS or ES algorithm to use it`,
+    );
   }
   if (hasJwks && out.length > 0 && !out.some((a) => !isSymmetric(a))) {
-    problems.push(`jwks is set but algorithms ${show(out)} allows no RS, PS or ES algorithm to use it`);
+    problems.push(
+      `jwks is set but algorithms ${JSON.stringify(out)} allows no RS, PS or ES algorithm to use it`,
+    );
   }
   return out;
 }
@@ -359,19 +378,4 @@ function resolveAlgorithms(
 function describeKey(key: KeyObject): string {
   const curve = key.asymmetricKeyDetails?.namedCurve;
   return curve ? `${key.asymmetricKeyType} (${curve})` : String(key.asymmetricKeyType);
-}
-
-function show(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

@@ -44,7 +44,7 @@ describe('jwtAuthenticator(options): checks', () => {
       'jwksRequestsPerMinute is 0 when it must be an integer from 1 to 10000',
       "requireExp is 'yes' when it must be true or false",
       "issuer is '' when it must be a non-empty string or a list of them",
-      'audience is [] when it must be a non-empty string or a list of them',
+      'audience is an empty array when it must be a non-empty string or a list of them',
       "algorithms contains 'none': unsigned tokens are never accepted",
       'algorithms allows RS256 but neither publicKey nor jwks is set to verify it with',
       "algorithms contains 'XX1' when each must be one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512",

@@ -1,4 +1,12 @@
-import { ConfigError, type Logger, silentLogger } from '@dotmac-ws/core';
+import {
+  ConfigError,
+  checkIntegerOptions,
+  describeOptionValue,
+  type Logger,
+  redactUrl,
+  silentLogger,
+  withoutUndefined,
+} from '@dotmac-ws/core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 
 /** Options of a {@link NatsBackend}. */
@@ -105,12 +113,14 @@ const SERVER_HINT = 'nats://host:port, tls://host:port, host:port or host';
  */
 export function resolveNatsBackendOptions(options: NatsBackendOptions): ResolvedNatsBackendOptions {
   const problems: string[] = [];
-  const o = { ...NATS_BACKEND_DEFAULTS, ...stripUndefined(options) };
+  const o = { ...NATS_BACKEND_DEFAULTS, ...withoutUndefined(options) };
   const list = typeof o.servers === 'string' ? [o.servers] : o.servers;
   const servers: string[] = [];
   let tls = false;
   if (!Array.isArray(list) || list.length === 0) {
-    problems.push(`servers is ${show(o.servers)} when it must be a server URL or a non-empty list of them`);
+    problems.push(
+      `servers is ${describeOptionValue(o.servers)} when it must be a server URL or a non-empty list of them`,
+    );
   } else {
     for (const [i, value] of list.entries()) {
       const name = list.length === 1 && typeof o.servers === 'string' ? 'servers' : `servers[${i}]`;
@@ -122,13 +132,15 @@ export function resolveNatsBackendOptions(options: NatsBackendOptions): Resolved
   }
   if (typeof o.subjectPrefix !== 'string' || o.subjectPrefix.length > 128 || !PREFIX.test(o.subjectPrefix)) {
     problems.push(
-      `subjectPrefix is ${show(o.subjectPrefix)} when it must be 1-128 characters of dot-separated tokens of A-Z a-z 0-9 _ - (no wildcards, no leading $)`,
+      `subjectPrefix is ${describeOptionValue(o.subjectPrefix)} when it must be 1-128 characters of dot-separated tokens of A-Z a-z 0-9 _ - (no wildcards, no leading $)`,
     );
   }
   for (const key of ['user', 'password', 'token'] as const) {
     const v = o[key];
     if (v !== undefined && (typeof v !== 'string' || v.length === 0)) {
-      problems.push(`${key} is ${key === 'user' ? show(v) : 'set'} when it must be a non-empty string`);
+      problems.push(
+        `${key} is ${key === 'user' ? describeOptionValue(v) : 'set'} when it must be a non-empty string`,
+      );
     }
   }
   if (o.user !== undefined && o.password === undefined) problems.push('user is set without password');
@@ -137,16 +149,13 @@ export function resolveNatsBackendOptions(options: NatsBackendOptions): Resolved
     problems.push('token and user are both set when only one way of authenticating may be');
   }
   if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 200) {
-    problems.push(`name is ${show(o.name)} when it must be 1-200 characters`);
+    problems.push(`name is ${describeOptionValue(o.name)} when it must be 1-200 characters`);
   }
-  for (const [key, min, max] of INT_RULES) {
-    const v = o[key];
-    if (!Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${key} is ${show(v)} when it must be an integer from ${min} to ${max}`);
-    }
-  }
+  checkIntegerOptions(problems, o, INT_RULES);
   if (o.natsOptions !== undefined && (o.natsOptions === null || typeof o.natsOptions !== 'object')) {
-    problems.push(`natsOptions is ${show(o.natsOptions)} when it must be an object of connection options`);
+    problems.push(
+      `natsOptions is ${describeOptionValue(o.natsOptions)} when it must be an object of connection options`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems, 'NatsBackend options');
   return {
@@ -175,7 +184,7 @@ function parseServer(
   problems: string[],
 ): { hostPort: string; tls: boolean } | null {
   if (typeof value !== 'string' || value.trim() === '') {
-    problems.push(`${name} is ${show(value)} when it must be ${SERVER_HINT}`);
+    problems.push(`${name} is ${describeOptionValue(value)} when it must be ${SERVER_HINT}`);
     return null;
   }
   const text = value.trim();
@@ -184,7 +193,7 @@ function parseServer(
   try {
     u = new URL(withScheme);
   } catch {
-    problems.push(`${name} is ${show(redact(text))} when it must be ${SERVER_HINT}`);
+    problems.push(`${name} is ${describeOptionValue(redactUrl(text))} when it must be ${SERVER_HINT}`);
     return null;
   }
   if (u.protocol !== 'nats:' && u.protocol !== 'tls:') {
@@ -196,21 +205,11 @@ function parseServer(
     return null;
   }
   if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '' || u.hostname === '') {
-    problems.push(`${name} is ${show(text)} when it must be ${SERVER_HINT} (no path or query)`);
+    problems.push(
+      `${name} is ${describeOptionValue(text)} when it must be ${SERVER_HINT} (no path or query)`,
+    );
     return null;
   }
   const port = u.port === '' ? 4222 : Number(u.port);
   return { hostPort: `${u.hostname}:${port}`, tls: u.protocol === 'tls:' };
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
-}
-
-function show(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : v === undefined ? 'undefined' : (JSON.stringify(v) ?? String(v));
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

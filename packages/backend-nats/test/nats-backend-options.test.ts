@@ -53,7 +53,7 @@ describe('NatsBackend options', () => {
       'connectTimeoutMs is 5 when it must be an integer from 100 to 600000',
       'commandTimeoutMs is 1.5 when it must be an integer from 10 to 600000',
       'reconnectTimeWaitMs is -1 when it must be an integer from 10 to 600000',
-      'reconnectJitterMs is null when it must be an integer from 0 to 600000',
+      'reconnectJitterMs is NaN when it must be an integer from 0 to 600000',
       'lameDuckJitterMs is 700000 when it must be an integer from 0 to 600000',
       'drainTimeoutMs is -5 when it must be an integer from 0 to 600000',
       "natsOptions is 'x' when it must be an object of connection options",
@@ -85,7 +85,7 @@ describe('NatsBackend options', () => {
 
   it('refuses an empty server list and a password without a user', () => {
     expect(problemsOf({ servers: [], password: 'p' })).toEqual([
-      'servers is [] when it must be a server URL or a non-empty list of them',
+      'servers is an empty array when it must be a server URL or a non-empty list of them',
       'password is set without user',
     ]);
   });

@@ -1,4 +1,12 @@
-import { ConfigError, type Logger, silentLogger } from '@dotmac-ws/core';
+import {
+  ConfigError,
+  checkIntegerOptions,
+  describeOptionValue,
+  type Logger,
+  redactUrl,
+  silentLogger,
+  withoutUndefined,
+} from '@dotmac-ws/core';
 import type { ClusterNode, RedisOptions } from 'ioredis';
 
 /** Options of a {@link RedisBackend}. */
@@ -83,13 +91,13 @@ const INT_RULES = [
  */
 export function resolveRedisBackendOptions(options: RedisBackendOptions): ResolvedRedisBackendOptions {
   const problems: string[] = [];
-  const o = { ...REDIS_BACKEND_DEFAULTS, ...stripUndefined(options) };
+  const o = { ...REDIS_BACKEND_DEFAULTS, ...withoutUndefined(options) };
   const url = parseRedisUrl(o.url, 'url', problems);
   let clusterNodes: ClusterNode[] | null = null;
   if (options.clusterNodes !== undefined) {
     if (!Array.isArray(options.clusterNodes) || options.clusterNodes.length === 0) {
       problems.push(
-        `clusterNodes is ${show(options.clusterNodes)} when it must be a non-empty list of host:port`,
+        `clusterNodes is ${describeOptionValue(options.clusterNodes)} when it must be a non-empty list of host:port`,
       );
     } else {
       clusterNodes = [];
@@ -100,20 +108,17 @@ export function resolveRedisBackendOptions(options: RedisBackendOptions): Resolv
     }
   }
   if (typeof o.sharded !== 'boolean')
-    problems.push(`sharded is ${show(o.sharded)} when it must be a boolean`);
+    problems.push(`sharded is ${describeOptionValue(o.sharded)} when it must be a boolean`);
   if (typeof o.keyPrefix !== 'string' || o.keyPrefix.length > 200 || /[\s{}]/.test(o.keyPrefix)) {
     problems.push(
-      `keyPrefix is ${show(o.keyPrefix)} when it must be a string of at most 200 characters without spaces or braces`,
+      `keyPrefix is ${describeOptionValue(o.keyPrefix)} when it must be a string of at most 200 characters without spaces or braces`,
     );
   }
-  for (const [key, min, max] of INT_RULES) {
-    const v = o[key];
-    if (!Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${key} is ${show(v)} when it must be an integer from ${min} to ${max}`);
-    }
-  }
+  checkIntegerOptions(problems, o, INT_RULES);
   if (o.redisOptions !== undefined && (o.redisOptions === null || typeof o.redisOptions !== 'object')) {
-    problems.push(`redisOptions is ${show(o.redisOptions)} when it must be an object of ioredis options`);
+    problems.push(
+      `redisOptions is ${describeOptionValue(o.redisOptions)} when it must be an object of ioredis options`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems, 'RedisBackend options');
   return {
@@ -139,14 +144,14 @@ function parseRedisUrl(
 ): { connection: RedisOptions; host: string; port: number; display: string } | null {
   const expected = 'a redis:// or rediss:// URL such as redis://user:secret@host:6379/0';
   if (typeof value !== 'string') {
-    problems.push(`${name} is ${show(value)} when it must be ${expected}`);
+    problems.push(`${name} is ${describeOptionValue(value)} when it must be ${expected}`);
     return null;
   }
   let u: URL;
   try {
     u = new URL(value);
   } catch {
-    problems.push(`${name} is ${show(redact(value))} when it must be ${expected}`);
+    problems.push(`${name} is ${describeOptionValue(redactUrl(value))} when it must be ${expected}`);
     return null;
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
@@ -180,18 +185,8 @@ function parseNode(value: unknown, name: string, problems: string[]): ClusterNod
     const url = parseRedisUrl(value, name, problems);
     return url === null ? null : { host: url.host, port: url.port };
   }
-  problems.push(`${name} is ${show(value)} when it must be host:port (port 1-65535) or a redis:// URL`);
+  problems.push(
+    `${name} is ${describeOptionValue(value)} when it must be host:port (port 1-65535) or a redis:// URL`,
+  );
   return null;
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
-}
-
-function show(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : v === undefined ? 'undefined' : (JSON.stringify(v) ?? String(v));
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

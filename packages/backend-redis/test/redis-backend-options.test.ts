@@ -72,7 +72,7 @@ describe('RedisBackend options', () => {
 
   it('refuses bad cluster nodes and hash-tag prefixes', () => {
     expect(problemsOf({ clusterNodes: [] })).toEqual([
-      'clusterNodes is [] when it must be a non-empty list of host:port',
+      'clusterNodes is an empty array when it must be a non-empty list of host:port',
     ]);
     expect(problemsOf({ clusterNodes: ['127.0.0.1', 'host:99999', 'ok:7000'] })).toEqual([
       "clusterNodes[0] is '127.0.0.1' when it must be host:port (port 1-65535) or a redis:// URL",

@@ -7,6 +7,12 @@ import { ConfigError } from './config-error';
 import { createConsoleLogger, type Logger } from './logger';
 import { MemoryBackend } from './memory-backend';
 import type { ObservabilityHooks } from './observability-hooks';
+import {
+  checkIntegerOptions,
+  describeOptionValue,
+  type IntegerRule,
+  withoutUndefined,
+} from './option-checks';
 
 /** What happens to a session whose outbound buffer passes `maxBufferedBytes`. */
 export type SlowConsumerPolicy = 'close' | 'drop';
@@ -140,8 +146,7 @@ export const DEFAULTS = {
   trustProxy: false,
 } as const satisfies Partial<GatewayOptions>;
 
-type IntRule = readonly [key: keyof GatewayOptions, min: number, max: number];
-const INT_RULES: readonly IntRule[] = [
+const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
   ['port', 0, 65535],
   ['authTimeoutMs', 1, 3_600_000],
   ['authExpiringLeadMs', 0, 3_600_000],
@@ -161,18 +166,14 @@ const BOOL_KEYS = ['requireToken', 'authInBand', 'clientPublish', 'tenantIsolati
  */
 export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConfig {
   const problems: string[] = [];
-  const o = { ...DEFAULTS, ...stripUndefined(options) } as GatewayOptions & {
+  const o = { ...DEFAULTS, ...withoutUndefined(options) } as GatewayOptions & {
     [K in keyof typeof DEFAULTS]-?: NonNullable<GatewayOptions[K]>;
   };
 
-  for (const [key, min, max] of INT_RULES) {
-    const v = o[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${key} is ${show(v)} when it must be an integer from ${min} to ${max}`);
-    }
-  }
+  checkIntegerOptions(problems, o, INT_RULES);
   for (const key of BOOL_KEYS) {
-    if (typeof o[key] !== 'boolean') problems.push(`${key} is ${show(o[key])} when it must be true or false`);
+    if (typeof o[key] !== 'boolean')
+      problems.push(`${key} is ${describeOptionValue(o[key])} when it must be true or false`);
   }
   if (
     typeof o.path !== 'string' ||
@@ -180,30 +181,34 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     (o.path.length > 1 && o.path.endsWith('/'))
   ) {
     problems.push(
-      `path is ${show(o.path)} when it must start with '/', not end with '/', and hold only URL path characters`,
+      `path is ${describeOptionValue(o.path)} when it must start with '/', not end with '/', and hold only URL path characters`,
     );
   }
   if (o.host !== undefined && (typeof o.host !== 'string' || o.host.length === 0)) {
-    problems.push(`host is ${show(o.host)} when it must be a non-empty string or unset`);
+    problems.push(`host is ${describeOptionValue(o.host)} when it must be a non-empty string or unset`);
   }
   if (
     o.nodeId !== undefined &&
     (typeof o.nodeId !== 'string' || !/^[A-Za-z0-9_\-.:]{1,64}$/.test(o.nodeId))
   ) {
-    problems.push(`nodeId is ${show(o.nodeId)} when it must be 1-64 characters of A-Z a-z 0-9 _ - . :`);
+    problems.push(
+      `nodeId is ${describeOptionValue(o.nodeId)} when it must be 1-64 characters of A-Z a-z 0-9 _ - . :`,
+    );
   }
   if (o.slowConsumerPolicy !== 'close' && o.slowConsumerPolicy !== 'drop') {
-    problems.push(`slowConsumerPolicy is ${show(o.slowConsumerPolicy)} when it must be 'close' or 'drop'`);
+    problems.push(
+      `slowConsumerPolicy is ${describeOptionValue(o.slowConsumerPolicy)} when it must be 'close' or 'drop'`,
+    );
   }
   if (o.apiKey != null && (typeof o.apiKey !== 'string' || o.apiKey.length < 1)) {
-    problems.push(`apiKey is ${show(o.apiKey)} when it must be a non-empty string or null`);
+    problems.push(`apiKey is ${describeOptionValue(o.apiKey)} when it must be a non-empty string or null`);
   }
   if (
     o.tenantSubdomainBase != null &&
     (typeof o.tenantSubdomainBase !== 'string' || !/^[a-z0-9.-]+$/i.test(o.tenantSubdomainBase))
   ) {
     problems.push(
-      `tenantSubdomainBase is ${show(o.tenantSubdomainBase)} when it must be a domain name such as 'example.com' or null`,
+      `tenantSubdomainBase is ${describeOptionValue(o.tenantSubdomainBase)} when it must be a domain name such as 'example.com' or null`,
     );
   }
   if (
@@ -212,7 +217,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
       o.allowedOrigins.some((x) => typeof x !== 'string' || x.length === 0))
   ) {
     problems.push(
-      `allowedOrigins is ${show(o.allowedOrigins)} when it must be an array of origins such as 'https://app.example.com' or null`,
+      `allowedOrigins is ${describeOptionValue(o.allowedOrigins)} when it must be an array of origins such as 'https://app.example.com' or null`,
     );
   }
   if (o.authenticator !== undefined && typeof o.authenticator?.authenticate !== 'function') {
@@ -289,7 +294,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
  * const gateway = new WebSocketGateway(createDevelopmentConfig({ port: 8765 }))
  */
 export function createDevelopmentConfig(overrides: GatewayOptions = {}): GatewayOptions {
-  const options: GatewayOptions = { clientPublish: true, ...stripUndefined(overrides) };
+  const options: GatewayOptions = { clientPublish: true, ...withoutUndefined(overrides) };
   resolveConfig({ ...options, backend: options.backend ?? placeholderBackend });
   return options;
 }
@@ -303,7 +308,7 @@ export function createProductionConfig(overrides: GatewayOptions = {}): GatewayO
     requireToken: true,
     clientPublish: false,
     tenantIsolation: true,
-    ...stripUndefined(overrides),
+    ...withoutUndefined(overrides),
   };
   resolveConfig({ ...options, backend: options.backend ?? placeholderBackend });
   return options;
@@ -311,16 +316,3 @@ export function createProductionConfig(overrides: GatewayOptions = {}): GatewayO
 
 // Validation of a factory's output must not construct a real backend.
 const placeholderBackend = new MemoryBackend();
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
-
-function show(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (v === undefined) return 'unset';
-  if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'an array' : 'an object';
-  return String(v);
-}

@@ -73,6 +73,13 @@ export {
   type MessageMiddleware,
 } from './middleware';
 export type { BroadcastEvent, ObservabilityHooks } from './observability-hooks';
+export {
+  checkIntegerOptions,
+  describeOptionValue,
+  type IntegerRule,
+  redactUrl,
+  withoutUndefined,
+} from './option-checks';
 export { ProtocolError, type ProtocolErrorOptions } from './protocol-error';
 export { WebSocketSession } from './session';
 export type { GatewayCounters, GatewayStats } from './stats';

@@ -1,4 +1,10 @@
-import { ConfigError, type Logger, silentLogger } from '@dotmac-ws/core';
+import {
+  ConfigError,
+  describeOptionValue,
+  type Logger,
+  silentLogger,
+  withoutUndefined,
+} from '@dotmac-ws/core';
 import type { Redis } from 'ioredis';
 
 /** Whose traffic a limit counts: the client address, the authenticated user, or the tenant. */
@@ -123,18 +129,20 @@ const MAX_BURST = 1_000_000;
  */
 export function resolveRateLimitOptions(options: RateLimitOptions = {}): ResolvedRateLimitOptions {
   const problems: string[] = [];
-  const o = { ...RATE_LIMIT_DEFAULTS, ...stripUndefined(options) };
+  const o = { ...RATE_LIMIT_DEFAULTS, ...withoutUndefined(options) };
 
   const int = (key: string, v: unknown, min: number, max: number): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${key} is ${show(v)} when it must be an integer from ${min} to ${max}`);
+      problems.push(`${key} is ${describeOptionValue(v)} when it must be an integer from ${min} to ${max}`);
       return min;
     }
     return v;
   };
   const rate = (key: string, v: unknown): number => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_RATE) {
-      problems.push(`${key} is ${show(v)} when it must be a number above 0 and at most ${MAX_RATE}`);
+      problems.push(
+        `${key} is ${describeOptionValue(v)} when it must be a number above 0 and at most ${MAX_RATE}`,
+      );
       return 1;
     }
     return v;
@@ -160,7 +168,9 @@ export function resolveRateLimitOptions(options: RateLimitOptions = {}): Resolve
   const messages: Partial<Record<LimitScope, ResolvedBucket>> = {};
   const given = o.messageLimits;
   if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
-    problems.push(`messageLimits is ${show(given)} when it must be an object keyed by ip, user or tenant`);
+    problems.push(
+      `messageLimits is ${describeOptionValue(given)} when it must be an object keyed by ip, user or tenant`,
+    );
   } else {
     for (const key of Object.keys(given ?? {})) {
       if (!SCOPES.includes(key as LimitScope)) {
@@ -172,10 +182,10 @@ export function resolveRateLimitOptions(options: RateLimitOptions = {}): Resolve
       if (v === false) continue;
       if (v === true) messages[scope] = bucket(scope, `messageLimits.${scope}`, base);
       else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-        messages[scope] = bucket(scope, `messageLimits.${scope}`, { ...base, ...stripUndefined(v) });
+        messages[scope] = bucket(scope, `messageLimits.${scope}`, { ...base, ...withoutUndefined(v) });
       } else {
         problems.push(
-          `messageLimits.${scope} is ${show(v)} when it must be true, false or { messagesPerMinute?, burstSize? }`,
+          `messageLimits.${scope} is ${describeOptionValue(v)} when it must be true, false or { messagesPerMinute?, burstSize? }`,
         );
       }
     }
@@ -185,7 +195,9 @@ export function resolveRateLimitOptions(options: RateLimitOptions = {}): Resolve
     const key = `${name}Limit`;
     if (v === undefined || v === false) return null;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      problems.push(`${key} is ${show(v)} when it must be false or { messagesPerMinute, burstSize }`);
+      problems.push(
+        `${key} is ${describeOptionValue(v)} when it must be false or { messagesPerMinute, burstSize }`,
+      );
       return null;
     }
     return bucket(name, key, v as BucketLimit);
@@ -197,15 +209,17 @@ export function resolveRateLimitOptions(options: RateLimitOptions = {}): Resolve
   if (typeof redis === 'string') {
     if (!/^rediss?:\/\/\S*$/.test(redis)) {
       problems.push(
-        `redis is ${show(redis)} when it must be an ioredis client or a redis:// or rediss:// URL`,
+        `redis is ${describeOptionValue(redis)} when it must be an ioredis client or a redis:// or rediss:// URL`,
       );
     }
   } else if (redis !== null && (typeof redis !== 'object' || typeof redis.defineCommand !== 'function')) {
-    problems.push(`redis is ${show(redis)} when it must be an ioredis client or a redis:// or rediss:// URL`);
+    problems.push(
+      `redis is ${describeOptionValue(redis)} when it must be an ioredis client or a redis:// or rediss:// URL`,
+    );
   }
   if (typeof o.keyPrefix !== 'string' || !/^[A-Za-z0-9_\-.:{}]{1,100}$/.test(o.keyPrefix)) {
     problems.push(
-      `keyPrefix is ${show(o.keyPrefix)} when it must be 1-100 characters of A-Z a-z 0-9 _ - . : { }`,
+      `keyPrefix is ${describeOptionValue(o.keyPrefix)} when it must be 1-100 characters of A-Z a-z 0-9 _ - . : { }`,
     );
   }
   const redisTimeoutMs = int('redisTimeoutMs', o.redisTimeoutMs, 1, 60_000);
@@ -228,15 +242,4 @@ export function resolveRateLimitOptions(options: RateLimitOptions = {}): Resolve
     yieldEvery,
     logger,
   };
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-function show(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (v === undefined) return 'unset';
-  if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'an array' : 'an object';
-  return String(v);
 }

@@ -109,7 +109,7 @@ describe('options', () => {
 
   it('refuses a messageLimits that is not an object', () => {
     expect(problemsOf({ messageLimits: [] })).toEqual([
-      'messageLimits is an array when it must be an object keyed by ip, user or tenant',
+      'messageLimits is an empty array when it must be an object keyed by ip, user or tenant',
     ]);
   });
 });
