@@ -5,11 +5,20 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { gatewayServices } from './deploy-files';
 import { startGateway } from './gateway-node';
-import { startNginx } from './nginx';
+import { NGINX, startNginx } from './nginx';
 
 const redisHere = await isReachable('127.0.0.1', 6379);
 if (!redisHere && IN_CI)
   throw new Error('CI=true and no Redis at 127.0.0.1:6379: the deployment test needs it');
+const nginxHere = NGINX !== null;
+if (!nginxHere && IN_CI)
+  throw new Error("CI=true and no nginx: .ci/run installs Debian's nginx for this test");
+const missing = [
+  redisHere ? '' : 'no Redis at 127.0.0.1:6379',
+  nginxHere ? '' : 'no nginx (apt-get install nginx)',
+]
+  .filter(Boolean)
+  .join(', ');
 
 const API_KEY = randomBytes(16).toString('hex');
 
@@ -77,8 +86,8 @@ async function publishToAll(
   for (const s of subscribers) expect(s.received.at(-1)).toEqual({ n });
 }
 
-describe.skipIf(!redisHere)(
-  `deploy/nginx.conf in the real nginx, in front of the two gateways of deploy/docker-compose.yml${redisHere ? '' : ' (skipped: no Redis at 127.0.0.1:6379)'}`,
+describe.skipIf(missing !== '')(
+  `deploy/nginx.conf in the real nginx, in front of the two gateways of deploy/docker-compose.yml${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
     it('passes /health and /ready through, keeps /metrics inside, and holds the API key', async () => {
       const { base } = await startDeployment();

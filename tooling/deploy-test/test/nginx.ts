@@ -1,8 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isReachable, onCleanup, startProcess, type TestProcess, waitUntil } from '@dotmac-ws/test-utils';
 import { repoFile } from './deploy-files';
+
+/** The nginx binary: on the PATH, or Debian's /usr/sbin/nginx when /usr/sbin is not on it; null when absent. */
+export const NGINX: string | null =
+  ['nginx', '/usr/sbin/nginx'].find((bin) => spawnSync(bin, ['-v']).status === 0) ?? null;
 
 /** Where to run the shipped config: a folder for its files and loopback addresses. */
 export interface NginxTarget {
@@ -72,7 +77,8 @@ export async function startNginx(
   writeFileSync(file, conf);
   // One process (no master/worker split, no daemon): the test owns it and its exit ends it all.
   // -e stderr: the log of what happens before the config is read (error_log there is stderr too).
-  const proc = startProcess('nginx', [
+  if (NGINX === null) throw new Error('nginx is not installed');
+  const proc = startProcess(NGINX, [
     '-p',
     dir,
     '-c',
