@@ -3,26 +3,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, WebSocketGateway } from '@dotmac-ws/core';
-import { IN_CI, onCleanup, TestClient } from '@dotmac-ws/test-utils';
-import { chromium, type Page } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { describeBrowser, launchChromium, openPage } from '@dotmac-ws/test-utils/browser';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import type { ClientEventMap, DotmacClient } from '../src/index';
 import { startGateway } from './helpers';
 
-// CHROMIUM_PATH lets a run point elsewhere (or at nothing, to check the skip and the CI failure).
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const bundle = `${packageDir}dist/index.js`;
-const hasChromium = existsSync(CHROMIUM);
 
 /** What the page keeps on globalThis. */
 interface PageGlobals {
@@ -76,38 +65,21 @@ async function servePage(code: string): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
-async function openPage(base: string): Promise<{ page: Page; problems: string[] }> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-  onCleanup(() => browser.close());
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  await page.goto(base);
+async function openSdkPage(base: string): Promise<{ page: Page; problems: string[] }> {
+  const opened = openPage(await launchChromium(), base);
+  const { page } = await opened;
   await page.waitForFunction('globalThis.sdkLoaded === true', undefined, { timeout: 10_000 });
-  return { page, problems };
+  return opened;
 }
 
-describe.runIf(!hasChromium && IN_CI)('browser (CI)', () => {
-  it('needs Debian chromium at /usr/bin/chromium', () => {
-    throw new Error(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium)`);
-  });
-});
-
-if (!hasChromium && !IN_CI) {
-  console.warn(`browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-}
-
-describe.runIf(hasChromium)('browser: the ESM bundle in headless Chromium', () => {
+describeBrowser('browser: the ESM bundle in headless Chromium', () => {
   it('connects, subscribes, receives, requests, publishes, and reconnects after a restart', {
     timeout: 45_000,
   }, async () => {
     const base = await servePage(builtBundle());
     const { gw, port, url } = await startGateway();
     gw.addMessageHandler('echo', (_session, data) => ({ echo: data }));
-    const { page, problems } = await openPage(base);
+    const { page, problems } = await openSdkPage(base);
 
     const connected = await page.evaluate(async (wsUrl) => {
       const g = globalThis as unknown as PageGlobals & { WebSocket: unknown };
