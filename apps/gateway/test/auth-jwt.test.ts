@@ -2,12 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@dotmac-ws/core';
-import { onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { jwk, keyPair, SECRET, sign, startJwksServer } from '../../../packages/auth-jwt/test/helpers';
 import { createGatewayFromEnv } from '../src/index';
+import { BASE_ENV as BASE, problemsOf, startApp } from './helpers';
 
-const BASE = { WS_HOST: '127.0.0.1', WS_PORT: '0', LOG_LEVEL: 'silent' };
 const rsa = keyPair('rsa');
 const dir = mkdtempSync(join(tmpdir(), 'dotmac-auth-jwt-'));
 
@@ -17,24 +17,9 @@ function file(name: string, content: string): string {
   return path;
 }
 
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    createGatewayFromEnv({ ...BASE, ...env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('the environment was accepted');
-}
-
-async function start(env: Record<string, string>): Promise<string> {
-  const { gateway } = createGatewayFromEnv({ ...BASE, ...env });
-  await gateway.start();
-  onCleanup(() => gateway.stop());
-  return `ws://127.0.0.1:${gateway.address()!.port}/ws`;
-}
-
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+
+const startUrl = async (env: Record<string, string>) => (await startApp(env)).url;
 
 describe('auth-jwt plugin: environment problems', () => {
   it('REQUIRE_TOKEN=true without any JWT key is a configuration problem', () => {
@@ -108,7 +93,7 @@ describe('auth-jwt plugin: the reference gateway with auth on', () => {
   });
 
   it('JWT_SECRET_KEY + REQUIRE_TOKEN: real clients authenticate at the handshake or in-band', async () => {
-    const url = await start({
+    const url = await startUrl({
       JWT_SECRET_KEY: SECRET,
       REQUIRE_TOKEN: 'true',
       JWT_ISSUER: 'https://issuer.test',
@@ -136,11 +121,11 @@ describe('auth-jwt plugin: the reference gateway with auth on', () => {
   });
 
   it('JWT_PUBLIC_KEY_FILE and JWT_PUBLIC_KEY (one line with \\n escapes) verify RS256 and refuse HS256 keyed with the PEM', async () => {
-    const fromFile = await start({
+    const fromFile = await startUrl({
       JWT_PUBLIC_KEY_FILE: file('public.pem', rsa.publicPem),
       REQUIRE_TOKEN: 'true',
     });
-    const inline = await start({ JWT_PUBLIC_KEY: rsa.publicPem.replace(/\n/g, '\\n') });
+    const inline = await startUrl({ JWT_PUBLIC_KEY: rsa.publicPem.replace(/\n/g, '\\n') });
     const good = sign({ sub: 'bob' }, rsa.privateKey, { algorithm: 'RS256' });
     const confused = sign({ sub: 'bob' }, rsa.publicPem);
     for (const url of [fromFile, inline]) {
@@ -152,7 +137,7 @@ describe('auth-jwt plugin: the reference gateway with auth on', () => {
 
   it('JWKS_URL verifies with keys from a local JWKS server and refuses unknown kids', async () => {
     const jwks = await startJwksServer([jwk(rsa.publicKey, 'k1')]);
-    const url = await start({ JWKS_URL: jwks.url, REQUIRE_TOKEN: 'true' });
+    const url = await startUrl({ JWKS_URL: jwks.url, REQUIRE_TOKEN: 'true' });
     const c = await TestClient.open(
       url,
       bearer(sign({ sub: 'carol' }, rsa.privateKey, { algorithm: 'RS256', keyid: 'k1' })),
@@ -173,7 +158,7 @@ describe('auth-jwt plugin: the reference gateway with auth on', () => {
         ],
       }),
     );
-    const url = await start({ JWT_SECRET_KEY: SECRET, CHANNEL_RULES_FILE: rules, CLIENT_PUBLISH: 'true' });
+    const url = await startUrl({ JWT_SECRET_KEY: SECRET, CHANNEL_RULES_FILE: rules, CLIENT_PUBLISH: 'true' });
     const writer = await TestClient.open(url, bearer(sign({ sub: 'alice', permissions: ['chat:write'] })));
     const reader = await TestClient.open(url, bearer(sign({ sub: 'bob' })));
     await writer.welcome();

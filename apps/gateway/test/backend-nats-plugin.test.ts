@@ -1,23 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { NatsBackend } from '@dotmac-ws/backend-nats';
-import { ConfigError } from '@dotmac-ws/core';
 import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createGatewayFromEnv } from '../src/index';
+import { BASE_ENV as BASE, problemsOf } from './helpers';
 
-const BASE = { WS_HOST: '127.0.0.1', WS_PORT: '0', LOG_LEVEL: 'silent' };
 const natsUp = await isReachable('127.0.0.1', 4222);
 if (!natsUp && IN_CI) throw new Error('CI=true and no NATS at 127.0.0.1:4222');
-
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    createGatewayFromEnv({ ...BASE, ...env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('backend-nats plugin', () => {
   it('builds a NatsBackend from BACKEND=nats and the NATS_* variables', () => {

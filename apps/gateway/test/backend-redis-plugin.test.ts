@@ -1,23 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { RedisBackend } from '@dotmac-ws/backend-redis';
-import { ConfigError } from '@dotmac-ws/core';
 import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createGatewayFromEnv } from '../src/index';
+import { BASE_ENV as BASE, problemsOf } from './helpers';
 
-const BASE = { WS_HOST: '127.0.0.1', WS_PORT: '0', LOG_LEVEL: 'silent' };
 const redisUp = await isReachable('127.0.0.1', 6379);
 if (!redisUp && IN_CI) throw new Error('CI=true and no Redis at 127.0.0.1:6379');
-
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    createGatewayFromEnv({ ...BASE, ...env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('backend-redis plugin', () => {
   it('builds a RedisBackend from BACKEND=redis and the REDIS_* variables', () => {

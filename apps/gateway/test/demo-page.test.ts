@@ -1,22 +1,9 @@
-import { onCleanup } from '@dotmac-ws/test-utils';
 import { describeBrowser, launchChromium, openPage } from '@dotmac-ws/test-utils/browser';
 import { expect, it } from 'vitest';
-import { createGatewayFromEnv } from '../src/index';
-
-async function startApp(env: Record<string, string> = {}) {
-  const { gateway } = createGatewayFromEnv({
-    WS_HOST: '127.0.0.1',
-    WS_PORT: '0',
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
-  await gateway.start();
-  onCleanup(() => gateway.stop());
-  return `http://127.0.0.1:${gateway.address()!.port}`;
-}
+import { startApp } from './helpers';
 
 it('serves the page and the client bundle, and not when DEMO_ENABLED=false', async () => {
-  const base = await startApp();
+  const { base } = await startApp();
   const page = await fetch(`${base}/demo`);
   expect(page.status).toBe(200);
   expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -25,13 +12,13 @@ it('serves the page and the client bundle, and not when DEMO_ENABLED=false', asy
   expect(bundle.status).toBe(200);
   expect(await bundle.text()).toContain('createClient');
   expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
-  const off = await startApp({ DEMO_ENABLED: 'false' });
+  const { base: off } = await startApp({ DEMO_ENABLED: 'false' });
   expect((await fetch(`${off}/demo`)).status).toBe(404);
 });
 
 describeBrowser('the demo page in headless Chromium', () => {
   it('a message published from one page appears in another', { timeout: 45_000 }, async () => {
-    const base = await startApp();
+    const { base } = await startApp();
     const browser = await launchChromium();
     const a = await openPage(browser, `${base}/demo`);
     const b = await openPage(browser, `${base}/demo`);

@@ -1,23 +1,8 @@
 import { ConfigError } from '@dotmac-ws/core';
-import {
-  HandshakeRefused,
-  IN_CI,
-  isReachable,
-  onCleanup,
-  TestClient,
-  waitUntil,
-} from '@dotmac-ws/test-utils';
+import { HandshakeRefused, IN_CI, isReachable, TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createGatewayFromEnv } from '../src/index';
-
-const BASE = { WS_HOST: '127.0.0.1', WS_PORT: '0', LOG_LEVEL: 'silent' };
-
-async function start(env: Record<string, string>) {
-  const { gateway } = createGatewayFromEnv({ ...BASE, ...env });
-  await gateway.start();
-  onCleanup(() => gateway.stop());
-  return `ws://127.0.0.1:${gateway.address()!.port}/ws`;
-}
+import { BASE_ENV as BASE, startApp } from './helpers';
 
 async function performedOf(c: TestClient, n: number): Promise<number> {
   const replies = await Promise.all(
@@ -26,16 +11,18 @@ async function performedOf(c: TestClient, n: number): Promise<number> {
   return replies.filter((f) => f.type === 'pong').length;
 }
 
+const startUrl = async (env: Record<string, string>) => (await startApp(env)).url;
+
 describe('ratelimit plugin', () => {
   it('is off unless RATE_LIMIT_ENABLED', async () => {
-    const url = await start({ MAX_CONNECTIONS_PER_IP: '1', BURST_SIZE: '1' });
+    const url = await startUrl({ MAX_CONNECTIONS_PER_IP: '1', BURST_SIZE: '1' });
     const a = await TestClient.open(url);
     await TestClient.open(url);
     expect(await performedOf(a, 5)).toBe(5);
   });
 
   it('limits connections per address and frames per bucket from the environment', async () => {
-    const url = await start({
+    const url = await startUrl({
       RATE_LIMIT_ENABLED: 'true',
       MAX_CONNECTIONS_PER_IP: '1',
       MESSAGES_PER_MINUTE: '60',
@@ -81,8 +68,8 @@ describe('ratelimit plugin', () => {
       MESSAGES_PER_MINUTE: '60',
       BURST_SIZE: '4',
     };
-    const urlA = await start(env);
-    const urlB = await start(env);
+    const urlA = await startUrl(env);
+    const urlB = await startUrl(env);
     // Fresh client addresses per run, so that no earlier run's counts are in Redis.
     const net = `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
     let probe = 0;
