@@ -22,6 +22,8 @@ export interface ReferenceGateway {
   logger: Logger;
   /** The settings it was built from. */
   env: EnvConfig;
+  /** Stops the gateway (draining its sessions), then releases what the plugins opened. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -81,7 +83,17 @@ export function createGatewayFromEnv(
   // A demo handler, so that the README's tour has a custom type to try.
   gateway.addMessageHandler('echo', (_session, data) => data ?? null);
   // A plugin may have replaced the logger (the observability plugin's redacts secrets).
-  return { gateway, logger: ctx.logger, env: cfg };
+  const stop = async () => {
+    await gateway.stop();
+    for (const p of PLUGINS) {
+      try {
+        await p.stop?.(cfg);
+      } catch (error) {
+        ctx.logger.error({ error, plugin: p.name }, 'a plugin failed to stop');
+      }
+    }
+  };
+  return { gateway, logger: ctx.logger, env: cfg, stop };
 }
 
 /** Serves the demo page; everything else gets the gateway's usual 404. */

@@ -26,4 +26,6 @@ export interface GatewayPlugin {
   configure?(env: EnvConfig, options: GatewayOptions, ctx: PluginContext): readonly string[] | undefined;
   /** Adds middleware or hooks to the built gateway. */
   attach?(env: EnvConfig, gateway: WebSocketGateway, ctx: PluginContext): void;
+  /** Releases what the plugin opened (e.g. a Redis client), after the gateway has stopped. */
+  stop?(env: EnvConfig): Promise<void> | void;
 }

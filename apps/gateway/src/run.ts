@@ -23,7 +23,7 @@ export async function runGateway(env: Record<string, string | undefined> = proce
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    gateway.stop().then(
+    built.stop().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ error }, 'shutdown failed');

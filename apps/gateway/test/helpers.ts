@@ -21,7 +21,7 @@ export function problemsOf(env: Record<string, string>): readonly string[] {
 export async function startApp(env: Record<string, string> = {}) {
   const built = createGatewayFromEnv({ ...BASE_ENV, ...env });
   await built.gateway.start();
-  onCleanup(() => built.gateway.stop());
+  onCleanup(() => built.stop());
   const port = built.gateway.address()!.port;
   return { ...built, port, url: `ws://127.0.0.1:${port}/ws`, base: `http://127.0.0.1:${port}` };
 }

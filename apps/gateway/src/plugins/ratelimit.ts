@@ -90,6 +90,9 @@ export const ratelimitPlugin: GatewayPlugin = {
     }
     return [];
   },
+  stop(env) {
+    limiters.get(env)?.close();
+  },
   attach(env, gateway, ctx) {
     const limiter = limiters.get(env);
     if (limiter === undefined) return;
