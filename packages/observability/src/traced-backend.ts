@@ -12,7 +12,7 @@ export const BACKEND_SPAN = {
 /**
  * A {@link Backend} that traces what it carries: a producer span per publish and a consumer
  * span per message received from another node, each a child of the broadcast whose
- * `traceparent` the envelope holds. The gateway's own handling of a received message runs
+ * `traceparent` the envelope holds (only for sampled broadcasts). The gateway's own handling of a received message runs
  * inside the receive span. Everything else is passed through.
  */
 export class TracedBackend implements Backend {
@@ -37,7 +37,7 @@ export class TracedBackend implements Backend {
 
   #receive(deliver: BackendDeliver, topic: string, payload: Uint8Array): void {
     const traceparent = envelopeTraceparent(payload);
-    if (traceparent === undefined || this.#isEcho(payload)) {
+    if (traceparent === undefined || !sampled(traceparent) || this.#isEcho(payload)) {
       deliver(topic, payload);
       return;
     }
@@ -54,8 +54,15 @@ export class TracedBackend implements Backend {
     }
   }
 
-  async publish(topic: string, payload: Uint8Array): Promise<void> {
-    const parent = contextFrom(envelopeTraceparent(payload));
+  publish(topic: string, payload: Uint8Array): Promise<void> {
+    const traceparent = envelopeTraceparent(payload);
+    // An unsampled broadcast gets no backend spans (a parent-based sampler would drop them).
+    if (traceparent === undefined || !sampled(traceparent)) return this.inner.publish(topic, payload);
+    return this.#tracedPublish(topic, payload, traceparent);
+  }
+
+  async #tracedPublish(topic: string, payload: Uint8Array, traceparent: string): Promise<void> {
+    const parent = contextFrom(traceparent);
     const span = this.#tracer.startSpan(
       BACKEND_SPAN.publish,
       { kind: SpanKind.PRODUCER, attributes: attributes(this.inner.name, topic, payload) },
@@ -102,6 +109,11 @@ export class TracedBackend implements Backend {
     const expected = `{"v":1,"origin":${JSON.stringify(id)},`;
     return buf.length >= expected.length && buf.toString('utf8', 0, expected.length) === expected;
   }
+}
+
+/** True when the `traceparent`'s flags have the sampled bit. */
+function sampled(traceparent: string): boolean {
+  return (Number.parseInt(traceparent.slice(53, 55), 16) & 1) === 1;
 }
 
 function attributes(system: string, topic: string, payload: Uint8Array) {

@@ -4,9 +4,9 @@ import { type Backend, MemoryBackend, MemoryBus } from '@dotmac-ws/core';
 import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, type Sampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { BACKEND_SPAN, createDotmacObservabilityHooks, SPAN } from '../src/index';
+import { BACKEND_SPAN, createDotmacObservabilityHooks, createSampler, SPAN } from '../src/index';
 import { type ReceivedSpan, startOtlpReceiver, startTestGateway, testAuthenticator } from './helpers';
 
 const API_KEY = 'api-key-do-not-leak';
@@ -15,10 +15,10 @@ const API_KEY = 'api-key-do-not-leak';
  * Node A starts the NodeSDK itself (OTLP/HTTP to the receiver); node B uses a tracer
  * provider "the application" set up. Both carry broadcasts over `backendA` / `backendB`.
  */
-async function twoNodes(backendA: Backend, backendB: Backend) {
+async function twoNodes(backendA: Backend, backendB: Backend, samplerA?: Sampler) {
   const receiver = await startOtlpReceiver();
   const obsA = createDotmacObservabilityHooks('node-a', {
-    startSdk: { url: receiver.url, batch: false },
+    startSdk: { url: receiver.url, batch: false, ...(samplerA ? { sampler: samplerA } : {}) },
     metrics: false,
   });
   const providerB = new BasicTracerProvider({
@@ -37,7 +37,7 @@ async function twoNodes(backendA: Backend, backendB: Backend) {
   const b = await startTestGateway({ ...common, nodeId: 'b', backend: obsB.traceBackend(backendB) }, (gw) =>
     obsB.instrument(gw),
   );
-  return { receiver, a, b };
+  return { receiver, a, b, obsB };
 }
 
 function secretsIn(bodies: string[]): string[] {
@@ -164,6 +164,32 @@ describe('tracing across two nodes', () => {
     );
     expect(deliver.traceId).toBe(traceId);
     expect(secretsIn(receiver.bodies)).toEqual([]);
+  });
+
+  it('with sampling 0 the trace context still travels, unsampled, and no broadcast span is recorded', async () => {
+    const bus = new MemoryBus();
+    const { receiver, a, b, obsB } = await twoNodes(
+      new MemoryBackend({ bus }),
+      new MemoryBackend({ bus }),
+      createSampler('parentbased_traceidratio', 0),
+    );
+    const carried: (string | undefined)[] = [];
+    const onBroadcast = obsB.onBroadcast.bind(obsB);
+    obsB.onBroadcast = (event) => {
+      carried.push(event.traceparent);
+      onBroadcast(event);
+    };
+    const sub = await TestClient.open(`${b.url}?token=tok-bob`);
+    await sub.request({ type: 'subscribe', channel: 'news' });
+    const pub = await TestClient.open(`${a.url}?token=tok-alice`);
+    await pub.request({ type: 'publish', channel: 'news', data: 1 });
+    await sub.waitFor((f) => f.type === 'message');
+    expect(carried).toHaveLength(1);
+    expect(carried[0]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    // Node B's own roots (its sessions' frames) are sampled by its provider; nothing of the broadcast is.
+    await receiver.span((s) => s.name === `${SPAN.message} subscribe`, 'the subscribe span of node B');
+    expect(receiver.spans.filter((s) => s.service === 'node-a')).toEqual([]);
+    expect(receiver.spans.filter((s) => /broadcast|backend/.test(s.name))).toEqual([]);
   });
 
   it('a malformed traceparent starts a new trace instead of failing the request', async () => {
