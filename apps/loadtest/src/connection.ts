@@ -42,6 +42,7 @@ export class LoadConnection {
   readonly #dialect: Dialect;
   readonly #pending = new Map<number, ReplyCallback>();
   #nextId = 1;
+  #markerAt = -1;
   #closing = false;
   #onReady: (() => void) | null = null;
   #onRefused: ((code: string) => void) | null = null;
@@ -163,8 +164,9 @@ export class LoadConnection {
   #receive(data: Buffer): void {
     const onPayload = this.onPayload;
     if (onPayload !== null) {
-      const p = decodePayload(data);
+      const p = decodePayload(data, this.#markerAt);
       if (p !== null) {
+        this.#markerAt = p.at;
         onPayload(p);
         return;
       }

@@ -12,12 +12,23 @@ describe('payload', () => {
       `42${JSON.stringify(['message', 'load-7', p])}`,
     ]) {
       expect({ ...decodePayload(Buffer.from(frame)) }).toEqual({
+        at: frame.indexOf('~lt~'),
         publisher: 3,
         channel: 7,
         seq: 123456,
         sentUs: 98765432,
       });
     }
+  });
+
+  it('looks where the last frame had its marker first, and searches when it is not there', () => {
+    const frame = Buffer.from(
+      JSON.stringify({ type: 'message', channel: 'c', data: encodePayload(0, 0, 9, 5, 60) }),
+    );
+    const at = frame.indexOf('~lt~');
+    expect(decodePayload(frame, at)).toMatchObject({ at, seq: 9 });
+    expect(decodePayload(frame, at + 3)).toMatchObject({ at, seq: 9 });
+    expect(decodePayload(frame, 10_000)).toMatchObject({ at, seq: 9 });
   });
 
   it('reads nothing from frames without a well-formed marker', () => {
