@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { MemoryBackend, silentLogger, WebSocketGateway } from '@dotmac-ws/core';
 import { createDotmacObservabilityHooks, createSampler } from '../dist/index.js';
 
-const mode = process.argv[2]; // off | metrics | tracing0 | tracing1
+const mode = process.argv[2]; // off | metrics | metrics-lean | tracing0 | tracing1
 const N = Number(process.env.BENCH_CLIENTS ?? 100);
 const M = Number(process.env.BENCH_MESSAGES ?? 10000);
 const WARMUP = Math.min(2000, M);
@@ -15,6 +15,9 @@ let obs;
 if (mode !== 'off') {
   const tracing = mode.startsWith('tracing');
   obs = createDotmacObservabilityHooks('bench', {
+    // metrics-lean: without prom-client's process/event-loop collectors (they sample on timers,
+    // so their cost follows wall time, not traffic).
+    metrics: mode === 'metrics-lean' ? { defaultMetrics: false } : {},
     tracing: tracing ? {} : false,
     startSdk: tracing
       ? { url: otlp, sampler: createSampler('parentbased_traceidratio', mode === 'tracing1' ? 1 : 0) }

@@ -3,11 +3,13 @@ import {
   CloseCode,
   ConfigError,
   ErrorCode,
+  type GatewayStats,
   RESERVED_CLIENT_TYPES,
   type WebSocketGateway,
 } from '@dotmac-ws/core';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { BoundedLabel } from './bounded-label';
+import { TallyCounter, TallyHistogram } from './tally-metrics';
 
 /** Options of {@link GatewayMetrics}. */
 export interface GatewayMetricsOptions {
@@ -47,8 +49,6 @@ const CODE_LABEL_LIMIT = 10;
 const REASON_LABEL_LIMIT = 20;
 const STATUS_LABEL_LIMIT = 10;
 
-type Child = { inc(value?: number): void };
-
 /** Options after defaults. */
 type Resolved = Required<Omit<GatewayMetricsOptions, 'registry'>> & { registry: Registry };
 
@@ -72,19 +72,16 @@ export class GatewayMetrics {
   readonly #codes = new BoundedLabel(CODE_LABEL_LIMIT, KNOWN_CLOSE_CODES);
   readonly #reasons = new BoundedLabel(REASON_LABEL_LIMIT);
   readonly #statuses = new BoundedLabel(STATUS_LABEL_LIMIT);
-  readonly #received: Counter<'type'>;
-  // Label children of the hot-path metrics, looked up once per label value (all bounded).
-  readonly #receivedChildren = new Map<string, Child>();
-  readonly #broadcastChildren = new Map<string, Child>();
-  readonly #deliveryChildren = new Map<string, { observe(value: number): void }>();
-  readonly #disconnections: Counter<'code'>;
-  readonly #broadcasts: Counter<'target'>;
-  readonly #broadcastsReceived: Counter<'target'>;
-  readonly #delivery: Histogram<'origin'>;
-  readonly #rateLimited: Counter<'scope'>;
-  readonly #authFailures: Counter<'reason'>;
-  readonly #handshakesRefused: Counter<'status'>;
-  readonly #errors: Counter<'where'>;
+  readonly #received: TallyCounter;
+  readonly #disconnections: TallyCounter;
+  // The hot path (every frame, every broadcast) adds to plain tallies, read at the scrape.
+  readonly #broadcasts: TallyCounter;
+  readonly #broadcastsReceived: TallyCounter;
+  readonly #delivery: TallyHistogram;
+  readonly #rateLimited: TallyCounter;
+  readonly #authFailures: TallyCounter;
+  readonly #handshakesRefused: TallyCounter;
+  readonly #errors: TallyCounter;
 
   /** Validates `options` (one `ConfigError` lists every problem) and registers the metrics. */
   constructor(options: GatewayMetricsOptions = {}) {
@@ -99,7 +96,7 @@ export class GatewayMetrics {
     ]);
     const self = this;
     const stats = () => self.#gateway?.getStats();
-    const fromCounter = (name: string, help: string, read: (s: ReturnType<typeof stats>) => number) =>
+    const fromCounter = (name: string, help: string, read: (s: GatewayStats) => number) =>
       new Counter({
         name,
         help,
@@ -111,9 +108,9 @@ export class GatewayMetrics {
           this.inc(read(s));
         },
       });
-    const labeled = <L extends string>(name: string, help: string, label: L) =>
-      new Counter<L>({ name, help, labelNames: [label], registers: [registry] });
-    const fromGauge = (name: string, help: string, read: (s: ReturnType<typeof stats>) => number) =>
+    const labeled = (name: string, help: string, label: string) =>
+      new TallyCounter(registry, name, help, label);
+    const fromGauge = (name: string, help: string, read: (s: GatewayStats) => number) =>
       new Gauge({
         name,
         help,
@@ -146,7 +143,7 @@ export class GatewayMetrics {
         for (const [tenant, n] of byLabel) this.set({ tenant }, n);
       },
     });
-    fromCounter('dotmac_ws_connections_total', 'Sessions opened.', (s) => s!.counters.connections_total);
+    fromCounter('dotmac_ws_connections_total', 'Sessions opened.', (s) => s.counters.connections_total);
     this.#disconnections = labeled(
       'dotmac_ws_disconnections_total',
       'Sessions closed, by close code.',
@@ -162,13 +159,13 @@ export class GatewayMetrics {
       'Frames received, by type (reserved types, handler types up to a limit, "unknown", "invalid").',
       'type',
     );
-    fromCounter('dotmac_ws_messages_sent_total', 'Frames sent.', (s) => s!.counters.messages_sent);
+    fromCounter('dotmac_ws_messages_sent_total', 'Frames sent.', (s) => s.counters.messages_sent);
     fromCounter(
       'dotmac_ws_bytes_received_total',
       'Bytes of frames received.',
-      (s) => s!.counters.bytes_received,
+      (s) => s.counters.bytes_received,
     );
-    fromCounter('dotmac_ws_bytes_sent_total', 'Bytes of frames sent.', (s) => s!.counters.bytes_sent);
+    fromCounter('dotmac_ws_bytes_sent_total', 'Bytes of frames sent.', (s) => s.counters.bytes_sent);
     this.#broadcasts = labeled(
       'dotmac_ws_broadcasts_total',
       'Broadcasts published by this node, by target kind.',
@@ -179,15 +176,15 @@ export class GatewayMetrics {
       'Broadcasts of other nodes received over the backend, by target kind.',
       'target',
     );
-    this.#delivery = new Histogram({
-      name: 'dotmac_ws_broadcast_delivery_seconds',
-      help: 'From the publish (publishing node clock) to the frame handed to the local sockets, by origin.',
-      labelNames: ['origin'],
-      buckets: [...this.#o.deliveryBuckets],
-      registers: [registry],
-    });
-    fromGauge('dotmac_ws_subscriptions', 'Channel subscriptions of local sessions.', (s) => s!.subscriptions);
-    fromGauge('dotmac_ws_channels', 'Channels with a local subscriber.', (s) => s!.channels);
+    this.#delivery = new TallyHistogram(
+      registry,
+      'dotmac_ws_broadcast_delivery_seconds',
+      'From the publish (publishing node clock) to the frame handed to the local sockets, by origin.',
+      'origin',
+      this.#o.deliveryBuckets,
+    );
+    fromGauge('dotmac_ws_subscriptions', 'Channel subscriptions of local sessions.', (s) => s.subscriptions);
+    fromGauge('dotmac_ws_channels', 'Channels with a local subscriber.', (s) => s.channels);
     this.#rateLimited = labeled(
       'dotmac_ws_rate_limited_total',
       'Refusals by a rate limit: "message" (frames refused) or "connection" (upgrades refused with 429).',
@@ -197,7 +194,7 @@ export class GatewayMetrics {
     fromCounter(
       'dotmac_ws_slow_consumer_disconnects_total',
       'Sessions closed with 4408 for falling behind.',
-      (s) => s!.counters.slow_consumer_disconnects,
+      (s) => s.counters.slow_consumer_disconnects,
     );
     const healthTimeout = this.#o.backendHealthTimeoutMs;
     new Gauge({
@@ -213,7 +210,7 @@ export class GatewayMetrics {
     fromCounter(
       'dotmac_ws_backend_errors_total',
       'Backend publish, subscribe and receive failures.',
-      (s) => s!.counters.backend_errors,
+      (s) => s.counters.backend_errors,
     );
     this.#errors = labeled(
       'dotmac_ws_errors_total',
@@ -243,49 +240,44 @@ export class GatewayMetrics {
 
   /** A session closed with `code`. */
   disconnected(code: number): void {
-    this.#disconnections.labels(this.#codes.of(String(code))).inc();
+    this.#disconnections.inc(this.#codes.of(String(code)));
   }
 
   /** An upgrade was refused with `status`. */
   handshakeRefused(status: number, code: string): void {
-    this.#handshakesRefused.labels(this.#statuses.of(String(status))).inc();
-    if (status === 429 || code === ErrorCode.RateLimited) this.#rateLimited.labels('connection').inc();
+    this.#handshakesRefused.inc(this.#statuses.of(String(status)));
+    if (status === 429 || code === ErrorCode.RateLimited) this.#rateLimited.inc('connection');
   }
 
   /** A frame of `type` arrived (`''`: it could not be parsed). */
   received(type: string): void {
     const label = this.#typeLabel(type);
-    child(this.#receivedChildren, label, () => this.#received.labels(label)).inc();
+    this.#received.inc(label);
   }
 
   /** A frame was refused with `code`. */
   refused(type: string, code: string): void {
     // Unparsable frames never reach onMessage: count them here.
     if (type === '') this.received('');
-    if (code === ErrorCode.RateLimited) this.#rateLimited.labels('message').inc();
+    if (code === ErrorCode.RateLimited) this.#rateLimited.inc('message');
   }
 
   /** A broadcast was handed to local sessions. */
   broadcast(event: BroadcastEvent): void {
-    const counter = event.origin === 'local' ? this.#broadcasts : this.#broadcastsReceived;
-    child(this.#broadcastChildren, `${event.origin}:${event.target.kind}`, () =>
-      counter.labels(event.target.kind),
-    ).inc();
+    (event.origin === 'local' ? this.#broadcasts : this.#broadcastsReceived).inc(event.target.kind);
     if (event.delivered > 0) {
-      child(this.#deliveryChildren, event.origin, () => this.#delivery.labels(event.origin)).observe(
-        Math.max(0, Date.now() - event.publishedAt) / 1000,
-      );
+      this.#delivery.observe(event.origin, Math.max(0, Date.now() - event.publishedAt) / 1000);
     }
   }
 
   /** A token was refused for `reason`. */
   authFailed(reason: string): void {
-    this.#authFailures.labels(this.#reasons.of(reason)).inc();
+    this.#authFailures.inc(this.#reasons.of(reason));
   }
 
   /** The gateway reported an error in `context`. */
   error(context: string): void {
-    this.#errors.labels(errorPlace(context)).inc();
+    this.#errors.inc(errorPlace(context));
   }
 
   #typeLabel(type: string): string {
@@ -295,15 +287,6 @@ export class GatewayMetrics {
     if (gw !== undefined && !gw.hasMessageHandler(type)) return UNKNOWN_TYPE;
     return this.#types.of(type);
   }
-}
-
-function child<T>(cache: Map<string, T>, key: string, make: () => T): T {
-  let c = cache.get(key);
-  if (c === undefined) {
-    c = make();
-    cache.set(key, c);
-  }
-  return c;
 }
 
 /** `backend publish` -> `backend`, `handler of "x"` -> `handler`, … */

@@ -7,8 +7,10 @@ import {
   type WebSocketGateway,
 } from '@dotmac-ws/core';
 import { TestClient, waitUntil } from '@dotmac-ws/test-utils';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { BoundedLabel, createDotmacObservabilityHooks, GatewayMetrics } from '../src/index';
+import { TallyCounter, TallyHistogram } from '../src/tally-metrics';
 import { get, labelSets, sample, startTestGateway, testAuthenticator } from './helpers';
 
 async function instrumented(
@@ -272,6 +274,43 @@ describe('metric options', () => {
     ).toThrow(
       'Invalid observability options:\n  - metrics.tenantLabelLimit is "x" when it must be an integer from 0 to 100000',
     );
+  });
+});
+
+describe('tally metrics', () => {
+  it('render like prom-client: cumulative buckets with le, sum and count; counters by label', async () => {
+    const registry = new Registry();
+    const h = new TallyHistogram(registry, 'lat_seconds', 'Latency.', 'origin', [0.1, 1]);
+    for (const v of [0.05, 0.1, 0.5, 2]) h.observe('local', v);
+    h.observe('remote', 0.2);
+    const c = new TallyCounter(registry, 'hits_total', 'Hits.', 'kind');
+    c.inc('a');
+    c.inc('a');
+    c.inc('b');
+    expect(await registry.metrics()).toBe(
+      [
+        '# HELP lat_seconds Latency.',
+        '# TYPE lat_seconds histogram',
+        'lat_seconds_bucket{le="0.1",origin="local"} 2',
+        'lat_seconds_bucket{le="1",origin="local"} 3',
+        'lat_seconds_bucket{le="+Inf",origin="local"} 4',
+        'lat_seconds_sum{origin="local"} 2.65',
+        'lat_seconds_count{origin="local"} 4',
+        'lat_seconds_bucket{le="0.1",origin="remote"} 0',
+        'lat_seconds_bucket{le="1",origin="remote"} 1',
+        'lat_seconds_bucket{le="+Inf",origin="remote"} 1',
+        'lat_seconds_sum{origin="remote"} 0.2',
+        'lat_seconds_count{origin="remote"} 1',
+        '',
+        '# HELP hits_total Hits.',
+        '# TYPE hits_total counter',
+        'hits_total{kind="a"} 2',
+        'hits_total{kind="b"} 1',
+        '',
+      ].join('\n'),
+    );
+    registry.resetMetrics();
+    expect(await registry.metrics()).toContain('# TYPE lat_seconds histogram\n\n');
   });
 });
 
