@@ -216,7 +216,8 @@ export class DotmacObservability extends DefaultHooks {
     let last: string | undefined;
     let checking = false;
     const check = async () => {
-      if (checking) return;
+      // Before start() the backend is not connected yet: that is no state change worth a warning.
+      if (checking || !gateway.isReady) return;
       checking = true;
       try {
         const health = await gateway.config.backend.health().catch((error: unknown) => ({

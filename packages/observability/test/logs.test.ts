@@ -132,8 +132,11 @@ describe('event logs of the observability hooks', () => {
     const logger = createLogger({ destination: sink.stream });
     const backend = new MemoryBackend();
     let up = true;
-    backend.health = async () =>
-      up ? { status: 'healthy' } : { status: 'unhealthy', error: 'connection lost' };
+    let checks = 0;
+    backend.health = async () => {
+      checks++;
+      return up ? { status: 'healthy' } : { status: 'unhealthy', error: 'connection lost' };
+    };
     const obs = createDotmacObservabilityHooks('logs', {
       metrics: false,
       tracing: false,
@@ -141,6 +144,9 @@ describe('event logs of the observability hooks', () => {
       backendCheckMs: 20,
     });
     await startTestGateway({ backend }, (g) => obs.instrument(g));
+    // The watch checks only a running gateway: let it see the healthy backend first.
+    const before = checks;
+    await waitUntil(() => checks > before, 3000, 'a first check');
     up = false;
     await waitUntil(() => sink.records().some((r) => r.msg === 'backend state changed'), 3000, 'down');
     up = true;
