@@ -96,7 +96,8 @@ type GatewayState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
 
 /** Per-session state the gateway keeps beside the public session object. */
 interface SessionState {
-  context: ConnectionContext;
+  /** Runs the connection's `onClose` callbacks (once, however often it is called). */
+  ended: () => void;
   inbox: { text: string; bytes: number }[];
   processing: boolean;
   paused: boolean;
@@ -803,7 +804,7 @@ export class WebSocketGateway {
       host: this.#sessionHost,
     });
     const state: SessionState = {
-      context: ctx,
+      ended: runCallbacks,
       inbox: [],
       processing: false,
       paused: false,
@@ -820,7 +821,7 @@ export class WebSocketGateway {
     ws.on('error', (error) => {
       this.config.logger.debug({ session_id: session.sessionId, error }, 'socket error');
     });
-    ws.once('close', (code, reason) => this.#onClose(session, state, code, reason.toString(), runCallbacks));
+    ws.once('close', (code, reason) => this.#onClose(session, state, code, reason.toString()));
 
     // The welcome is the first frame: nothing can reach the session before it is registered.
     session.sendRaw(
@@ -850,13 +851,7 @@ export class WebSocketGateway {
     this.#callHook('onConnection', (h) => h.onConnection?.(session));
   }
 
-  #onClose(
-    session: WebSocketSession,
-    state: SessionState,
-    code: number,
-    reason: string,
-    runCallbacks: () => void,
-  ): void {
+  #onClose(session: WebSocketSession, state: SessionState, code: number, reason: string): void {
     session.closing = true;
     if (!this.#sessions.remove(session)) return;
     for (const internal of session.subscriptions.values()) {
@@ -869,7 +864,7 @@ export class WebSocketGateway {
     clearTimeout(state.expiryTimer);
     state.inbox.length = 0;
     this.#counters.disconnections_total++;
-    runCallbacks();
+    state.ended();
     this.#callHook('onDisconnect', (h) => h.onDisconnect?.(session, code, reason));
     this.#onSessionGone?.();
   }
@@ -1182,7 +1177,7 @@ export class WebSocketGateway {
         const state = this.#state.get(session);
         if (state !== undefined) {
           this.#counters.stale_sessions_removed++;
-          this.#onClose(session, state, 1006, 'stale', () => undefined);
+          this.#onClose(session, state, 1006, 'stale');
         }
         continue;
       }
