@@ -343,3 +343,24 @@ describe('fairness between sessions', () => {
     expect(handledWhenPinged).toBeLessThan(800);
   });
 });
+
+describe('background cleanup', () => {
+  it('removes a session whose close event never arrived, and runs its onClose callbacks', async () => {
+    const { gw, url } = await startTestGateway({ heartbeatMs: 100 });
+    let closed = 0;
+    gw.use({
+      connection: async (ctx, next) => {
+        ctx.onClose(() => closed++);
+        await next();
+      },
+    });
+    const c = await TestClient.open(url);
+    const id = ((await c.welcome()).data as { session_id: string }).session_id;
+    // Lose the close event: the socket closes, the gateway never hears of it.
+    gw.getSession(id)!.socket.removeAllListeners('close');
+    c.terminate();
+    await waitUntil(() => gw.getStats().counters.stale_sessions_removed === 1, 3000, 'the sweep');
+    expect(gw.getStats().sessions.total).toBe(0);
+    expect(closed).toBe(1);
+  });
+});
