@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { NatsBackend } from '@dotmac-ws/backend-nats';
-import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { onCleanup, SHARED_NATS, sharedServiceMissing, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createGatewayFromEnv } from '../src/index';
 import { BASE_ENV as BASE, problemsOf } from './helpers';
 
-const natsUp = await isReachable('127.0.0.1', 4222);
-if (!natsUp && IN_CI) throw new Error('CI=true and no NATS at 127.0.0.1:4222');
+const natsUp = (await sharedServiceMissing(SHARED_NATS)) === false;
 
 describe('backend-nats plugin', () => {
   it('builds a NatsBackend from BACKEND=nats and the NATS_* variables', () => {

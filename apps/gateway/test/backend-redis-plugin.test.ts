@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { RedisBackend } from '@dotmac-ws/backend-redis';
-import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { onCleanup, SHARED_REDIS, sharedServiceMissing, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createGatewayFromEnv } from '../src/index';
 import { BASE_ENV as BASE, problemsOf } from './helpers';
 
-const redisUp = await isReachable('127.0.0.1', 6379);
-if (!redisUp && IN_CI) throw new Error('CI=true and no Redis at 127.0.0.1:6379');
+const redisUp = (await sharedServiceMissing(SHARED_REDIS)) === false;
 
 describe('backend-redis plugin', () => {
   it('builds a RedisBackend from BACKEND=redis and the REDIS_* variables', () => {

@@ -1,5 +1,11 @@
 import { ConfigError } from '@dotmac-ws/core';
-import { HandshakeRefused, IN_CI, isReachable, TestClient, waitUntil } from '@dotmac-ws/test-utils';
+import {
+  HandshakeRefused,
+  SHARED_REDIS,
+  sharedServiceMissing,
+  TestClient,
+  waitUntil,
+} from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createGatewayFromEnv } from '../src/index';
 import { BASE_ENV as BASE, startApp } from './helpers';
@@ -57,9 +63,8 @@ describe('ratelimit plugin', () => {
   });
 
   it('shares limits through REDIS_URL with RATE_LIMIT_STORE=redis', async (t) => {
-    const up = await isReachable('127.0.0.1', 6379);
-    if (!up && IN_CI) throw new Error('Redis is not reachable at 127.0.0.1:6379 and CI=true');
-    if (!up) t.skip();
+    const missing = await sharedServiceMissing(SHARED_REDIS);
+    if (missing) t.skip(missing);
     const env = {
       RATE_LIMIT_ENABLED: 'true',
       RATE_LIMIT_STORE: 'redis',

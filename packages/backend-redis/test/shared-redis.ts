@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { IN_CI, isReachable } from '@dotmac-ws/test-utils';
+import { SHARED_REDIS, sharedServiceMissing } from '@dotmac-ws/test-utils';
 import { Redis } from 'ioredis';
 
 /** The shared Redis every machine runs (CI included). */
@@ -9,11 +9,8 @@ export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
  * Why the Redis tests cannot run here, or false. Locally an absent Redis skips them with this
  * message; under CI=true it is a failure.
  */
-export async function sharedRedisMissing(): Promise<string | false> {
-  if (await isReachable('127.0.0.1', 6379)) return false;
-  if (IN_CI)
-    throw new Error('CI=true and no Redis at 127.0.0.1:6379: the Redis backend tests must run in CI');
-  return 'no Redis at 127.0.0.1:6379 (start one to run these tests)';
+export function sharedRedisMissing(): Promise<string | false> {
+  return sharedServiceMissing(SHARED_REDIS);
 }
 
 /** A key prefix no other test run uses. */

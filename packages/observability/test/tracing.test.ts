@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RedisBackend } from '@dotmac-ws/backend-redis';
 import { type Backend, MemoryBackend, MemoryBus } from '@dotmac-ws/core';
-import { IN_CI, isReachable, onCleanup, TestClient } from '@dotmac-ws/test-utils';
+import { onCleanup, SHARED_REDIS, sharedServiceMissing, TestClient } from '@dotmac-ws/test-utils';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, type Sampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -120,11 +120,8 @@ describe('tracing across two nodes', () => {
   });
 
   it('one trace spans both nodes on the real Redis', async (t) => {
-    if (!(await isReachable('127.0.0.1', 6379))) {
-      if (IN_CI)
-        throw new Error('CI=true and no Redis at 127.0.0.1:6379: the cross-node trace on Redis must run');
-      t.skip('no Redis at 127.0.0.1:6379 (start one to run this test)');
-    }
+    const missing = await sharedServiceMissing(SHARED_REDIS);
+    if (missing) t.skip(missing);
     const keyPrefix = `dotmac-ws-obs-test:${randomBytes(4).toString('hex')}:`;
     const redis = () => new RedisBackend({ url: 'redis://127.0.0.1:6379', keyPrefix });
     await crossNodeTrace(redis(), redis());

@@ -1,6 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type GatewayOptions, silentLogger, WebSocketGateway, type WebSocketSession } from '@dotmac-ws/core';
-import { freePort, IN_CI, isReachable, onCleanup, type TestClient, waitUntil } from '@dotmac-ws/test-utils';
+import {
+  freePort,
+  isReachable,
+  onCleanup,
+  SHARED_REDIS,
+  sharedServiceMissing,
+  type TestClient,
+  waitUntil,
+} from '@dotmac-ws/test-utils';
 import { Redis } from 'ioredis';
 import { createRateLimiter, type RateLimiter, type RateLimitOptions } from '../src';
 
@@ -45,10 +53,9 @@ export async function startLimited(
 
 /** True when the shared Redis answers; under CI an absent Redis fails the run instead. */
 export async function sharedRedisUp(): Promise<boolean> {
-  const up = await isReachable('127.0.0.1', 6379);
-  if (!up && IN_CI) throw new Error('Redis is not reachable at 127.0.0.1:6379 and CI=true');
-  if (!up) console.warn('skipping Redis tests: nothing listens on 127.0.0.1:6379');
-  return up;
+  const missing = await sharedServiceMissing(SHARED_REDIS);
+  if (missing) console.warn(`skipping Redis tests: ${missing}`);
+  return missing === false;
 }
 
 /** An ioredis client that fails fast while Redis is away (no offline queue), closed after the test. */

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { IN_CI, isReachable, onCleanup, startProcess, TestClient } from '@dotmac-ws/test-utils';
+import {
+  onCleanup,
+  SHARED_REDIS,
+  sharedServiceMissing,
+  startProcess,
+  TestClient,
+} from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { emptyProject, heavyIn, installedPackages, npmInstall, pack, writeEsmAndCjs } from './pack';
 
@@ -16,12 +22,10 @@ await gateway.start();
 console.log(JSON.stringify({ port: gateway.address().port, health: await gateway.healthCheck() }));
 `;
 
-const redisHere = await isReachable('127.0.0.1', 6379);
-if (!redisHere && IN_CI)
-  throw new Error('CI=true and no Redis at 127.0.0.1:6379: the consumer test needs it');
+const redisMissing = await sharedServiceMissing(SHARED_REDIS);
 
-describe.skipIf(!redisHere)(
-  `@dotmac-ws/core with @dotmac-ws/backend-redis installed with npm${redisHere ? '' : ' (skipped: no Redis at 127.0.0.1:6379)'}`,
+describe.skipIf(redisMissing !== false)(
+  `@dotmac-ws/core with @dotmac-ws/backend-redis installed with npm${redisMissing ? ` (skipped: ${redisMissing})` : ''}`,
   () => {
     it('two nodes in separate processes deliver through the real Redis, from import and from require', async () => {
       const project = emptyProject();

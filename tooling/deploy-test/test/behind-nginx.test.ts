@@ -1,22 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type DotmacClient } from '@dotmac-ws/client';
-import { freePort, IN_CI, isReachable, onCleanup, waitUntil } from '@dotmac-ws/test-utils';
+import {
+  freePort,
+  IN_CI,
+  onCleanup,
+  SHARED_REDIS,
+  sharedServiceMissing,
+  waitUntil,
+} from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { gatewayServices } from './deploy-files';
 import { startGateway } from './gateway-node';
 import { NGINX, startNginx } from './nginx';
 
-const redisHere = await isReachable('127.0.0.1', 6379);
-if (!redisHere && IN_CI)
-  throw new Error('CI=true and no Redis at 127.0.0.1:6379: the deployment test needs it');
+const redisMissing = await sharedServiceMissing(SHARED_REDIS);
 const nginxHere = NGINX !== null;
 if (!nginxHere && IN_CI)
   throw new Error("CI=true and no nginx: .ci/run installs Debian's nginx for this test");
-const missing = [
-  redisHere ? '' : 'no Redis at 127.0.0.1:6379',
-  nginxHere ? '' : 'no nginx (apt-get install nginx)',
-]
+const missing = [redisMissing || '', nginxHere ? '' : 'no nginx (apt-get install nginx)']
   .filter(Boolean)
   .join(', ');
 
