@@ -239,7 +239,10 @@ export class NatsBackend implements Backend {
   #onLameDuck(nc: NatsConnection, server: string): void {
     this.#lameDuck = true;
     this.#stats.lame_duck++;
-    const others = nc.getServers().filter((s) => s.listen !== server).length;
+    // The servers this client can move to: the configured ones and those the cluster announced.
+    const known = new Set([...this.#o.servers, ...(nc.info?.connect_urls ?? [])]);
+    known.delete(server);
+    const others = known.size;
     this.#o.logger.warn({ backend: 'nats', server, others }, 'nats server entered lame-duck mode');
     if (others === 0 || this.#lameDuckTimer !== null) return;
     this.#lameDuckTimer = setTimeout(
