@@ -1,3 +1,4 @@
+export { envFileText, helpText, runCli } from './cli';
 export { createGatewayFromEnv, type ReferenceGateway } from './create-gateway';
 export { type EnvConfig, type EnvValue, readEnvConfig } from './env-config';
 export { CORE_ENV, type EnvKind, type EnvVar, envSchema } from './env-schema';

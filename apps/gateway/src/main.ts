@@ -1,3 +1,5 @@
-import { runGateway } from './run';
+import { runCli } from './cli';
 
-void runGateway();
+void runCli(process.argv.slice(2)).then((result) => {
+  if (result !== 'running') process.exitCode = result;
+});
