@@ -1,3 +1,9 @@
 import { runGateway } from './run';
 
-void runGateway();
+runGateway().catch((error: unknown) => {
+  // runGateway reports what it expects itself; anything else still ends in one line and exit 1.
+  process.stderr.write(
+    `dotmac-gateway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1071,15 +1071,14 @@ export class WebSocketGateway {
     }
     // Local delivery happens inside publish() before it awaits the backend, so the next frame
     // of this session may be handled while the backend confirms: order is kept, latency is not paid twice.
-    const published = this.#broadcaster.publish(
-      { kind: 'channel', channel: ref.internal, name },
-      event,
-      frame.data,
+    // The answer follows the backend's: an ack once it accepted the message, else
+    // `backend_unavailable` (protocol.md v1.1), with or without an id.
+    this.#broadcaster.publish({ kind: 'channel', channel: ref.internal, name }, event, frame.data).then(
+      () => this.#ack(session, frame.id, { channel: name }),
+      (error: unknown) => {
+        if (session.isOpen) this.#refuseFrame(session, frame, error);
+      },
     );
-    if (frame.id !== undefined) {
-      const id = frame.id;
-      void published.then(() => this.#ack(session, id, { channel: name }));
-    }
   }
 
   async #auth(session: WebSocketSession, frame: Frame): Promise<void> {
