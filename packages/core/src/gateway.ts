@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { AuthError } from './auth-error';
 import { extractToken, type Identity, type TokenSource } from './authenticator';
+import type { BackendUnavailableError } from './backend-unavailable-error';
 import { basicMetrics } from './basic-metrics';
 import { BROADCAST_TOPIC, type BroadcastTarget, topicFor } from './broadcast-envelope';
 import { Broadcaster } from './broadcaster';
@@ -442,7 +443,9 @@ export class WebSocketGateway {
 
   /**
    * Delivers `{type, channel, data}` to every subscriber of `channel` on every node. Resolves
-   * with the number of local subscribers it reached.
+   * with the number of local subscribers it reached, once the backend accepted it. Like every
+   * `broadcastTo*`, rejects with a {@link BackendUnavailableError} (carrying `deliveredLocal`)
+   * when the backend did not: local subscribers got it, other nodes did not.
    */
   broadcastToChannel(
     channel: string,
