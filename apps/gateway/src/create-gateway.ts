@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   ConfigError,
   createConsoleLogger,
-  createDevelopmentConfig,
   type GatewayOptions,
   type Logger,
   type LogLevel,
@@ -11,6 +10,7 @@ import {
 } from '@dotmac-ws/core';
 import { createDemoHandler } from './demo-page';
 import { type EnvConfig, readEnvConfig } from './env-config';
+import { profileProblems, profileSummary } from './gateway-profile';
 import type { PluginContext } from './plugin';
 import { PLUGINS } from './plugins';
 
@@ -27,14 +27,18 @@ export interface ReferenceGateway {
 }
 
 /**
- * Builds the reference gateway from environment variables: the development config (clients
- * may publish) on the backend `BACKEND` names, with the demo `echo` handler.
+ * Builds the reference gateway from environment variables, with the defaults of its profile
+ * (`GATEWAY_PROFILE`: development, or production when `NODE_ENV=production`), on the backend
+ * `BACKEND` names, with the demo `echo` handler. The production profile refuses to build
+ * without authentication unless `AUTH_DISABLED=true`.
  */
 export function createGatewayFromEnv(
   env: Record<string, string | undefined> = process.env,
 ): ReferenceGateway {
   const cfg = readEnvConfig(env);
   const logger = createConsoleLogger(cfg.string('LOG_LEVEL') as LogLevel, { service: 'dotmac-gateway' });
+  // The first line says which defaults run (issue: a development gateway must not pass unnoticed).
+  logger.info({ profile: cfg.profile }, profileSummary(cfg));
   const options: GatewayOptions = {
     host: cfg.string('WS_HOST'),
     port: cfg.int('WS_PORT'),
@@ -62,7 +66,7 @@ export function createGatewayFromEnv(
   const backendName = cfg.string('BACKEND');
   const backendPlugin = PLUGINS.find((p) => p.backend?.name === backendName);
   // A backend's bad settings are reported together with every plugin's, in one message.
-  const problems: string[] = [];
+  const problems: string[] = profileProblems(cfg);
   try {
     options.backend = backendPlugin?.backend ? backendPlugin.backend.create(cfg, ctx) : new MemoryBackend();
   } catch (error) {
@@ -71,7 +75,7 @@ export function createGatewayFromEnv(
   }
   for (const p of PLUGINS) problems.push(...(p.configure?.(cfg, options, ctx) ?? []));
   if (problems.length > 0) throw new ConfigError(problems, 'environment');
-  const gateway = new WebSocketGateway(createDevelopmentConfig(options));
+  const gateway = new WebSocketGateway(options);
   for (const p of PLUGINS) p.attach?.(cfg, gateway, ctx);
   if (!cfg.bool('METRICS_ENABLED')) {
     // Keep the hooks a plugin set (tracing, logs): only /metrics goes quiet.

@@ -1,5 +1,5 @@
 import { ConfigError } from '@dotmac-ws/core';
-import { type EnvVar, envSchema } from './env-schema';
+import { type EnvVar, envSchema, GATEWAY_PROFILES, type GatewayProfile } from './env-schema';
 import { PLUGINS } from './plugins';
 
 /** A parsed variable value. */
@@ -7,8 +7,14 @@ export type EnvValue = string | number | boolean | string[] | undefined;
 
 /** The reference gateway's settings, read from the environment. */
 export interface EnvConfig {
+  /** The profile whose defaults apply (`GATEWAY_PROFILE`, else from `NODE_ENV`). */
+  readonly profile: GatewayProfile;
+  /** Where the profile came from, e.g. `GATEWAY_PROFILE=production` or `NODE_ENV=production`. */
+  readonly profileSource: string;
   /** Each variable of the schema by name, parsed (defaults applied). */
   readonly values: Readonly<Record<string, EnvValue>>;
+  /** True when the variable was set (not left to its default). */
+  isSet(name: string): boolean;
   /** Reads a string variable. */
   string(name: string): string | undefined;
   /** Reads an integer variable. */
@@ -32,9 +38,14 @@ export function readEnvConfig(
 ): EnvConfig {
   const problems: string[] = [];
   const values: Record<string, EnvValue> = {};
+  const set = new Set<string>();
+  const { profile, source: profileSource } = profileOf(env);
   for (const v of schema) {
     const raw = env[v.name];
-    const text = raw === undefined || raw.trim() === '' ? v.default : raw.trim();
+    const given = raw !== undefined && raw.trim() !== '';
+    if (given) set.add(v.name);
+    const fallback = profile === 'production' && v.production !== undefined ? v.production : v.default;
+    const text = given ? raw.trim() : (fallback ?? undefined);
     if (text === undefined) {
       values[v.name] = undefined;
       continue;
@@ -45,12 +56,30 @@ export function readEnvConfig(
   }
   if (problems.length > 0) throw new ConfigError(problems, 'environment');
   return {
+    profile,
+    profileSource,
     values,
+    isSet: (name) => set.has(name),
     string: (name) => values[name] as string | undefined,
     int: (name) => values[name] as number,
     bool: (name) => values[name] as boolean,
     list: (name) => values[name] as string[] | undefined,
   };
+}
+
+/**
+ * The profile `env` asks for: `GATEWAY_PROFILE` when it names one, else `production` when
+ * `NODE_ENV=production`, else `development`. (A bad `GATEWAY_PROFILE` is reported with the rest.)
+ */
+function profileOf(env: Record<string, string | undefined>): { profile: GatewayProfile; source: string } {
+  const named = env.GATEWAY_PROFILE?.trim() ?? '';
+  if ((GATEWAY_PROFILES as readonly string[]).includes(named)) {
+    return { profile: named as GatewayProfile, source: `GATEWAY_PROFILE=${named}` };
+  }
+  if (named === '' && env.NODE_ENV?.trim() === 'production') {
+    return { profile: 'production', source: 'NODE_ENV=production' };
+  }
+  return { profile: 'development', source: 'the default' };
 }
 
 function parse(v: EnvVar, text: string): { ok: true; value: EnvValue } | { ok: false; expected: string } {

@@ -1,3 +1,9 @@
+/** The profiles of the reference gateway: which defaults apply. */
+export const GATEWAY_PROFILES = ['development', 'production'] as const;
+
+/** A profile of {@link GATEWAY_PROFILES}. */
+export type GatewayProfile = (typeof GATEWAY_PROFILES)[number];
+
 /** How an environment variable is read. */
 export type EnvKind =
   | { type: 'int'; min: number; max: number }
@@ -12,8 +18,16 @@ export interface EnvVar {
   name: string;
   /** How it is read and checked. */
   kind: EnvKind;
-  /** The value used when it is unset, as text; undefined for none. */
+  /**
+   * The value used when it is unset, as text; undefined for none. With {@link production}, the
+   * development profile's.
+   */
   default: string | undefined;
+  /**
+   * The value used when it is unset in the production profile, where it differs from
+   * {@link default} (null: none).
+   */
+  production?: string | null;
   /** One sentence for docs/configuration.md. */
   description: string;
   /** Where it belongs, for grouping in the docs. */
@@ -27,11 +41,21 @@ export interface EnvVar {
  */
 export const CORE_ENV: readonly EnvVar[] = [
   {
+    name: 'GATEWAY_PROFILE',
+    group: 'server',
+    kind: { type: 'enum', values: GATEWAY_PROFILES },
+    default: 'development',
+    production: 'production',
+    description:
+      'Which defaults apply: `development` (no auth needed, clients publish, `/demo`, loopback only) or `production` (a JWT key or AUTH_DISABLED=true required; the defaults marked production); unset: `production` when `NODE_ENV=production`, else `development`.',
+  },
+  {
     name: 'WS_HOST',
     group: 'server',
     kind: { type: 'string' },
-    default: undefined,
-    description: 'Interface to listen on; unset listens on all interfaces.',
+    default: '127.0.0.1',
+    production: null,
+    description: 'Interface to listen on; unset in production listens on all interfaces.',
   },
   {
     name: 'WS_PORT',
@@ -77,7 +101,9 @@ export const CORE_ENV: readonly EnvVar[] = [
     group: 'protocol',
     kind: { type: 'bool' },
     default: 'true',
-    description: 'Let clients publish on every channel (the reference app runs the development config).',
+    production: 'false',
+    description:
+      'Let clients publish on every channel; when false, they publish where CHANNEL_RULES_FILE allows it.',
   },
   {
     name: 'TENANT_ISOLATION',
@@ -143,6 +169,14 @@ export const CORE_ENV: readonly EnvVar[] = [
     description: 'Refused `rate_limited` frames in a row before closing with 4429.',
   },
   {
+    name: 'AUTH_DISABLED',
+    group: 'auth',
+    kind: { type: 'bool' },
+    default: 'false',
+    description:
+      'Run without authentication on purpose: every session is anonymous. The production profile refuses to start without a JWT key unless this is true.',
+  },
+  {
     name: 'AUTH_TIMEOUT_MS',
     group: 'auth',
     kind: { type: 'int', min: 1, max: 3_600_000 },
@@ -154,7 +188,8 @@ export const CORE_ENV: readonly EnvVar[] = [
     group: 'http',
     kind: { type: 'string' },
     default: undefined,
-    description: 'Bearer key of `POST /api/publish` and `GET /api/stats`; unset turns the HTTP API off.',
+    description:
+      'Bearer key of `POST /api/publish`, `GET /api/stats` and the detailed `GET /health`; unset turns the HTTP API off.',
   },
   {
     name: 'METRICS_ENABLED',
@@ -168,8 +203,9 @@ export const CORE_ENV: readonly EnvVar[] = [
     group: 'http',
     kind: { type: 'bool' },
     default: 'true',
+    production: 'false',
     description:
-      'Serve the demo page at `/demo` (a client of `@dotmac-ws/client`); turn it off in production.',
+      'Serve the demo page at `/demo` (a client of `@dotmac-ws/client`); off in the production profile.',
   },
   {
     name: 'DRAIN_TIMEOUT_MS',

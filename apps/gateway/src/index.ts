@@ -1,7 +1,14 @@
 export { envFileText, helpText, runCli } from './cli';
 export { createGatewayFromEnv, type ReferenceGateway } from './create-gateway';
 export { type EnvConfig, type EnvValue, readEnvConfig } from './env-config';
-export { CORE_ENV, type EnvKind, type EnvVar, envSchema } from './env-schema';
+export {
+  CORE_ENV,
+  type EnvKind,
+  type EnvVar,
+  envSchema,
+  GATEWAY_PROFILES,
+  type GatewayProfile,
+} from './env-schema';
 export type { GatewayPlugin, PluginContext } from './plugin';
 export { PLUGINS } from './plugins';
 export { DOC_MARKERS, renderConfigurationDoc, withConfigurationReference } from './render-docs';

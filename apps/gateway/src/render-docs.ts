@@ -27,6 +27,10 @@ function accepted(k: EnvKind): string {
   }
 }
 
+function shown(value: string | undefined): string {
+  return value === undefined ? '(unset)' : `\`${value}\``;
+}
+
 /** The environment reference of docs/configuration.md, generated from {@link envSchema}. */
 export function renderConfigurationDoc(): string {
   let out =
@@ -36,7 +40,12 @@ export function renderConfigurationDoc(): string {
     if (vars.length === 0) continue;
     out += `\n### ${title}\n\n| variable | default | accepts | meaning |\n|---|---|---|---|\n`;
     for (const v of vars) {
-      out += `| \`${v.name}\` | ${v.default === undefined ? '(unset)' : `\`${v.default}\``} | ${accepted(v.kind)} | ${v.description} |\n`;
+      // A default of the production profile that differs is shown beside the development one.
+      const production =
+        v.production === undefined
+          ? ''
+          : ` (production: ${v.production === null ? 'unset' : shown(v.production)})`;
+      out += `| \`${v.name}\` | ${shown(v.default)}${production} | ${accepted(v.kind)} | ${v.description} |\n`;
     }
   }
   return out;

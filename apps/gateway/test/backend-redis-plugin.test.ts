@@ -53,6 +53,7 @@ describe('backend-redis plugin', () => {
     const env = {
       BACKEND: 'redis',
       REDIS_KEY_PREFIX: `dotmac-ws-test:gw-${randomBytes(4).toString('hex')}:`,
+      API_KEY: 'k3y',
     };
     const started = [];
     for (let i = 0; i < 2; i++) {
@@ -74,7 +75,10 @@ describe('backend-redis plugin', () => {
       channel: 'room.1',
       data: { text: 'hi' },
     });
-    const res = await fetch(`http://127.0.0.1:${started[0]!.address()!.port}/health`);
+    // The details (backend, mode) are for the API key holder.
+    const res = await fetch(`http://127.0.0.1:${started[0]!.address()!.port}/health`, {
+      headers: { authorization: 'Bearer k3y' },
+    });
     const health = (await res.json()) as {
       status: string;
       components: { scaling_backend: Record<string, unknown> };

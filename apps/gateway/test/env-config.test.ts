@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@dotmac-ws/core';
+import { TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   CORE_ENV,
@@ -9,6 +10,7 @@ import {
   readEnvConfig,
   withConfigurationReference,
 } from '../src/index';
+import { problemsOf, startApp } from './helpers';
 
 describe('readEnvConfig', () => {
   it('applies every default with nothing set', () => {
@@ -26,8 +28,49 @@ describe('readEnvConfig', () => {
       LOG_LEVEL: 'info',
       METRICS_ENABLED: true,
     });
-    expect(cfg.string('WS_HOST')).toBeUndefined();
+    expect(cfg.profile).toBe('development');
+    expect(cfg.string('WS_HOST')).toBe('127.0.0.1');
     expect(cfg.list('ALLOWED_ORIGINS')).toBeUndefined();
+  });
+
+  it('takes the production defaults with NODE_ENV=production or GATEWAY_PROFILE=production', () => {
+    const production = {
+      GATEWAY_PROFILE: 'production',
+      CLIENT_PUBLISH: false,
+      DEMO_ENABLED: false,
+      REQUIRE_TOKEN: true,
+      RATE_LIMIT_ENABLED: true,
+      WS_HOST: undefined,
+    };
+    const development = {
+      GATEWAY_PROFILE: 'development',
+      CLIENT_PUBLISH: true,
+      DEMO_ENABLED: true,
+      REQUIRE_TOKEN: false,
+      RATE_LIMIT_ENABLED: false,
+      WS_HOST: '127.0.0.1',
+    };
+    const byNodeEnv = readEnvConfig({ NODE_ENV: 'production' });
+    expect([byNodeEnv.profile, byNodeEnv.profileSource]).toEqual(['production', 'NODE_ENV=production']);
+    expect(byNodeEnv.values).toMatchObject(production);
+    expect(byNodeEnv.string('WS_HOST')).toBeUndefined();
+    const named = readEnvConfig({ GATEWAY_PROFILE: 'production' });
+    expect([named.profile, named.profileSource]).toEqual(['production', 'GATEWAY_PROFILE=production']);
+    expect(named.values).toMatchObject(production);
+    // GATEWAY_PROFILE wins over NODE_ENV, and what is set wins over the profile.
+    const dev = readEnvConfig({ NODE_ENV: 'production', GATEWAY_PROFILE: 'development' });
+    expect(dev.profile).toBe('development');
+    expect(dev.values).toMatchObject(development);
+    const mixed = readEnvConfig({
+      GATEWAY_PROFILE: 'production',
+      CLIENT_PUBLISH: 'true',
+      WS_HOST: '10.0.0.1',
+    });
+    expect(mixed.values).toMatchObject({ CLIENT_PUBLISH: true, WS_HOST: '10.0.0.1', DEMO_ENABLED: false });
+    expect([mixed.isSet('CLIENT_PUBLISH'), mixed.isSet('DEMO_ENABLED')]).toEqual([true, false]);
+    expect(() => readEnvConfig({ GATEWAY_PROFILE: 'staging' })).toThrow(
+      "GATEWAY_PROFILE is set as 'staging' when it must be one of development, production",
+    );
   });
 
   it('parses booleans, integers and lists', () => {
@@ -94,6 +137,60 @@ describe('createGatewayFromEnv', () => {
       maxSubscriptionsPerSession: 7,
     });
     expect(gateway.config.backend.name).toBe('memory');
+  });
+});
+
+describe('the production profile', () => {
+  const REFUSAL =
+    'GATEWAY_PROFILE is production (NODE_ENV=production) but no authentication is set: set JWT_SECRET_KEY, JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWKS_URL, or AUTH_DISABLED=true to accept anonymous sessions on purpose (or GATEWAY_PROFILE=development to try it out)';
+
+  it('refuses to build without authentication, in one problem that names the variables', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([REFUSAL]);
+    expect(problemsOf({ GATEWAY_PROFILE: 'production' })).toEqual([
+      REFUSAL.replace('(NODE_ENV=production)', '(GATEWAY_PROFILE=production)'),
+    ]);
+  });
+
+  it('builds with a JWT key: tokens required, no client publish, no demo', async () => {
+    const app = await startApp({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32) });
+    expect(app.gateway.config).toMatchObject({ requireToken: true, clientPublish: false });
+    expect(app.gateway.config.authenticator).toBeDefined();
+    expect((await fetch(`${app.base}/demo`)).status).toBe(404);
+  });
+
+  it('builds with AUTH_DISABLED=true: anonymous sessions on purpose, no client publish, rate limits on', async () => {
+    const app = await startApp({ NODE_ENV: 'production', AUTH_DISABLED: 'true' });
+    expect(app.gateway.config).toMatchObject({ requireToken: false, clientPublish: false });
+    expect(app.gateway.config.authenticator).toBeUndefined();
+    expect((await fetch(`${app.base}/demo`)).status).toBe(404);
+    const c = await TestClient.open(app.url);
+    await c.welcome();
+    expect(await c.request({ type: 'publish', id: 'p', channel: 'news', data: 1 })).toMatchObject({
+      type: 'error',
+      id: 'p',
+      data: { code: 'forbidden' },
+    });
+    // BURST_SIZE (20) frames at once pass (the publish above took one), the rest are refused:
+    // the memory limiter runs.
+    for (let i = 0; i < 40; i++) c.send({ type: 'ping', id: i });
+    await c.waitFor((f) => f.id === 39, 3000, 'the answer to the last ping');
+    const answers = c.frames.filter((f) => typeof f.id === 'number');
+    const limited = answers.filter((f) => (f.data as { code?: string } | null)?.code === 'rate_limited');
+    expect(answers).toHaveLength(40);
+    expect(limited.length).toBeGreaterThanOrEqual(17);
+    expect(limited.length).toBeLessThanOrEqual(22);
+  });
+
+  it('refuses AUTH_DISABLED=true beside a JWT key', () => {
+    expect(problemsOf({ AUTH_DISABLED: 'true', JWT_SECRET_KEY: 'x'.repeat(32) })).toEqual([
+      'AUTH_DISABLED is true but JWT_SECRET_KEY is set too: remove one of them',
+    ]);
+  });
+
+  it('the development profile needs no authentication and keeps its friendly defaults', async () => {
+    const app = await startApp({});
+    expect(app.gateway.config).toMatchObject({ requireToken: false, clientPublish: true });
+    expect((await fetch(`${app.base}/demo`)).status).toBe(200);
   });
 });
 

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { ConfigError } from '@dotmac-ws/core';
 import { onCleanup, TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
+import { SECRET, sign } from '../../../packages/auth-jwt/test/helpers';
 import { createGatewayFromEnv } from '../src/index';
 
 async function started(env: Record<string, string>) {
@@ -37,12 +38,18 @@ async function spanNames() {
 
 describe('the observability plugin', () => {
   it('serves the full metric set, with METRICS_TENANT_LABEL_LIMIT folding tenants into other', async () => {
-    const { url, base } = await started({ METRICS_TENANT_LABEL_LIMIT: '1' });
-    for (const tenant of ['acme', 'beta', 'gamma'])
-      await (await TestClient.open(`${url}/tenant/${tenant}`)).welcome();
+    const { url, base } = await started({ METRICS_TENANT_LABEL_LIMIT: '1', JWT_SECRET_KEY: SECRET });
+    // Only authenticated sessions' tenants take a label; an anonymous one counts as unauthenticated.
+    for (const tenant of ['acme', 'beta', 'gamma']) {
+      const token = sign({ sub: `u-${tenant}`, tenant_id: tenant });
+      await (await TestClient.open(`${url}/tenant/${tenant}?token=${token}`)).welcome();
+    }
+    await (await TestClient.open(`${url}/tenant/zeta`)).welcome();
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toContain('dotmac_ws_connections{tenant="acme"} 1');
     expect(text).toContain('dotmac_ws_connections{tenant="other"} 2');
+    expect(text).toContain('dotmac_ws_connections{tenant="unauthenticated"} 1');
+    expect(text).not.toContain('tenant="zeta"');
     expect(text).toContain('# TYPE dotmac_ws_broadcast_delivery_seconds histogram');
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });

@@ -78,6 +78,41 @@ describe('dotmac-gateway (the bin)', () => {
     );
   });
 
+  it('with nothing set says in its first log line that it runs the development profile, and binds 127.0.0.1', async () => {
+    const port = await freePort();
+    // No WS_HOST: the development profile's own default decides where it listens.
+    const child = spawn(process.execPath, [BIN], {
+      env: { PATH: process.env.PATH ?? '', WS_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
+    await ready(port);
+    const first = JSON.parse(out.split('\n')[0]!) as Record<string, unknown>;
+    expect(first).toMatchObject({
+      level: 'info',
+      profile: 'development',
+      msg: 'development profile: no auth (anyone connects), clients may publish on every channel, /demo on, any Origin, bound to 127.0.0.1, no rate limits; set GATEWAY_PROFILE=production for the production defaults',
+    });
+    expect(out).toContain('"host":"127.0.0.1"');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('NODE_ENV=production without authentication refuses to start: one message, exit 1', async () => {
+    const g = run({ NODE_ENV: 'production', WS_PORT: String(await freePort()) });
+    expect(await g.exited).toBe(1);
+    expect(g.output()).toContain(
+      'dotmac-gateway: Invalid environment:\n  - GATEWAY_PROFILE is production (NODE_ENV=production) but no authentication is set: set JWT_SECRET_KEY, JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWKS_URL, or AUTH_DISABLED=true to accept anonymous sessions on purpose (or GATEWAY_PROFILE=development to try it out)\n',
+    );
+  });
+
   it('a port in use exits 1 with the reason', async () => {
     const port = await freePort();
     const first = run({ WS_PORT: String(port) });

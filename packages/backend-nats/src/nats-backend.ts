@@ -1,4 +1,10 @@
-import type { Backend, BackendDeliver, ComponentHealth } from '@dotmac-ws/core';
+import {
+  type Backend,
+  type BackendDeliver,
+  BackendUnavailableError,
+  type ComponentHealth,
+  DEFAULT_BACKEND_RETRY_AFTER_MS,
+} from '@dotmac-ws/core';
 import {
   connect,
   type Msg,
@@ -53,7 +59,8 @@ type LinkState = 'connected' | 'reconnecting' | 'closed';
  * `/health` follows the client's status events (`unhealthy` while disconnected, `degraded` in
  * lame-duck mode or until the server confirms the subscriptions again). While disconnected,
  * `publish` drops and counts (see {@link NatsBackendStats.dropped}) rather than letting the
- * client buffer, so memory stays bounded and local delivery goes on. `stop` drains.
+ * client buffer, and rejects with `BackendUnavailableError`, so memory stays bounded, local
+ * delivery goes on and the sender is told. `stop` drains.
  *
  * @example
  * const gateway = new WebSocketGateway({
@@ -152,7 +159,10 @@ export class NatsBackend implements Backend {
     }
     this.#nc = nc;
     this.#state = 'connected';
-    void this.#watch(nc);
+    // The status iterator may end with an error when the connection dies: noted, never unhandled.
+    this.#watch(nc).catch((error: unknown) => {
+      this.#lastError = errorText(error);
+    });
     o.logger.info({ backend: 'nats', server: nc.getServer() }, 'nats backend connected');
   }
 
@@ -289,15 +299,19 @@ export class NatsBackend implements Backend {
       }
       this.#subs.set(topic, sub);
       this.#stats.topics = this.#subs.size;
-      void sub.closed.then((why) => {
-        // Closed by the server (a permissions violation, say), not by unsubscribe or stop.
-        if (why instanceof Error) {
-          this.#stats.errors++;
-          this.#lastError = `subscription of ${topic} closed: ${why.message}`;
-          if (this.#subs.get(topic) === sub) this.#subs.delete(topic);
-          this.#stats.topics = this.#subs.size;
-        }
-      });
+      sub.closed
+        .then((why) => {
+          // Closed by the server (a permissions violation, say), not by unsubscribe or stop.
+          if (why instanceof Error) {
+            this.#stats.errors++;
+            this.#lastError = `subscription of ${topic} closed: ${why.message}`;
+            if (this.#subs.get(topic) === sub) this.#subs.delete(topic);
+            this.#stats.topics = this.#subs.size;
+          }
+        })
+        .catch((error: unknown) => {
+          this.#lastError = errorText(error);
+        });
     }
     if (this.#state !== 'connected') {
       throw new NatsBackendError(
@@ -334,14 +348,21 @@ export class NatsBackend implements Backend {
   }
 
   /**
-   * Publishes `payload` on `topic`. While NATS is unreachable the payload is dropped and
-   * counted (`stats().dropped`), never buffered.
+   * Publishes `payload` on `topic`; resolves once the client took it (it sends in order). While
+   * NATS is unreachable the payload is dropped and counted (`stats().dropped`), never buffered,
+   * and the call rejects with `BackendUnavailableError` (`retryAfterMs`: the longer of 1 s and
+   * `reconnectTimeWaitMs + reconnectJitterMs`).
    */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     const nc = this.#running('publish');
     if (this.#state !== 'connected') {
       this.#stats.dropped++;
-      return;
+      throw new BackendUnavailableError(`NATS is unreachable: the message on ${topic} was dropped`, {
+        retryAfterMs: Math.max(
+          DEFAULT_BACKEND_RETRY_AFTER_MS,
+          this.#o.reconnectTimeWaitMs + this.#o.reconnectJitterMs,
+        ),
+      });
     }
     try {
       nc.publish(this.subjectOf(topic), payload);

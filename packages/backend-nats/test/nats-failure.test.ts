@@ -1,3 +1,4 @@
+import { BackendUnavailableError } from '@dotmac-ws/core';
 import { freePort, onCleanup, sleep, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { NatsBackend, NatsBackendError } from '../src/index';
@@ -25,7 +26,10 @@ async function probeUntilDelivered(
 ): Promise<number> {
   const t0 = Date.now();
   for (let i = 0; i < 200 && Date.now() - t0 < ms; i++) {
-    await from.publish(topic, Buffer.from(`probe-${i}`));
+    // Refused (backend_unavailable) until the connection is back.
+    await from.publish(topic, Buffer.from(`probe-${i}`)).catch((error: unknown) => {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+    });
     await sleep(100);
     if (got.some((g) => g.startsWith(`${topic}=probe-`))) return Date.now() - t0;
   }
@@ -59,8 +63,24 @@ describe.skipIf(noServer !== false)(
       const big = 16 * 1024;
       const count = 2000; // 32 MiB offered while NATS is gone
       const t0 = Date.now();
-      for (let i = 0; i < count; i++) await a.backend.publish('channel:down', Buffer.alloc(big, i % 256));
+      const refusals: unknown[] = [];
+      for (let i = 0; i < count; i++) {
+        // Never resolved as sent: each one is refused at once, as unavailable.
+        refusals.push(
+          await a.backend.publish('channel:down', Buffer.alloc(big, i % 256)).then(
+            () => null,
+            (e) => e,
+          ),
+        );
+      }
       expect(Date.now() - t0).toBeLessThan(2000);
+      expect(refusals.filter((e) => e instanceof BackendUnavailableError)).toHaveLength(count);
+      expect(refusals[0]).toMatchObject({
+        name: 'BackendUnavailableError',
+        code: 'backend_unavailable',
+        message: 'NATS is unreachable: the message on channel:down was dropped',
+        retryAfterMs: 1000,
+      });
       const during = a.backend.stats();
       expect(during.dropped! - before.dropped!).toBe(count);
       expect(during.published).toBe(before.published);
@@ -112,10 +132,16 @@ describe.skipIf(noServer !== false)(
 
       const count = 200;
       let seq = 0;
+      // While A moves to another server its publishes are refused (backend_unavailable): local
+      // delivery still stands.
+      const tolerated = (p: Promise<number>) =>
+        p.catch((error: unknown) => {
+          if (!(error instanceof BackendUnavailableError)) throw error;
+        });
       const publishing = (async () => {
         for (; seq < count; seq++) {
-          await b.gateway.broadcastToChannel('cluster', 'from-b', { seq });
-          await a.gateway.broadcastToChannel('cluster', 'from-a', { seq });
+          await tolerated(b.gateway.broadcastToChannel('cluster', 'from-b', { seq }));
+          await tolerated(a.gateway.broadcastToChannel('cluster', 'from-a', { seq }));
           await sleep(20);
         }
       })();

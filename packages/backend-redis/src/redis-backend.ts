@@ -1,4 +1,10 @@
-import type { Backend, BackendDeliver, ComponentHealth } from '@dotmac-ws/core';
+import {
+  type Backend,
+  type BackendDeliver,
+  BackendUnavailableError,
+  type ComponentHealth,
+  DEFAULT_BACKEND_RETRY_AFTER_MS,
+} from '@dotmac-ws/core';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RedisBackendError } from './redis-backend-error';
 import {
@@ -35,8 +41,8 @@ export interface RedisBackendStats {
  * through pub/sub. A publisher and a subscriber connection are kept apart; a node subscribes
  * only to the topics its sessions need (`{keyPrefix}{topic}`), and resubscribes to all of them
  * by itself when Redis returns. While Redis is unreachable, `publish` drops and counts instead
- * of queueing (see {@link RedisBackendStats.dropped}), so memory stays bounded and local
- * delivery goes on.
+ * of queueing (see {@link RedisBackendStats.dropped}) and rejects with `BackendUnavailableError`,
+ * so memory stays bounded, local delivery goes on and the sender is told.
  *
  * @example
  * const gateway = new WebSocketGateway({
@@ -226,18 +232,21 @@ export class RedisBackend implements Backend {
         ops.push(sub.subscribe(...channels.slice(i, i + RESUBSCRIBE_BATCH)));
       }
     }
-    void Promise.allSettled(ops).then((results) => {
-      this.#resubscribing--;
-      const failed = results.filter((r) => r.status === 'rejected');
-      if (failed.length > 0) {
-        this.#stats.errors += failed.length;
-        this.#lastError = String((failed[0] as PromiseRejectedResult).reason);
-      }
-      this.#o.logger.info(
-        { backend: 'redis', topics: channels.length, failed: failed.length },
-        'redis topics subscribed again',
-      );
-    });
+    Promise.allSettled(ops)
+      .then((results) => {
+        this.#resubscribing--;
+        const failed = results.filter((r) => r.status === 'rejected');
+        if (failed.length > 0) {
+          this.#stats.errors += failed.length;
+          this.#lastError = errorText((failed[0] as PromiseRejectedResult).reason);
+        }
+        this.#o.logger.info(
+          { backend: 'redis', topics: channels.length, failed: failed.length },
+          'redis topics subscribed again',
+        );
+      })
+      // Only a throwing logger gets here: nothing may reject unhandled from an event handler.
+      .catch(() => undefined);
   }
 
   #onMessage(channel: Buffer, message: Buffer): void {
@@ -295,8 +304,9 @@ export class RedisBackend implements Backend {
   }
 
   /**
-   * Publishes `payload` on `topic`. While Redis is unreachable the payload is dropped and
-   * counted (`stats().dropped`), never queued.
+   * Publishes `payload` on `topic`; resolves once Redis accepted it. While Redis is unreachable
+   * the payload is dropped and counted (`stats().dropped`), never queued, and the call rejects
+   * with `BackendUnavailableError` (`retryAfterMs`: the longer of 1 s and `reconnectMaxDelayMs`).
    */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     const pub = this.#pub;
@@ -308,24 +318,27 @@ export class RedisBackend implements Backend {
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const target = this.#publisherFor(pub, channel);
-    if (target === null || target.status !== 'ready') {
-      this.#stats.dropped++;
-      return;
-    }
+    if (target === null || target.status !== 'ready') throw this.#dropped(topic);
     try {
       if (this.#o.sharded) await target.spublish(channel, buf);
       else await target.publish(channel, buf);
       this.#stats.published++;
     } catch (error) {
-      if (target.status !== 'ready' || isConnectionError(error)) {
-        this.#stats.dropped++;
-        return;
-      }
+      if (target.status !== 'ready' || isConnectionError(error)) throw this.#dropped(topic, error);
       this.#stats.errors++;
       throw new RedisBackendError('command_failed', `PUBLISH on ${channel} failed: ${errorText(error)}`, {
         cause: error,
       });
     }
+  }
+
+  /** Counts a publish dropped for an outage and makes the error it rejects with. */
+  #dropped(topic: string, cause?: unknown): BackendUnavailableError {
+    this.#stats.dropped++;
+    return new BackendUnavailableError(`Redis is unreachable: the message on ${topic} was dropped`, {
+      retryAfterMs: Math.max(DEFAULT_BACKEND_RETRY_AFTER_MS, this.#o.reconnectMaxDelayMs),
+      cause,
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { silentLogger, WebSocketGateway } from '@dotmac-ws/core';
+import { BackendUnavailableError, silentLogger, WebSocketGateway } from '@dotmac-ws/core';
 import { freePort, onCleanup, sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -181,6 +181,32 @@ describe.skipIf(binariesMissing !== false)(
       const error = await wrong.start(() => undefined).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'connect_failed' });
       expect((error as Error).message).toMatch(/WRONGPASS|invalid username-password/);
+    });
+
+    it('rejects a publish while Redis is down with BackendUnavailableError, counted as dropped; resolves again once back', async () => {
+      const redis = await RedisProcess.start();
+      const a = await started({ url: redis.url });
+      const b = await started({ url: redis.url });
+      await b.backend.subscribe('down');
+      await a.backend.publish('down', Buffer.from('before'));
+      await waitUntil(() => b.got.length === 1, 3000, 'the first delivery');
+
+      await redis.kill();
+      await waitUntil(async () => (await a.backend.health()).status === 'unhealthy', 3000, 'the outage');
+      const error = await a.backend.publish('down', Buffer.from('lost')).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BackendUnavailableError);
+      expect(error).toMatchObject({
+        name: 'BackendUnavailableError',
+        code: 'backend_unavailable',
+        message: 'Redis is unreachable: the message on down was dropped',
+        retryAfterMs: 1000,
+      });
+      expect(a.backend.stats()).toMatchObject({ dropped: 1, published: 1 });
+
+      await redis.resume();
+      await waitUntil(async () => (await a.backend.health()).status === 'healthy', 5000, 'Redis back');
+      await a.backend.publish('down', Buffer.from('after'));
+      expect(a.backend.stats()).toMatchObject({ dropped: 1, published: 2 });
     });
   },
 );

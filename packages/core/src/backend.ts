@@ -1,3 +1,4 @@
+import type { BackendUnavailableError } from './backend-unavailable-error';
 import type { ComponentHealth } from './health';
 
 /** Called by a backend for every message that arrives on a topic this node subscribed. */
@@ -15,8 +16,15 @@ export type BackendDeliver = (topic: string, payload: Uint8Array) => void;
  *   the broker has confirmed, so that a message published after `subscribe` resolves arrives.
  * - Messages from one publisher on one topic arrive in the order they were published.
  * - Any topic string is carried safely: no character of it may change routing.
+ * - `publish` resolves once the message is accepted (by the broker, or by the client library
+ *   that sends it in order) and rejects when it was not: the broker is unreachable, the backend
+ *   is not started or is stopped, the broker refused it. A message the backend drops is never
+ *   resolved as sent. Drops for unavailability reject with a {@link BackendUnavailableError}
+ *   (code `backend_unavailable`, with a `retryAfterMs` the backend chooses, e.g. from its
+ *   reconnection delay); the gateway turns every rejection into one, so clients get
+ *   `backend_unavailable` and `POST /api/publish` answers 503.
  * - After a broker outage the backend resubscribes by itself; while the broker is gone,
- *   `publish` rejects or drops (and counts) rather than queueing without bound.
+ *   `publish` rejects at once (and counts the drop) rather than queueing without bound.
  * - `start` and `stop` are idempotent.
  */
 export interface Backend {
@@ -28,7 +36,11 @@ export interface Backend {
   subscribe(topic: string): Promise<void>;
   /** Stops receiving `topic`. */
   unsubscribe(topic: string): Promise<void>;
-  /** Sends `payload` to every node subscribed to `topic`. */
+  /**
+   * Sends `payload` to every node subscribed to `topic`. Rejects when the message was not
+   * accepted ({@link BackendUnavailableError} while the broker is unreachable or the backend
+   * is stopped): never resolves for a message it dropped.
+   */
   publish(topic: string, payload: Uint8Array): Promise<void>;
   /** The backend's health, for `GET /health` (`scaling_backend`). */
   health(): Promise<ComponentHealth>;

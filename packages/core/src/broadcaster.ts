@@ -1,4 +1,5 @@
 import type { Backend } from './backend';
+import { BackendUnavailableError, NOT_ACCEPTED_MESSAGE } from './backend-unavailable-error';
 import {
   type BroadcastTarget,
   decodeEnvelope,
@@ -39,9 +40,10 @@ export class Broadcaster {
   }
 
   /**
-   * Broadcasts `{type, channel?, data}` to `target` on every node. Resolves with the number of
-   * local sessions it was handed to, once the backend has accepted it; a backend failure is
-   * reported and counted, and local delivery stands.
+   * Broadcasts `{type, channel?, data}` to `target` on every node. Local sessions get it at
+   * once; resolves with their number once the backend has accepted it. When the backend did not
+   * accept it, rejects with a {@link BackendUnavailableError} carrying that number
+   * (`deliveredLocal`): local delivery stands, the other nodes did not get it.
    */
   async publish(target: BroadcastTarget, type: string, data: unknown): Promise<number> {
     const d = this.#d;
@@ -66,7 +68,13 @@ export class Broadcaster {
       await d.backend.publish(topicFor(target), encodeEnvelope(header, frame));
     } catch (error) {
       d.counters.backend_errors++;
-      d.onError(error, 'backend publish');
+      // An outage is the backend's to log (once); anything else is unexpected and logged here.
+      if (!(error instanceof BackendUnavailableError)) d.onError(error, 'backend publish');
+      throw new BackendUnavailableError(NOT_ACCEPTED_MESSAGE, {
+        retryAfterMs: error instanceof BackendUnavailableError ? error.retryAfterMs : undefined,
+        deliveredLocal: delivered,
+        cause: error,
+      });
     }
     return delivered;
   }

@@ -50,6 +50,7 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   AuthFailed: 'auth_failed',
   InternalError: 'internal_error',
+  BackendUnavailable: 'backend_unavailable',
 } as const;
 
 /** An error code from {@link ErrorCode}; handlers may use codes of their own too. */

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { AuthError } from './auth-error';
 import { extractToken, type Identity, type TokenSource } from './authenticator';
+import type { BackendUnavailableError } from './backend-unavailable-error';
 import { basicMetrics } from './basic-metrics';
 import { BROADCAST_TOPIC, type BroadcastTarget, topicFor } from './broadcast-envelope';
 import { Broadcaster } from './broadcaster';
@@ -442,7 +443,9 @@ export class WebSocketGateway {
 
   /**
    * Delivers `{type, channel, data}` to every subscriber of `channel` on every node. Resolves
-   * with the number of local subscribers it reached.
+   * with the number of local subscribers it reached, once the backend accepted it. Like every
+   * `broadcastTo*`, rejects with a {@link BackendUnavailableError} (carrying `deliveredLocal`)
+   * when the backend did not: local subscribers got it, other nodes did not.
    */
   broadcastToChannel(
     channel: string,
@@ -1071,15 +1074,14 @@ export class WebSocketGateway {
     }
     // Local delivery happens inside publish() before it awaits the backend, so the next frame
     // of this session may be handled while the backend confirms: order is kept, latency is not paid twice.
-    const published = this.#broadcaster.publish(
-      { kind: 'channel', channel: ref.internal, name },
-      event,
-      frame.data,
+    // The answer follows the backend's: an ack once it accepted the message, else
+    // `backend_unavailable` (protocol.md v1.1), with or without an id.
+    this.#broadcaster.publish({ kind: 'channel', channel: ref.internal, name }, event, frame.data).then(
+      () => this.#ack(session, frame.id, { channel: name }),
+      (error: unknown) => {
+        if (session.isOpen) this.#refuseFrame(session, frame, error);
+      },
     );
-    if (frame.id !== undefined) {
-      const id = frame.id;
-      void published.then(() => this.#ack(session, id, { channel: name }));
-    }
   }
 
   async #auth(session: WebSocketSession, frame: Frame): Promise<void> {

@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BackendUnavailableError } from './backend-unavailable-error';
 import type { BroadcastTarget } from './broadcast-envelope';
 import { isValidChannelName, isValidEventName, isValidTenantId } from './channel-name';
 import { SERVER_FRAME_TYPES } from './constants';
 import { safeJsonParse } from './frame';
 import { sendJson, type WebSocketGateway } from './gateway';
+import type { ComponentHealth, GatewayHealth } from './health';
 
 /** The largest body `POST /api/publish` accepts. */
 export const MAX_API_BODY_BYTES = 1024 * 1024;
@@ -46,9 +48,17 @@ export function handleHttpApiRequest(
     else res.destroy();
   };
   switch (path) {
-    case '/health':
-      gateway.healthCheck().then((h) => sendJson(res, h.status === 'unhealthy' ? 503 : 200, h), fail);
+    case '/health': {
+      // Hosts and error texts are for the operator: without the API key, statuses only.
+      const detailed = hasApiKey(gateway.config.apiKey, req);
+      gateway
+        .healthCheck()
+        .then(
+          (h) => sendJson(res, h.status === 'unhealthy' ? 503 : 200, detailed ? h : publicHealth(h)),
+          fail,
+        );
       return true;
+    }
     case '/ready':
       sendJson(res, gateway.isReady ? 200 : 503, { ready: gateway.isReady, status: gateway.status });
       return true;
@@ -90,7 +100,26 @@ export function handleHttpApiRequest(
       const published = hooks?.aroundHttpApi
         ? hooks.aroundHttpApi('publish', req, () => publish(gateway, parsed))
         : publish(gateway, parsed);
-      return published.then((n) => sendJson(res, 200, { delivered_local: n }));
+      return published.then(
+        (n) => sendJson(res, 200, { delivered_local: n }),
+        (error: unknown) => {
+          if (!(error instanceof BackendUnavailableError)) throw error;
+          // protocol.md v1.1: not acknowledged as done; local subscribers may have it.
+          sendJson(
+            res,
+            503,
+            {
+              error: {
+                code: error.code,
+                message: error.message,
+                retry_after_ms: error.retryAfterMs,
+              },
+              delivered_local: error.deliveredLocal ?? 0,
+            },
+            { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) },
+          );
+        },
+      );
     })
     .catch(fail);
   return true;
@@ -115,6 +144,28 @@ function publish(gateway: WebSocketGateway, { target, type, data }: PublishReque
   }
 }
 
+/** True when `req` carries `Authorization: Bearer <apiKey>` (never without an API key). */
+function hasApiKey(apiKey: string | null, req: IncomingMessage): boolean {
+  if (apiKey === null) return false;
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] !== undefined && sameSecret(match[1], apiKey);
+}
+
+/**
+ * The health anyone may read: the overall status, each component's status and the session
+ * count (protocol.md's shape), without hosts, node ids or error texts.
+ */
+export function publicHealth(health: GatewayHealth): GatewayHealth {
+  const components: Record<string, ComponentHealth> = {};
+  for (const [name, c] of Object.entries(health.components)) components[name] = { status: c.status };
+  const sessions = health.components.sessions;
+  if (sessions !== undefined && components.sessions !== undefined) {
+    components.sessions.total_sessions = sessions.total_sessions;
+  }
+  return { status: health.status, components };
+}
+
 function authorized(apiKey: string | null, req: IncomingMessage, res: ServerResponse): boolean {
   if (apiKey === null) {
     sendJson(res, 404, {
@@ -122,9 +173,7 @@ function authorized(apiKey: string | null, req: IncomingMessage, res: ServerResp
     });
     return false;
   }
-  const header = req.headers.authorization ?? '';
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (match?.[1] !== undefined && sameSecret(match[1], apiKey)) return true;
+  if (hasApiKey(apiKey, req)) return true;
   sendJson(
     res,
     401,

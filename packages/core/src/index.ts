@@ -9,6 +9,11 @@ export {
 } from './authenticator';
 export type { Backend, BackendDeliver } from './backend';
 export {
+  BackendUnavailableError,
+  type BackendUnavailableErrorOptions,
+  DEFAULT_BACKEND_RETRY_AFTER_MS,
+} from './backend-unavailable-error';
+export {
   BROADCAST_TOPIC,
   type BroadcastTarget,
   decodeEnvelope,

@@ -1,4 +1,5 @@
 import type { Backend, BackendDeliver } from './backend';
+import { BackendUnavailableError } from './backend-unavailable-error';
 import type { ComponentHealth } from './health';
 
 /**
@@ -77,7 +78,11 @@ export class MemoryBackend implements Backend {
     this.#bus.leave(topic, this);
   }
 
+  /** Hands `payload` to the other members; rejects with `BackendUnavailableError` when not started. */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
+    if (this.#deliver === null) {
+      throw new BackendUnavailableError('the memory backend is not started');
+    }
     this.#published++;
     for (const member of this.#bus.members(topic)) {
       if (member !== this) queueMicrotask(() => member.#receive(topic, payload));

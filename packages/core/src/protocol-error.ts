@@ -16,7 +16,7 @@ export interface ProtocolErrorOptions {
  * throw new ProtocolError('rate_limited', 'slow down', { retryAfterMs: 1200 })
  */
 export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
+  override readonly name: string = 'ProtocolError';
   /** The `data.code` of the `error` frame. */
   readonly code: ErrorCode | (string & {});
   /** The `data.retry_after_ms` of the `error` frame, when set. */

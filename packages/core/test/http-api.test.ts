@@ -12,9 +12,25 @@ function post(base: string, body: string, key: string | null = KEY, path = '/api
 }
 
 describe('GET /health and /ready', () => {
-  it('report healthy components and readiness', async () => {
-    const { base } = await startTestGateway({ nodeId: 'h1' });
-    const h = await fetch(`${base}/health`);
+  it('report healthy components and readiness: statuses to anyone, details with the API key', async () => {
+    const { base } = await startTestGateway({ nodeId: 'h1', apiKey: KEY });
+    const anonymous = await fetch(`${base}/health`);
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({
+      status: 'healthy',
+      components: {
+        server: { status: 'healthy' },
+        sessions: { status: 'healthy', total_sessions: 0 },
+        scaling_backend: { status: 'healthy' },
+      },
+    });
+    // A wrong key is no key: the same minimal body, not a 401 (probes carry no key).
+    const wrong = await fetch(`${base}/health`, { headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(200);
+    expect(
+      Object.keys(((await wrong.json()) as { components: { server: object } }).components.server),
+    ).toEqual(['status']);
+    const h = await fetch(`${base}/health`, { headers: { authorization: `Bearer ${KEY}` } });
     expect(h.status).toBe(200);
     expect(await h.json()).toEqual({
       status: 'healthy',
@@ -48,8 +64,19 @@ describe('GET /health and /ready', () => {
         throw new Error('broker unreachable');
       },
     });
-    const { base } = await startTestGateway({ backend: broken });
-    const h = await fetch(`${base}/health`);
+    const { base } = await startTestGateway({ backend: broken, apiKey: KEY });
+    // Anyone sees that the backend is down, not why (no host, no error text).
+    const anonymous = await fetch(`${base}/health`);
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({
+      status: 'degraded',
+      components: {
+        server: { status: 'healthy' },
+        sessions: { status: 'healthy', total_sessions: 0 },
+        scaling_backend: { status: 'unhealthy' },
+      },
+    });
+    const h = await fetch(`${base}/health`, { headers: { authorization: `Bearer ${KEY}` } });
     expect(h.status).toBe(200);
     const body = (await h.json()) as { status: string; components: Record<string, unknown> };
     expect(body.status).toBe('degraded');

@@ -234,9 +234,14 @@ export class DotmacObservability extends DefaultHooks {
         checking = false;
       }
     };
-    this.#watch = setInterval(() => void check(), this.#backendCheckMs);
+    // A backend whose health() throws synchronously, or a throwing logger, must not leave a
+    // rejection unhandled from a timer: the next tick tries again.
+    const tick = () => {
+      check().catch(() => undefined);
+    };
+    this.#watch = setInterval(tick, this.#backendCheckMs);
     this.#watch.unref();
-    void check();
+    tick();
   }
 }
 

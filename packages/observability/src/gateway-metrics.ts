@@ -15,7 +15,12 @@ import { TallyCounter, TallyHistogram } from './tally-metrics';
 export interface GatewayMetricsOptions {
   /** The registry to register the metrics in. @default a registry of its own */
   registry?: Registry;
-  /** Tenants that get a `tenant` label of their own; later ones count as `other`. @default 100 */
+  /**
+   * Tenants that get a `tenant` label of their own; later ones count as `other`. Only the
+   * tenants of authenticated sessions take one: a session that has not authenticated counts
+   * as `unauthenticated`, so that anonymous clients naming random tenants cannot use them up.
+   * @default 100
+   */
   tenantLabelLimit?: number;
   /**
    * Custom (handler) frame types that get a `type` label of their own; later ones count as
@@ -38,6 +43,12 @@ export const DEFAULT_DELIVERY_BUCKETS: readonly number[] = [
 
 /** The `tenant` label of sessions that have no tenant. */
 export const NO_TENANT_LABEL = '';
+
+/**
+ * The `tenant` label of sessions that named a tenant (URL, header, query, subdomain) but have
+ * not authenticated: that tenant is the client's claim, not a fact.
+ */
+export const UNAUTHENTICATED_TENANT_LABEL = 'unauthenticated';
 
 /** The `type` label of frames that could not be parsed. */
 const INVALID_TYPE = 'invalid';
@@ -88,7 +99,10 @@ export class GatewayMetrics {
     this.#o = resolveMetricsOptions(options);
     const registry = this.#o.registry;
     this.registry = registry;
-    this.#tenants = new BoundedLabel(this.#o.tenantLabelLimit, [NO_TENANT_LABEL]);
+    this.#tenants = new BoundedLabel(this.#o.tenantLabelLimit, [
+      NO_TENANT_LABEL,
+      UNAUTHENTICATED_TENANT_LABEL,
+    ]);
     this.#types = new BoundedLabel(this.#o.messageTypeLabelLimit, [
       ...RESERVED_CLIENT_TYPES,
       INVALID_TYPE,
@@ -123,22 +137,28 @@ export class GatewayMetrics {
 
     new Gauge({
       name: 'dotmac_ws_connections',
-      help: 'Open WebSocket sessions, by tenant (tenants past the label limit count as "other").',
+      help: 'Open WebSocket sessions, by tenant of authenticated sessions ("unauthenticated" for the others, "" without a tenant; tenants past the label limit count as "other").',
       labelNames: ['tenant'],
       registers: [registry],
       collect() {
-        const s = stats();
-        if (s === undefined) return;
-        const byLabel = new Map<string, number>();
+        const gw = self.#gateway;
+        if (gw === undefined) return;
+        const byLabel = new Map<string, number>([
+          [NO_TENANT_LABEL, 0],
+          [UNAUTHENTICATED_TENANT_LABEL, 0],
+        ]);
         // Tenants that had a series keep it, at 0 when they have no session now.
         for (const known of self.#tenants.known) byLabel.set(known, 0);
-        let withTenant = 0;
-        for (const [tenant, n] of Object.entries(s.sessions.by_tenant)) {
-          const label = self.#tenants.of(tenant);
-          byLabel.set(label, (byLabel.get(label) ?? 0) + n);
-          withTenant += n;
+        for (const session of gw.sessions()) {
+          const tenant = session.tenantId;
+          const label =
+            tenant === null
+              ? NO_TENANT_LABEL
+              : session.isAuthenticated
+                ? self.#tenants.of(tenant)
+                : UNAUTHENTICATED_TENANT_LABEL;
+          byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
         }
-        byLabel.set(NO_TENANT_LABEL, s.sessions.total - withTenant);
         this.reset();
         for (const [tenant, n] of byLabel) this.set({ tenant }, n);
       },

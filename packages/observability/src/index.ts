@@ -25,6 +25,7 @@ export {
   GatewayMetrics,
   type GatewayMetricsOptions,
   NO_TENANT_LABEL,
+  UNAUTHENTICATED_TENANT_LABEL,
 } from './gateway-metrics';
 export { ATTR, GatewayTracing, type GatewayTracingOptions, SPAN } from './gateway-tracing';
 export { contextFrom, envelopeTraceparent, formatTraceparent } from './trace-context';

@@ -99,19 +99,29 @@ describe('GET /metrics after known traffic', () => {
     expect(sample(text, 'dotmac_ws_backend_errors_total')).toBe(0);
   });
 
-  it('caps tenant labels and folds the rest into "other"', async () => {
-    const { url, scrape, gw } = await instrumented({ tenantLabelLimit: 2, defaultMetrics: false });
-    const open = (tenant: string) => TestClient.open(`${url}/tenant/${tenant}`);
+  it('caps tenant labels of authenticated sessions and folds the rest into "other"', async () => {
+    const { url, scrape, gw } = await instrumented(
+      { tenantLabelLimit: 2, defaultMetrics: false },
+      { authenticator: testAuthenticator },
+    );
+    const open = (tenant: string) => TestClient.open(`${url}/tenant/${tenant}?token=tok-u1-${tenant}`);
     const a = await Promise.all([open('acme'), open('acme'), open('beta')]);
     const late = await Promise.all([open('gamma'), open('delta'), open('delta')]);
     await Promise.all([...a, ...late].map((c) => c.welcome()));
     let text = await scrape();
     const tenants = labelSets(text, 'dotmac_ws_connections');
-    expect(tenants.sort()).toEqual(['{tenant=""}', '{tenant="acme"}', '{tenant="beta"}', '{tenant="other"}']);
+    expect(tenants.sort()).toEqual([
+      '{tenant=""}',
+      '{tenant="acme"}',
+      '{tenant="beta"}',
+      '{tenant="other"}',
+      '{tenant="unauthenticated"}',
+    ]);
     expect(sample(text, 'dotmac_ws_connections', { tenant: 'acme' })).toBe(2);
     expect(sample(text, 'dotmac_ws_connections', { tenant: 'beta' })).toBe(1);
     expect(sample(text, 'dotmac_ws_connections', { tenant: 'other' })).toBe(3);
     expect(sample(text, 'dotmac_ws_connections', { tenant: '' })).toBe(0);
+    expect(sample(text, 'dotmac_ws_connections', { tenant: 'unauthenticated' })).toBe(0);
 
     // A tenant that had a series keeps it (at 0) after its last session leaves.
     a[2]!.ws.close();
@@ -119,6 +129,44 @@ describe('GET /metrics after known traffic', () => {
     text = await scrape();
     expect(sample(text, 'dotmac_ws_connections', { tenant: 'beta' })).toBe(0);
     expect(sample(text, 'dotmac_ws_connections', { tenant: 'other' })).toBe(3);
+  });
+
+  it('gives no tenant label to unauthenticated sessions: 150 random tenants claim none', async () => {
+    const { url, scrape } = await instrumented(
+      { tenantLabelLimit: 100, defaultMetrics: false },
+      { authenticator: testAuthenticator },
+    );
+    const anonymous: TestClient[] = [];
+    for (let i = 0; i < 150; i += 25) {
+      const batch = await Promise.all(
+        Array.from({ length: 25 }, (_, j) =>
+          TestClient.open(`${url}/tenant/t${Math.random().toString(36).slice(2, 10)}${i + j}`),
+        ),
+      );
+      await Promise.all(batch.map((c) => c.welcome()));
+      anonymous.push(...batch);
+    }
+    let text = await scrape();
+    expect(labelSets(text, 'dotmac_ws_connections').sort()).toEqual([
+      '{tenant=""}',
+      '{tenant="unauthenticated"}',
+    ]);
+    expect(sample(text, 'dotmac_ws_connections', { tenant: 'unauthenticated' })).toBe(150);
+
+    // An authenticated tenant still gets its own label: the anonymous ones used up none.
+    const member = await TestClient.open(`${url}/tenant/acme?token=tok-u1-acme`);
+    await member.welcome();
+    // One that authenticates in-band moves from "unauthenticated" to its tenant.
+    const late = anonymous[0]!;
+    const tenant = new URL(late.ws.url).pathname.split('/').at(-1)!;
+    expect(await late.request({ type: 'auth', data: { token: `tok-u2-${tenant}` } })).toMatchObject({
+      type: 'ack',
+    });
+    text = await scrape();
+    expect(sample(text, 'dotmac_ws_connections', { tenant: 'acme' })).toBe(1);
+    expect(sample(text, 'dotmac_ws_connections', { tenant })).toBe(1);
+    expect(sample(text, 'dotmac_ws_connections', { tenant: 'unauthenticated' })).toBe(149);
+    expect(labelSets(text, 'dotmac_ws_connections')).toHaveLength(4);
   });
 
   it('counts auth failures by reason, rate limiting by scope, refused handshakes by status', async () => {

@@ -101,8 +101,9 @@ export const authJwtPlugin: GatewayPlugin = {
       group: 'auth',
       kind: { type: 'bool' },
       default: 'false',
+      production: 'true',
       description:
-        'Every session must authenticate, at the handshake or with an `auth` frame within AUTH_TIMEOUT_MS; needs a JWT key.',
+        'Every session must authenticate, at the handshake or with an `auth` frame within AUTH_TIMEOUT_MS; needs a JWT key (applies only when one is set, unless set explicitly).',
     },
     {
       name: 'CHANNEL_RULES_FILE',
@@ -118,7 +119,9 @@ export const authJwtPlugin: GatewayPlugin = {
     const auth = authenticatorOptions(env, problems);
     const requireToken = env.bool('REQUIRE_TOKEN');
     if (auth === null) {
-      if (requireToken) {
+      // The production profile's default asks for tokens only once a key is set; its lack of
+      // any authentication is reported by the profile check, once.
+      if (requireToken && env.isSet('REQUIRE_TOKEN')) {
         problems.push(
           'REQUIRE_TOKEN is true but no JWT key is set: set JWT_SECRET_KEY, JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWKS_URL',
         );

@@ -18,7 +18,9 @@ export const ratelimitPlugin: GatewayPlugin = {
       group: 'ratelimit',
       kind: { type: 'bool' },
       default: 'false',
-      description: 'Apply the connection and message limits below.',
+      production: 'true',
+      description:
+        'Apply the connection and message limits below (in memory unless RATE_LIMIT_STORE says redis).',
     },
     {
       name: 'MAX_CONNECTIONS_PER_IP',

@@ -1,6 +1,7 @@
 import { onCleanup, sleep, type TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backend';
+import { BackendUnavailableError, NOT_ACCEPTED_MESSAGE } from '../backend-unavailable-error';
 import { ConformanceNode, framesOf, seqsOf, subscribe, unsubscribe } from './conformance-node';
 
 /**
@@ -436,6 +437,11 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
         await other.publish('idem', Buffer.from('three'));
         await sleep(150);
         expect(got).toEqual(['idem=one', 'idem=two']);
+        // A stopped backend (or one never started) accepts nothing: publish rejects, never
+        // resolves as if the message had gone out.
+        await expect(backend.publish('idem', Buffer.from('after stop'))).rejects.toBeInstanceOf(Error);
+        const unstarted = await cluster.createBackend();
+        await expect(unstarted.publish('idem', Buffer.from('before start'))).rejects.toBeInstanceOf(Error);
 
         // The gateway's own stop is idempotent too, and leaves its backend stopped.
         const { nodes } = await setup(1);
@@ -483,22 +489,67 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
           const lateAck = await late.request({ type: 'subscribe', channel: 'late' }, 2000);
           expect(lateAck).toMatchObject({ type: 'ack', data: { channel: 'late' } });
 
+          // A client's publish is not acked: it is answered backend_unavailable (protocol.md
+          // v1.1), and the HTTP API answers 503; local subscribers got it all the same.
+          const refused = await onA.request(
+            { type: 'publish', id: 'during-outage', channel: 'outage', event: 'client', data: { seq: 0 } },
+            2000,
+          );
+          expect(refused).toEqual({
+            type: 'error',
+            id: 'during-outage',
+            data: {
+              code: 'backend_unavailable',
+              message: NOT_ACCEPTED_MESSAGE,
+              retry_after_ms: expect.any(Number),
+            },
+          });
+          expect((refused.data as { retry_after_ms: number }).retry_after_ms).toBeGreaterThan(0);
+          await waitFrame(onA, 'client');
+          expect(await a.publishOverHttp({ channel: 'outage', type: 'http', data: { seq: 0 } })).toEqual({
+            status: 503,
+            body: {
+              error: {
+                code: 'backend_unavailable',
+                message: NOT_ACCEPTED_MESSAGE,
+                retry_after_ms: expect.any(Number),
+              },
+              delivered_local: 1,
+            },
+          });
+
           const started = Date.now();
           let seq = 0;
           let slowest = 0;
+          const rejectedFromA = new Set<number>();
+          const wrongRejections: unknown[] = [];
           while (Date.now() - started < outageMs && seq < 10_000) {
             seq++;
             const t0 = Date.now();
             // Every publish settles promptly: nothing waits in an unbounded queue for the broker.
-            await Promise.all([
+            const results = await Promise.allSettled([
               a.gateway.broadcastToChannel('outage', 'during', { from: 'a', seq }),
               b.gateway.broadcastToChannel('outage', 'during', { from: 'b', seq }),
             ]);
             slowest = Math.max(slowest, Date.now() - t0);
+            for (const r of results) {
+              if (r.status === 'fulfilled') continue;
+              const e = r.reason as unknown;
+              // Rejected as unavailable, with the one local subscriber still served.
+              if (
+                !(e instanceof BackendUnavailableError) ||
+                e.deliveredLocal !== 1 ||
+                !(e.retryAfterMs > 0)
+              ) {
+                wrongRejections.push(e);
+              }
+            }
+            if (results[0].status === 'rejected') rejectedFromA.add(seq);
             await sleep(50);
           }
           const sent = seq;
           expect(slowest).toBeLessThan(1000);
+          expect(wrongRejections).toEqual([]);
           // Local delivery never stopped.
           expect(seqsOf(onA, 'during', 'a')).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
           expect(seqsOf(onB, 'during', 'b')).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
@@ -518,6 +569,24 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
             );
           }
           expect(Date.now() - back).toBeLessThanOrEqual(recoveryMs + 500);
+
+          // Back to acks and 200s.
+          expect(
+            await onA.request(
+              { type: 'publish', id: 'after-outage', channel: 'outage', data: { seq: -1 } },
+              2000,
+            ),
+          ).toEqual({ type: 'ack', id: 'after-outage', data: { channel: 'outage' } });
+          expect(await a.publishOverHttp({ channel: 'outage', type: 'http', data: { seq: -1 } })).toEqual({
+            status: 200,
+            body: { delivered_local: 1 },
+          });
+          // No publish was lost silently: each one from A either reached B or was rejected.
+          const arrivedFromA = new Set(seqsOf(onB, 'during', 'a'));
+          const silentlyLost = Array.from({ length: sent }, (_, i) => i + 1).filter(
+            (n) => !arrivedFromA.has(n) && !rejectedFromA.has(n),
+          );
+          expect(silentlyLost).toEqual([]);
 
           // What was published in the outage either arrived or was counted as lost.
           if (statsBefore !== undefined) {

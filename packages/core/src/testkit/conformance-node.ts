@@ -3,6 +3,9 @@ import type { Backend } from '../backend';
 import { WebSocketGateway } from '../gateway';
 import { silentLogger } from '../logger';
 
+/** The API key of every conformance node's HTTP API. */
+export const CONFORMANCE_API_KEY = 'conformance-key';
+
 /** Header through which a conformance client names the identity its session gets. */
 const IDENTITY_HEADER = 'x-conformance-identity';
 
@@ -47,6 +50,7 @@ export class ConformanceNode {
       clientPublish: true,
       tenantIsolation: true,
       drainTimeoutMs: 0,
+      apiKey: CONFORMANCE_API_KEY,
     });
     gateway.use({
       name: 'conformance-identity',
@@ -72,6 +76,16 @@ export class ConformanceNode {
   /** The node's base URL, `http://127.0.0.1:{port}`. */
   get httpUrl(): string {
     return `http://127.0.0.1:${this.gateway.address()!.port}`;
+  }
+
+  /** `POST /api/publish` with `body` (and the API key): the status and the JSON answer. */
+  async publishOverHttp(body: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.httpUrl}/api/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CONFORMANCE_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
   }
 
   /** Opens a client (closed after the test) and waits for its `welcome`. */
