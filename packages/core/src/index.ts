@@ -69,6 +69,8 @@ export {
   type ConnectionMiddleware,
   compose,
   type GatewayMiddleware,
+  type IdentityContext,
+  type IdentityMiddleware,
   type MessageContext,
   type MessageMiddleware,
 } from './middleware';
@@ -89,6 +91,7 @@ export {
   type TenantResolution,
   type TenantSource,
 } from './tenant-resolution';
+export type { TrustedProxies, TrustProxyOption } from './trusted-proxies';
 
 import type { GatewayOptions } from './config';
 import { WebSocketGateway } from './gateway';
