@@ -727,7 +727,11 @@ export class WebSocketGateway {
           throw new HandshakeError(403, 'the token belongs to another tenant', {}, 'tenant_mismatch');
         }
         if (tenantId !== null && tokenTenant === null && !this.config.tenantAgnosticTokens) {
-          this.#authFailed('tenant_missing', `the token has no tenant and the ${tenant.source} names one`, null);
+          this.#authFailed(
+            'tenant_missing',
+            `the token has no tenant and the ${tenant.source} names one`,
+            null,
+          );
           throw new HandshakeError(
             403,
             'the token has no tenant_id and cannot enter a tenant',
