@@ -61,9 +61,14 @@ export const CORE_ENV: readonly EnvVar[] = [
   {
     name: 'TRUST_PROXY',
     group: 'server',
-    kind: { type: 'bool' },
+    kind: {
+      type: 'string',
+      pattern: /^[0-9A-Za-z.:/%,\s]+$/,
+      hint: "false, a hop count, or a comma-separated list of proxy addresses and CIDR ranges such as '10.0.0.0/8'",
+    },
     default: 'false',
-    description: 'Take the client address from `X-Forwarded-For` (behind a proxy you control).',
+    description:
+      'The proxies whose `X-Forwarded-For` names the client: `false`, a hop count, or a comma-separated list of addresses and CIDR ranges (`loopback`, `linklocal`, `uniquelocal` name their ranges). The header is read from the right, only when the peer is a trusted proxy. `true` is a deprecated alias of `loopback`.',
   },
   {
     name: 'MAX_CONNECTIONS',
@@ -141,6 +146,14 @@ export const CORE_ENV: readonly EnvVar[] = [
     kind: { type: 'int', min: 1, max: 1_000_000 },
     default: '50',
     description: 'Refused `rate_limited` frames in a row before closing with 4429.',
+  },
+  {
+    name: 'TENANT_AGNOSTIC_TOKENS',
+    group: 'auth',
+    kind: { type: 'bool' },
+    default: 'false',
+    description:
+      'Let tokens without `tenant_id` enter any tenant the URL, header, query or subdomain names; off, they are refused there (403 / `forbidden`).',
   },
   {
     name: 'AUTH_TIMEOUT_MS',
