@@ -44,7 +44,8 @@ export function createGatewayFromEnv(
     port: cfg.int('WS_PORT'),
     path: cfg.string('WS_PATH'),
     nodeId: cfg.string('NODE_ID'),
-    trustProxy: cfg.bool('TRUST_PROXY'),
+    trustProxy: trustProxyFromEnv(cfg.string('TRUST_PROXY')),
+    tenantAgnosticTokens: cfg.bool('TENANT_AGNOSTIC_TOKENS'),
     maxConnections: cfg.int('MAX_CONNECTIONS'),
     clientPublish: cfg.bool('CLIENT_PUBLISH'),
     tenantIsolation: cfg.bool('TENANT_ISOLATION'),
@@ -98,6 +99,18 @@ export function createGatewayFromEnv(
     }
   };
   return { gateway, logger: ctx.logger, env: cfg, stop };
+}
+
+/**
+ * TRUST_PROXY as the `trustProxy` option: `false`/`true` (the env booleans), a hop count, or a
+ * list of addresses, ranges and range names (checked by the gateway's options).
+ */
+function trustProxyFromEnv(text: string | undefined): GatewayOptions['trustProxy'] {
+  const t = (text ?? 'false').trim().toLowerCase();
+  if (['false', 'no', 'off'].includes(t)) return false;
+  if (['true', 'yes', 'on'].includes(t)) return true;
+  if (/^\d+$/.test(t)) return Number(t);
+  return t.split(',').map((s) => s.trim());
 }
 
 /** Serves the demo page; everything else gets the gateway's usual 404. */

@@ -85,9 +85,14 @@ export const CORE_ENV: readonly EnvVar[] = [
   {
     name: 'TRUST_PROXY',
     group: 'server',
-    kind: { type: 'bool' },
+    kind: {
+      type: 'string',
+      pattern: /^[0-9A-Za-z.:/%,\s]+$/,
+      hint: "false, a hop count, or a comma-separated list of proxy addresses and CIDR ranges such as '10.0.0.0/8'",
+    },
     default: 'false',
-    description: 'Take the client address from `X-Forwarded-For` (behind a proxy you control).',
+    description:
+      'The proxies whose `X-Forwarded-For` names the client: `false`, a hop count, or a comma-separated list of addresses and CIDR ranges (`loopback`, `linklocal`, `uniquelocal` name their ranges). The header is read from the right, only when the peer is a trusted proxy. `true` is a deprecated alias of `loopback`.',
   },
   {
     name: 'MAX_CONNECTIONS',
@@ -175,6 +180,14 @@ export const CORE_ENV: readonly EnvVar[] = [
     default: 'false',
     description:
       'Run without authentication on purpose: every session is anonymous. The production profile refuses to start without a JWT key unless this is true.',
+  },
+  {
+    name: 'TENANT_AGNOSTIC_TOKENS',
+    group: 'auth',
+    kind: { type: 'bool' },
+    default: 'false',
+    description:
+      'Let tokens without `tenant_id` enter any tenant the URL, header, query or subdomain names; off, they are refused there (403 / `forbidden`).',
   },
   {
     name: 'AUTH_TIMEOUT_MS',

@@ -76,12 +76,12 @@ describe('readEnvConfig', () => {
   it('parses booleans, integers and lists', () => {
     const cfg = readEnvConfig({
       CLIENT_PUBLISH: 'off',
-      TRUST_PROXY: 'YES',
+      TENANT_ISOLATION: 'YES',
       WS_PORT: '0',
       ALLOWED_ORIGINS: 'https://a, https://b,',
     });
     expect(cfg.bool('CLIENT_PUBLISH')).toBe(false);
-    expect(cfg.bool('TRUST_PROXY')).toBe(true);
+    expect(cfg.bool('TENANT_ISOLATION')).toBe(true);
     expect(cfg.int('WS_PORT')).toBe(0);
     expect(cfg.list('ALLOWED_ORIGINS')).toEqual(['https://a', 'https://b']);
   });

@@ -13,6 +13,7 @@ import {
   type IntegerRule,
   withoutUndefined,
 } from './option-checks';
+import { compileTrustProxy, type TrustedProxies, type TrustProxyOption } from './trusted-proxies';
 
 /** What happens to a session whose outbound buffer passes `maxBufferedBytes`. */
 export type SlowConsumerPolicy = 'close' | 'drop';
@@ -81,8 +82,24 @@ export interface GatewayOptions {
   drainTimeoutMs?: number;
   /** Refused `rate_limited` frames in a row before the session is closed with 4429. @default 50 */
   rateLimitCloseAfter?: number;
-  /** Take the client address from the first `X-Forwarded-For` entry (behind a proxy). @default false */
-  trustProxy?: boolean;
+  /**
+   * The proxies whose `X-Forwarded-For` names the client address: `false` (the socket's peer
+   * is the client), a list of addresses and CIDR ranges (`['127.0.0.1/8', '10.0.0.0/8']`, or one
+   * comma-separated string; `loopback`, `linklocal` and `uniquelocal` name their ranges), or a
+   * hop count. The header is read only when the socket's peer is trusted, from the right, and
+   * the client is the right-most address that is not a trusted proxy. `true` is a deprecated
+   * alias of `'loopback'`. See {@link TrustProxyOption}.
+   * @default false
+   */
+  trustProxy?: TrustProxyOption;
+  /**
+   * Tokens without a `tenant_id` may enter any tenant named by the path, `X-Tenant-ID`,
+   * `?tenant=` or subdomain. Off, such a token is refused there (HTTP 403 `tenant_mismatch` at
+   * the handshake, `forbidden` in-band), as protocol.md asks; turn it on only when your tokens
+   * are deliberately valid in every tenant.
+   * @default false
+   */
+  tenantAgnosticTokens?: boolean;
   /** Where logs go. @default JSON lines at level `info` */
   logger?: Logger | undefined;
   /** Metrics, tracing and log hooks. @default undefined */
@@ -119,7 +136,8 @@ export interface ResolvedGatewayConfig {
   heartbeatMs: number;
   drainTimeoutMs: number;
   rateLimitCloseAfter: number;
-  trustProxy: boolean;
+  trustProxy: TrustedProxies;
+  tenantAgnosticTokens: boolean;
   logger: Logger;
   hooks: ObservabilityHooks | undefined;
 }
@@ -144,6 +162,7 @@ export const DEFAULTS = {
   drainTimeoutMs: 10_000,
   rateLimitCloseAfter: 50,
   trustProxy: false,
+  tenantAgnosticTokens: false,
 } as const satisfies Partial<GatewayOptions>;
 
 const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
@@ -159,7 +178,13 @@ const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
   ['drainTimeoutMs', 0, 3_600_000],
   ['rateLimitCloseAfter', 1, 1_000_000],
 ];
-const BOOL_KEYS = ['requireToken', 'authInBand', 'clientPublish', 'tenantIsolation', 'trustProxy'] as const;
+const BOOL_KEYS = [
+  'requireToken',
+  'authInBand',
+  'clientPublish',
+  'tenantIsolation',
+  'tenantAgnosticTokens',
+] as const;
 
 /**
  * Applies defaults and checks every option; throws one {@link ConfigError} listing every problem.
@@ -171,6 +196,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
   };
 
   checkIntegerOptions(problems, o, INT_RULES);
+  const trustProxy = compileTrustProxy(o.trustProxy, problems);
   for (const key of BOOL_KEYS) {
     if (typeof o[key] !== 'boolean')
       problems.push(`${key} is ${describeOptionValue(o[key])} when it must be true or false`);
@@ -280,7 +306,8 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     heartbeatMs: o.heartbeatMs,
     drainTimeoutMs: o.drainTimeoutMs,
     rateLimitCloseAfter: o.rateLimitCloseAfter,
-    trustProxy: o.trustProxy,
+    trustProxy,
+    tenantAgnosticTokens: o.tenantAgnosticTokens,
     logger: o.logger ?? createConsoleLogger('info'),
     hooks: o.hooks,
   };

@@ -41,6 +41,8 @@ import {
   type ConnectionMiddleware,
   compose,
   type GatewayMiddleware,
+  type IdentityContext,
+  type IdentityMiddleware,
   type MessageContext,
   type MessageMiddleware,
 } from './middleware';
@@ -51,6 +53,7 @@ import { SessionRegistry } from './session-registry';
 import { createCounters, type GatewayCounters, type GatewayStats } from './stats';
 import { matchGatewayPath, resolveTenant } from './tenant-resolution';
 import { TopicInterest } from './topic-interest';
+import { clientAddress } from './trusted-proxies';
 import { WriteCoalescer } from './write-coalescer';
 
 /** What a message handler gets besides the session and the payload. */
@@ -105,6 +108,8 @@ interface SessionState {
   authTimer: NodeJS.Timeout | undefined;
   expiringTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
+  /** What connection middleware saw; identity middleware gets its `state` and `onClose`. */
+  connection: ConnectionContext;
 }
 
 /** Frames of one session handled in a row before the event loop gets a turn. */
@@ -144,10 +149,12 @@ export class WebSocketGateway {
   readonly #handlers = new Map<string, MessageHandler>();
   readonly #connectionMiddleware: ConnectionMiddleware[] = [];
   readonly #messageMiddleware: MessageMiddleware[] = [];
+  readonly #identityMiddleware: IdentityMiddleware[] = [];
   readonly #state = new WeakMap<WebSocketSession, SessionState>();
   readonly #sessionHost: SessionHost;
   #runConnection: (ctx: ConnectionContext) => Promise<void>;
   #runMessage: (ctx: MessageContext) => Promise<void>;
+  #runIdentity: (ctx: IdentityContext) => Promise<void>;
   #hooks: ObservabilityHooks | undefined;
   #status: GatewayState = 'idle';
   #startedAt = 0;
@@ -156,6 +163,7 @@ export class WebSocketGateway {
   #stopping: Promise<void> | undefined;
   #onSessionGone: (() => void) | undefined;
   readonly #upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // handleUpgrade never rejects.
     void this.handleUpgrade(req, socket, head);
   };
   readonly #requestListener = (req: IncomingMessage, res: ServerResponse) => {
@@ -226,6 +234,13 @@ export class WebSocketGateway {
     };
     this.#runConnection = compose(this.#connectionMiddleware, () => undefined);
     this.#runMessage = compose(this.#messageMiddleware, (ctx) => this.#route(ctx));
+    this.#runIdentity = compose(this.#identityMiddleware, () => undefined);
+    if (options.trustProxy === true) {
+      this.config.logger.warn(
+        { trust_proxy: this.config.trustProxy.description },
+        'trustProxy: true is deprecated and trusts loopback proxies only: name your proxies (CIDR list or hop count)',
+      );
+    }
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -407,16 +422,24 @@ export class WebSocketGateway {
 
   /**
    * Adds middleware: `connection` runs before every upgrade, `message` before every frame is
-   * routed, in the order they were added.
+   * routed, `identity` when a live session authenticates in-band, in the order they were added.
    */
   use(middleware: GatewayMiddleware): this {
-    if (typeof middleware?.connection !== 'function' && typeof middleware?.message !== 'function') {
-      throw new TypeError('middleware must have a connection(ctx, next) or message(ctx, next) function');
+    if (
+      typeof middleware?.connection !== 'function' &&
+      typeof middleware?.message !== 'function' &&
+      typeof middleware?.identity !== 'function'
+    ) {
+      throw new TypeError(
+        'middleware must have a connection(ctx, next), message(ctx, next) or identity(ctx, next) function',
+      );
     }
     if (middleware.connection) this.#connectionMiddleware.push(middleware.connection);
     if (middleware.message) this.#messageMiddleware.push(middleware.message);
+    if (middleware.identity) this.#identityMiddleware.push(middleware.identity);
     this.#runConnection = compose(this.#connectionMiddleware, () => undefined);
     this.#runMessage = compose(this.#messageMiddleware, (ctx) => this.#route(ctx));
+    this.#runIdentity = compose(this.#identityMiddleware, () => undefined);
     return this;
   }
 
@@ -618,16 +641,37 @@ export class WebSocketGateway {
   /**
    * Handles an upgrade request: path, draining, capacity, Origin, tenant, token, connection
    * middleware; then upgrades and opens a session, or answers with the HTTP status that says
-   * why not. Call it yourself only when you route upgrades yourself.
+   * why not. Call it yourself only when you route upgrades yourself. Never rejects: a request
+   * target that is not a URL gets 400, and a fault of the gateway's own gets 500.
    */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    try {
+      await this.#upgrade(req, socket, head);
+    } catch (error) {
+      try {
+        this.#refuse(req, socket, error);
+      } catch {
+        socket.destroy();
+      }
+    }
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => undefined);
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    } catch {
+      // Attached to an application's server: another upgrade listener may want it.
+      if (!this.#ownsServer && this.server.listenerCount('upgrade') > 1) return;
+      this.#refuse(req, socket, new HandshakeError(400, 'the request target is not a valid URL'));
+      return;
+    }
     let match: { tenantId: string | null } | null;
     try {
       match = matchGatewayPath(url.pathname, this.config.path);
     } catch (error) {
-      this.#refuse(req, socket, error as HandshakeError);
+      this.#refuse(req, socket, error);
       return;
     }
     if (match === null) {
@@ -685,6 +729,19 @@ export class WebSocketGateway {
           this.#authFailed('tenant_mismatch', `the token's tenant differs from the ${tenant.source}'s`, null);
           throw new HandshakeError(403, 'the token belongs to another tenant', {}, 'tenant_mismatch');
         }
+        if (tenantId !== null && tokenTenant === null && !this.config.tenantAgnosticTokens) {
+          this.#authFailed(
+            'tenant_missing',
+            `the token has no tenant and the ${tenant.source} names one`,
+            null,
+          );
+          throw new HandshakeError(
+            403,
+            'the token has no tenant_id and cannot enter a tenant',
+            {},
+            'tenant_mismatch',
+          );
+        }
         tenantId ??= tokenTenant;
       } else if (this.config.requireToken && !this.config.authInBand) {
         this.#authFailed('missing', 'no token at the handshake and in-band auth is off', null);
@@ -693,10 +750,11 @@ export class WebSocketGateway {
       ctx = {
         request: req,
         url,
-        ip: clientIp(req, this.config.trustProxy),
+        ip: clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.trustProxy),
         tenantId,
         identity,
         state: new Map(),
+        gateway: this,
         onClose: (cb) => {
           if (ended) cb();
           else callbacks.push(cb);
@@ -719,7 +777,14 @@ export class WebSocketGateway {
     const context = ctx;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       opened = true;
-      this.#open(ws, socket, context, runCallbacks);
+      try {
+        this.#open(ws, socket, context, runCallbacks);
+      } catch (error) {
+        // Upgraded already: no HTTP answer is possible any more.
+        this.#reportError(error, 'session open');
+        ws.terminate();
+        runCallbacks();
+      }
     });
   }
 
@@ -736,7 +801,7 @@ export class WebSocketGateway {
       { status: refusal.status, code: refusal.code, path: req.url?.split('?')[0] },
       'handshake refused',
     );
-    if (!socket.writable) {
+    if (!socket.writable || socket.destroyed) {
       socket.destroy();
       return;
     }
@@ -814,6 +879,7 @@ export class WebSocketGateway {
       authTimer: undefined,
       expiringTimer: undefined,
       expiryTimer: undefined,
+      connection: ctx,
     };
     this.#state.set(session, state);
     if (ctx.identity !== null) session.applyIdentity({ ...ctx.identity, tenantId: ctx.tenantId });
@@ -847,7 +913,16 @@ export class WebSocketGateway {
     this.#counters.connections_total++;
     if (this.config.requireToken && !session.isAuthenticated) {
       state.authTimer = setTimeout(() => {
-        if (!session.isAuthenticated) session.close(CloseCode.Unauthorized);
+        if (session.isAuthenticated) return;
+        // Say why (4401), then end the socket without waiting for the client's close frame:
+        // a client that never answers must not hold its address's or tenant's quota.
+        session.close(CloseCode.Unauthorized);
+        const force = setTimeout(() => raw.destroy(), 1000);
+        force.unref();
+        raw.end(() => {
+          clearTimeout(force);
+          raw.destroy();
+        });
       }, this.config.authTimeoutMs);
     }
     this.#scheduleExpiry(session, state);
@@ -1051,12 +1126,47 @@ export class WebSocketGateway {
   async #unsubscribe(session: WebSocketSession, frame: Frame): Promise<void> {
     const name = this.#channelOf(frame, true);
     const internal = session.subscriptions.get(name);
-    if (internal !== undefined) {
-      session.subscriptions.delete(name);
-      this.#channels.remove(internal, session);
-      this.#interest.release(topicFor({ kind: 'channel', channel: internal, name }));
-    }
+    if (internal !== undefined) this.#dropSubscription(session, name, internal);
     this.#ack(session, frame.id, { channel: name });
+  }
+
+  #dropSubscription(session: WebSocketSession, name: string, internal: string): void {
+    session.subscriptions.delete(name);
+    this.#channels.remove(internal, session);
+    this.#interest.release(topicFor({ kind: 'channel', channel: internal, name }));
+  }
+
+  /**
+   * After an in-band `auth` changed who the session is (roles, permissions, tenant), drops
+   * every subscription the channel policy no longer allows, or whose tenant scope changed,
+   * telling the client with an `unsubscribed` push (protocol.md v1.1).
+   */
+  async #recheckSubscriptions(session: WebSocketSession): Promise<void> {
+    for (const [name, internal] of [...session.subscriptions]) {
+      let reason: string | null = null;
+      let ref: ChannelRef | undefined;
+      try {
+        ref = this.#channelRef(session, name);
+      } catch {
+        reason = ErrorCode.Forbidden;
+      }
+      if (ref !== undefined) {
+        if (ref.internal !== internal) reason = 'tenant_changed';
+        else {
+          let allowed: boolean;
+          try {
+            allowed = await this.config.channelPolicy.canSubscribe(session, ref);
+          } catch (error) {
+            this.#reportError(error, 'channel policy');
+            allowed = false;
+          }
+          if (!allowed) reason = ErrorCode.Forbidden;
+        }
+      }
+      if (reason === null || session.subscriptions.get(name) !== internal) continue;
+      this.#dropSubscription(session, name, internal);
+      session.send({ type: 'unsubscribed', channel: name, data: { reason } });
+    }
   }
 
   async #clientPublish(session: WebSocketSession, frame: Frame): Promise<void> {
@@ -1097,6 +1207,10 @@ export class WebSocketGateway {
       this.#authFailed('tenant_mismatch', "the token's tenant differs from the session's", session);
       throw new ProtocolError(ErrorCode.Forbidden, 'the token belongs to another tenant');
     }
+    if (session.tenantId !== null && tokenTenant === null && !this.config.tenantAgnosticTokens) {
+      this.#authFailed('tenant_missing', 'the token has no tenant and the session is in one', session);
+      throw new ProtocolError(ErrorCode.Forbidden, 'the token has no tenant_id and cannot enter a tenant');
+    }
     if (session.isAuthenticated && session.userId !== identity.userId) {
       this.#authFailed(
         'user_mismatch',
@@ -1105,14 +1219,33 @@ export class WebSocketGateway {
       );
       throw new ProtocolError(ErrorCode.Forbidden, 'a session cannot change its user: open a new connection');
     }
-    if (!session.isOpen) return;
-    session.applyIdentity({ ...identity, tenantId: tokenTenant ?? session.tenantId });
     const state = this.#state.get(session);
-    if (state !== undefined) {
-      clearTimeout(state.authTimer);
-      state.authTimer = undefined;
-      this.#scheduleExpiry(session, state);
+    if (state === undefined || !session.isOpen) return;
+    const verified = { ...identity, tenantId: tokenTenant ?? session.tenantId };
+    if (this.#identityMiddleware.length > 0) {
+      try {
+        await this.#runIdentity({
+          session,
+          identity: verified,
+          state: state.connection.state,
+          gateway: this,
+          onClose: state.connection.onClose,
+        });
+      } catch (error) {
+        if (error instanceof ProtocolError && error.code === ErrorCode.RateLimited) {
+          // After the error frame (written in this turn), the session goes: it may not exist as
+          // this user now, and 4429 tells the client to come back later (4401 would not).
+          setImmediate(() => session.close(CloseCode.RateLimited));
+        }
+        throw error;
+      }
+      if (!session.isOpen) return;
     }
+    session.applyIdentity(verified);
+    clearTimeout(state.authTimer);
+    state.authTimer = undefined;
+    this.#scheduleExpiry(session, state);
+    await this.#recheckSubscriptions(session);
     this.#ack(session, frame.id, {
       user_id: session.userId,
       tenant_id: session.tenantId,
@@ -1218,15 +1351,6 @@ function timerAt(at: number, fn: () => void, set: (t: NodeJS.Timeout) => void): 
     return setTimeout(() => set(timerAt(at, fn, set)), MAX_TIMER_MS);
   }
   return setTimeout(fn, Math.max(0, delay));
-}
-
-function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const fwd = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

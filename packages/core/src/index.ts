@@ -74,6 +74,8 @@ export {
   type ConnectionMiddleware,
   compose,
   type GatewayMiddleware,
+  type IdentityContext,
+  type IdentityMiddleware,
   type MessageContext,
   type MessageMiddleware,
 } from './middleware';
@@ -94,6 +96,7 @@ export {
   type TenantResolution,
   type TenantSource,
 } from './tenant-resolution';
+export type { TrustedProxies, TrustProxyOption } from './trusted-proxies';
 
 import type { GatewayOptions } from './config';
 import { WebSocketGateway } from './gateway';

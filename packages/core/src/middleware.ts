@@ -10,18 +10,43 @@ export interface ConnectionContext {
   readonly request: IncomingMessage;
   /** The parsed request URL. */
   readonly url: URL;
-  /** The client address (the socket's remote address). */
+  /**
+   * The client address: the socket's peer, or with `trustProxy` the right-most
+   * `X-Forwarded-For` address that is not a trusted proxy.
+   */
   readonly ip: string;
   /** The tenant resolved from the path, header, query, subdomain or token. */
   tenantId: string | null;
   /** The identity from a handshake token, if one was given and verified. */
   identity: Identity | null;
-  /** Free-form state for middleware to share with later middleware. */
+  /**
+   * Free-form state for middleware to share with later middleware; the same map is handed to
+   * identity middleware when the session later authenticates in-band ({@link IdentityContext}).
+   */
   readonly state: Map<string, unknown>;
+  /** The gateway. */
+  readonly gateway: WebSocketGateway;
   /**
    * Registers `callback` to run exactly once when this connection ends, however it ends:
    * closed, terminated, refused by later middleware, or lost before the upgrade.
    */
+  onClose(callback: () => void): void;
+}
+
+/**
+ * What identity middleware sees when a live session authenticates in-band (an `auth` frame):
+ * the token is verified and its tenant checked, the identity is not applied yet.
+ */
+export interface IdentityContext {
+  /** The session, still with its identity before this `auth`. */
+  readonly session: WebSocketSession;
+  /** The verified identity about to be applied; `tenantId` is the session's tenant after it. */
+  readonly identity: Identity & { readonly tenantId: string | null };
+  /** The connection's state: the map its connection middleware saw at the handshake. */
+  readonly state: Map<string, unknown>;
+  /** The gateway. */
+  readonly gateway: WebSocketGateway;
+  /** Registers `callback` to run exactly once when the session ends (at once if it already has). */
   onClose(callback: () => void): void;
 }
 
@@ -54,6 +79,14 @@ export type ConnectionMiddleware = (ctx: ConnectionContext, next: () => Promise<
 export type MessageMiddleware = (ctx: MessageContext, next: () => Promise<void>) => Promise<void>;
 
 /**
+ * Runs when a live session authenticates in-band, before the identity is applied: e.g. a
+ * limiter counts the user now. Call `next()` to go on; throw a `ProtocolError` to refuse the
+ * `auth` frame with that code. A refusal with `rate_limited` also closes the session with 4429
+ * (the connection may not exist as this user; the client reconnects with backoff).
+ */
+export type IdentityMiddleware = (ctx: IdentityContext, next: () => Promise<void>) => Promise<void>;
+
+/**
  * What `gateway.use()` takes: connection middleware, message middleware, or both (a plugin
  * such as a rate limiter registers both at once).
  */
@@ -64,6 +97,8 @@ export interface GatewayMiddleware {
   connection?: ConnectionMiddleware;
   /** Runs for every inbound frame. */
   message?: MessageMiddleware;
+  /** Runs when a live session authenticates in-band. */
+  identity?: IdentityMiddleware;
 }
 
 /**

@@ -1,19 +1,10 @@
 import { onCleanup, sleep, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import { AuthError, type Authenticator, type Identity, type ObservabilityHooks } from '../src/index';
+import type { ObservabilityHooks } from '../src/index';
 import { startTestGateway } from './helpers';
+import { testAuthenticator } from './test-authenticator';
 
-/** Accepts `good.<user>[.<tenant>[.<expiresInMs>]]` (dot-separated like a JWT, so valid in a subprotocol); refuses the rest. */
-const authenticator: Authenticator = {
-  authenticate(token) {
-    const [kind, user, tenant, expiresIn] = token.split('.');
-    if (kind !== 'good' || !user) throw new AuthError('bad_signature', 'signature does not verify');
-    const identity: Identity = { userId: user, roles: ['reader'], permissions: ['chat:read'] };
-    if (tenant && tenant !== '-') identity.tenantId = tenant;
-    if (expiresIn) identity.expiresAt = Date.now() + Number(expiresIn);
-    return identity;
-  },
-};
+const authenticator = testAuthenticator;
 
 async function welcomeOf(c: TestClient) {
   return (await c.welcome()).data as Record<string, unknown>;

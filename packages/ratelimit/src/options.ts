@@ -20,15 +20,32 @@ export interface BucketLimit {
 
 /** Options of {@link createRateLimiter}. */
 export interface RateLimitOptions {
-  /** Open connections per client address; 0 is unlimited. @default 100 */
+  /**
+   * Open connections per client address (an IPv6 client per `ipv6PrefixLength` network); 0 is
+   * unlimited.
+   * @default 100
+   */
   maxConnectionsPerIp?: number;
   /**
-   * Open connections per user (known at the handshake from a token); 0 is unlimited.
+   * Open connections per user: counted at the handshake when a token names the user there, or
+   * when the session authenticates in-band (the `auth` is then refused with `rate_limited` and
+   * the session closed with 4429). 0 is unlimited.
    * @default 10
    */
   maxConnectionsPerUser?: number;
-  /** Open connections per tenant; 0 is unlimited. @default 0 */
+  /**
+   * Open connections per tenant; 0 is unlimited. With the gateway's `requireToken`, a
+   * connection counts toward its tenant only once it has authenticated.
+   * @default 0
+   */
   maxConnectionsPerTenant?: number;
+  /**
+   * The network prefix an IPv6 client is limited by, connections and messages alike: 64 puts
+   * every address of one /64 (what one subscriber usually holds) under one key; 128 keys each
+   * address. IPv4-mapped IPv6 addresses are keyed as IPv4.
+   * @default 64
+   */
+  ipv6PrefixLength?: number;
   /** `Retry-After` (seconds) sent with a 429 for a connection limit. @default 5 */
   connectionRetryAfterSec?: number;
   /** Frames per minute of every message bucket that does not set its own. @default 120 */
@@ -64,6 +81,20 @@ export interface RateLimitOptions {
   /** Prefix of every Redis key. @default 'dotmac:rl' */
   keyPrefix?: string;
   /**
+   * With Redis: how long the open-connection counts of a node outlive its last sign of life.
+   * Each node's counts are kept apart and count only while the node refreshes its liveness key,
+   * so the counts of a node that died without closing its sockets (SIGKILL, power loss)
+   * disappear cluster-wide within this time.
+   * @default 30000
+   */
+  connectionCountTtlMs?: number;
+  /**
+   * With Redis: how often a node refreshes its liveness key; at most half of
+   * `connectionCountTtlMs`.
+   * @default 10000
+   */
+  connectionCountRefreshMs?: number;
+  /**
    * How long a Redis call may take before this frame or handshake is decided by the in-memory
    * insurance limiter instead.
    * @default 250
@@ -95,6 +126,9 @@ export interface ResolvedBucket {
 /** The options with defaults applied and checked. */
 export interface ResolvedRateLimitOptions {
   readonly connections: Readonly<Record<LimitScope, number>>;
+  readonly ipv6PrefixLength: number;
+  readonly connectionCountTtlMs: number;
+  readonly connectionCountRefreshMs: number;
   readonly connectionRetryAfterSec: number;
   readonly messages: Readonly<Partial<Record<LimitScope, ResolvedBucket>>>;
   readonly subscribe: ResolvedBucket | null;
@@ -112,6 +146,9 @@ export const RATE_LIMIT_DEFAULTS = {
   maxConnectionsPerUser: 10,
   maxConnectionsPerTenant: 0,
   connectionRetryAfterSec: 5,
+  ipv6PrefixLength: 64,
+  connectionCountTtlMs: 30_000,
+  connectionCountRefreshMs: 10_000,
   messagesPerMinute: 120,
   burstSize: 20,
   keyPrefix: 'dotmac:rl',
@@ -160,6 +197,14 @@ export function resolveRateLimitOptions(options: RateLimitOptions = {}): Resolve
     tenant: int('maxConnectionsPerTenant', o.maxConnectionsPerTenant, 0, 10_000_000),
   };
   const connectionRetryAfterSec = int('connectionRetryAfterSec', o.connectionRetryAfterSec, 0, 86_400);
+  const ipv6PrefixLength = int('ipv6PrefixLength', o.ipv6PrefixLength, 1, 128);
+  const connectionCountTtlMs = int('connectionCountTtlMs', o.connectionCountTtlMs, 1000, 86_400_000);
+  const connectionCountRefreshMs = int(
+    'connectionCountRefreshMs',
+    o.connectionCountRefreshMs,
+    100,
+    Math.max(100, Math.floor(connectionCountTtlMs / 2)),
+  );
   const base: BucketLimit = {
     messagesPerMinute: rate('messagesPerMinute', o.messagesPerMinute),
     burstSize: int('burstSize', o.burstSize, 1, MAX_BURST),
@@ -232,6 +277,9 @@ export function resolveRateLimitOptions(options: RateLimitOptions = {}): Resolve
   if (problems.length > 0) throw new ConfigError(problems, 'rate limit options');
   return {
     connections,
+    ipv6PrefixLength,
+    connectionCountTtlMs,
+    connectionCountRefreshMs,
     connectionRetryAfterSec,
     messages,
     subscribe,

@@ -3,10 +3,12 @@ import {
   ErrorCode,
   type GatewayMiddleware,
   HandshakeError,
+  type IdentityContext,
   type MessageContext,
   ProtocolError,
   type WebSocketSession,
 } from '@dotmac-ws/core';
+import { addressKey } from './address-key';
 import type { BucketRef, TakeResult } from './bucket-store';
 import type { ConnectionCounter, CounterRef } from './connection-counter';
 import { MemoryConnectionCounter } from './connection-counter';
@@ -25,8 +27,17 @@ import { RedisLink, type RedisStores } from './redis-link';
 export interface RateLimiter extends GatewayMiddleware {
   /** `ratelimit`. */
   readonly name: 'ratelimit';
-  /** Counts open connections; refuses the handshake with 429 and `Retry-After` over a limit. */
+  /**
+   * Counts open connections per address, and per user and tenant once they are known; refuses
+   * the handshake with 429 and `Retry-After` over a limit.
+   */
   readonly connection: (ctx: ConnectionContext, next: () => Promise<void>) => Promise<void>;
+  /**
+   * Counts the user (and a tenant not counted yet) of a session that authenticates in-band;
+   * over a limit the `auth` is refused with `rate_limited` (`retry_after_ms` from
+   * `connectionRetryAfterSec`) and the gateway closes the session with 4429.
+   */
+  readonly identity: (ctx: IdentityContext, next: () => Promise<void>) => Promise<void>;
   /** Takes a token per frame; refuses it with `rate_limited` and `retry_after_ms` when out. */
   readonly message: (ctx: MessageContext, next: () => Promise<void>) => Promise<void>;
   /** Where counts live now: `memory`, `redis`, or `insurance` while Redis is unreachable. */
@@ -53,6 +64,15 @@ interface SessionBuckets {
 }
 
 const USE_MEMORY = Symbol('use the in-memory store');
+
+/** The connection state key under which the limiter notes what it counted at the handshake. */
+const COUNTED = 'ratelimit.counted';
+
+/** What a connection counts toward so far, besides its address. */
+interface Counted {
+  user: boolean;
+  tenant: boolean;
+}
 
 /**
  * Creates the rate limiter: open connections per address, user and tenant (checked before the
@@ -82,7 +102,13 @@ class GatewayRateLimiter implements RateLimiter {
 
   constructor(o: ResolvedRateLimitOptions) {
     this.#o = o;
-    this.#redis = o.redis === null ? null : new RedisLink(o.redis, o.keyPrefix, o.logger);
+    this.#redis =
+      o.redis === null
+        ? null
+        : new RedisLink(o.redis, o.keyPrefix, o.logger, {
+            ttlMs: o.connectionCountTtlMs,
+            refreshMs: o.connectionCountRefreshMs,
+          });
   }
 
   get store(): RateLimitStatus['store'] {
@@ -91,26 +117,15 @@ class GatewayRateLimiter implements RateLimiter {
   }
 
   readonly connection = async (ctx: ConnectionContext, next: () => Promise<void>): Promise<void> => {
-    const refs = this.#counterRefs(ctx.ip, ctx.identity?.userId ?? null, ctx.tenantId);
+    const userId = ctx.identity?.userId ?? null;
+    // With requireToken, a tenant named by an unauthenticated client is not counted yet: the
+    // client could name any tenant and hold its quota without ever authenticating.
+    const tenantKnown = ctx.identity !== null || !ctx.gateway.config.requireToken;
+    const counted: Counted = { user: userId !== null, tenant: tenantKnown && ctx.tenantId !== null };
+    ctx.state.set(COUNTED, counted);
+    const refs = this.#counterRefs(ctx.ip, userId, ctx.tenantId, counted.tenant);
     if (refs.length > 0) {
-      let counter: ConnectionCounter = this.#memoryCounter;
-      let refused: LimitScope | null;
-      let shared: ConnectionCounter | null = null;
-      const got = await this.#shared(
-        'connection count',
-        (r) => {
-          shared = r.counter;
-          return r.counter.acquire(refs);
-        },
-        (late) => {
-          if (late === null) void shared?.release(refs);
-        },
-      );
-      if (got === USE_MEMORY) refused = this.#memoryCounter.acquire(refs);
-      else {
-        counter = shared!;
-        refused = got;
-      }
+      const { counter, refused } = await this.#acquire(refs);
       if (refused !== null) {
         throw new HandshakeError(
           429,
@@ -123,6 +138,62 @@ class GatewayRateLimiter implements RateLimiter {
     }
     await next();
   };
+
+  readonly identity = async (ctx: IdentityContext, next: () => Promise<void>): Promise<void> => {
+    const counted = (ctx.state.get(COUNTED) as Counted | undefined) ?? { user: false, tenant: false };
+    const { userId, tenantId } = ctx.identity;
+    const countTenant = !counted.tenant && tenantId !== null;
+    const refs = this.#counterRefs(null, counted.user ? null : userId, tenantId, countTenant);
+    if (refs.length === 0) {
+      await next();
+      return;
+    }
+    const { counter, refused } = await this.#acquire(refs);
+    if (refused !== null) {
+      throw new ProtocolError(ErrorCode.RateLimited, `too many open connections for ${SCOPE_WORD[refused]}`, {
+        retryAfterMs: this.#o.connectionRetryAfterSec * 1000,
+      });
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      void counter.release(refs);
+    };
+    const before = { ...counted };
+    counted.user = true;
+    counted.tenant ||= countTenant;
+    ctx.state.set(COUNTED, counted);
+    ctx.onClose(release);
+    try {
+      await next();
+    } catch (error) {
+      // A later identity middleware refused: this identity is not applied.
+      release();
+      Object.assign(counted, before);
+      throw error;
+    }
+  };
+
+  /** Counts `refs` in Redis (or the insurance counter); says which counter holds them. */
+  async #acquire(
+    refs: readonly CounterRef[],
+  ): Promise<{ counter: ConnectionCounter; refused: LimitScope | null }> {
+    let shared: ConnectionCounter | null = null;
+    const got = await this.#shared(
+      'connection count',
+      (r) => {
+        shared = r.counter;
+        return r.counter.acquire(refs);
+      },
+      (late) => {
+        if (late === null) void shared?.release(refs);
+      },
+    );
+    if (got === USE_MEMORY)
+      return { counter: this.#memoryCounter, refused: this.#memoryCounter.acquire(refs) };
+    return { counter: shared!, refused: got };
+  }
 
   readonly message = async (ctx: MessageContext, next: () => Promise<void>): Promise<void> => {
     if (this.#o.yieldEvery > 0 && ++this.#sinceYield >= this.#o.yieldEvery) {
@@ -144,7 +215,12 @@ class GatewayRateLimiter implements RateLimiter {
   };
 
   async getRateLimitStatus(session: WebSocketSession): Promise<RateLimitStatus> {
-    const counters = this.#counterRefs(session.remoteAddress, session.userId, session.tenantId);
+    const counters = this.#counterRefs(
+      session.remoteAddress,
+      session.userId,
+      session.tenantId,
+      session.tenantId !== null,
+    );
     const defs = [...this.#bucketDefs(session)];
     for (const name of ['subscribe', 'publish'] as const) {
       const def = this.#o[name];
@@ -180,22 +256,32 @@ class GatewayRateLimiter implements RateLimiter {
 
   // ---------------------------------------------------------------- keys
 
-  #counterRefs(ip: string, userId: string | null, tenantId: string | null): CounterRef[] {
+  /** The connection counts of an address (null: none), a user and, with `countTenant`, the tenant. */
+  #counterRefs(
+    ip: string | null,
+    userId: string | null,
+    tenantId: string | null,
+    countTenant: boolean,
+  ): CounterRef[] {
     const limits = this.#o.connections;
     const refs: CounterRef[] = [];
-    if (limits.ip > 0) refs.push({ scope: 'ip', id: ip, limit: limits.ip });
+    if (limits.ip > 0 && ip !== null) refs.push({ scope: 'ip', id: this.#addressKey(ip), limit: limits.ip });
     if (limits.user > 0 && userId !== null) {
       refs.push({ scope: 'user', id: userKey(userId, tenantId), limit: limits.user });
     }
-    if (limits.tenant > 0 && tenantId !== null)
+    if (limits.tenant > 0 && countTenant && tenantId !== null)
       refs.push({ scope: 'tenant', id: tenantId, limit: limits.tenant });
     return refs;
+  }
+
+  #addressKey(ip: string): string {
+    return addressKey(ip, this.#o.ipv6PrefixLength);
   }
 
   /** The message buckets that apply to `session`, with the id each is keyed by. */
   *#bucketDefs(session: WebSocketSession): Generator<{ def: ResolvedBucket; id: string }> {
     const m = this.#o.messages;
-    if (m.ip) yield { def: m.ip, id: session.remoteAddress };
+    if (m.ip) yield { def: m.ip, id: this.#addressKey(session.remoteAddress) };
     if (m.user && session.userId !== null)
       yield { def: m.user, id: userKey(session.userId, session.tenantId) };
     if (m.tenant && session.tenantId !== null) yield { def: m.tenant, id: session.tenantId };
@@ -204,7 +290,7 @@ class GatewayRateLimiter implements RateLimiter {
   /** Subscribe and publish buckets are per user, or per address before authentication. */
   #typeId(session: WebSocketSession): string {
     return session.userId === null
-      ? `a:${session.remoteAddress}`
+      ? `a:${this.#addressKey(session.remoteAddress)}`
       : `u:${userKey(session.userId, session.tenantId)}`;
   }
 
@@ -302,7 +388,11 @@ class GatewayRateLimiter implements RateLimiter {
   }
 }
 
-/** Users are keyed within their tenant: the same user id in two tenants is two users. */
+/**
+ * Users are keyed within their tenant: the same user id in two tenants is two users. A JSON
+ * array, so that no pair of ids can spell another pair's key (tenant `a/b` with user `c` is not
+ * tenant `a` with user `b/c`).
+ */
 function userKey(userId: string, tenantId: string | null): string {
-  return tenantId === null ? userId : `${tenantId}/${userId}`;
+  return JSON.stringify(tenantId === null ? [userId] : [tenantId, userId]);
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@dotmac-ws/core';
 import type { Redis } from 'ioredis';
 import { RedisBucketStore } from './redis-bucket-store';
-import { RedisConnectionCounter } from './redis-connection-counter';
+import { RedisConnectionCounter, type RedisConnectionCounterOptions } from './redis-connection-counter';
 
 /** The Redis stores, once there is a client: given, or made from a URL. */
 export interface RedisStores {
@@ -21,7 +21,15 @@ export class RedisLink {
   #owned: Redis | null = null;
   #closed = false;
 
-  constructor(source: Redis | string, keyPrefix: string, logger: Logger) {
+  readonly #counting: RedisConnectionCounterOptions;
+
+  constructor(
+    source: Redis | string,
+    keyPrefix: string,
+    logger: Logger,
+    counting: RedisConnectionCounterOptions,
+  ) {
+    this.#counting = counting;
     if (typeof source !== 'string') {
       this.#use(source, keyPrefix);
       return;
@@ -55,7 +63,7 @@ export class RedisLink {
     this.stores = {
       client,
       buckets: new RedisBucketStore(client),
-      counter: new RedisConnectionCounter(client, keyPrefix),
+      counter: new RedisConnectionCounter(client, keyPrefix, this.#counting),
     };
   }
 }

@@ -1,5 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type GatewayOptions, silentLogger, WebSocketGateway, type WebSocketSession } from '@dotmac-ws/core';
+import {
+  AuthError,
+  type Authenticator,
+  type GatewayOptions,
+  silentLogger,
+  WebSocketGateway,
+  type WebSocketSession,
+} from '@dotmac-ws/core';
 import {
   freePort,
   isReachable,
@@ -34,6 +41,15 @@ const testIdentity = {
     if (typeof tenant === 'string') ctx.tenantId = tenant;
     if (typeof user === 'string') ctx.identity = { userId: user, tenantId: ctx.tenantId };
     await next();
+  },
+};
+
+/** Accepts tokens `user:<id>` and `user:<id>@<tenant>` (for in-band auth); refuses the rest. */
+export const userTokens: Authenticator = {
+  authenticate(token) {
+    const m = /^user:([^@]+)(?:@(.+))?$/.exec(token);
+    if (m === null) throw new AuthError('bad_signature', 'not a test token');
+    return { userId: m[1]!, tenantId: m[2] ?? null };
   },
 };
 

@@ -155,14 +155,14 @@ describe('message limits', () => {
       store: 'memory',
       connections: [
         { scope: 'ip', key: '127.0.0.29', limit: 5, open: 1 },
-        { scope: 'user', key: 'acme/gina', limit: 2, open: 1 },
+        { scope: 'user', key: '["acme","gina"]', limit: 2, open: 1 },
         { scope: 'tenant', key: 'acme', limit: 10, open: 1 },
       ],
       messages: [
         { bucket: 'ip', key: '127.0.0.29', messagesPerMinute: 60, burstSize: 5, remaining: 3 },
-        { bucket: 'user', key: 'acme/gina', messagesPerMinute: 60, burstSize: 5, remaining: 3 },
+        { bucket: 'user', key: '["acme","gina"]', messagesPerMinute: 60, burstSize: 5, remaining: 3 },
         { bucket: 'tenant', key: 'acme', messagesPerMinute: 60, burstSize: 50, remaining: 48 },
-        { bucket: 'publish', key: 'u:acme/gina', messagesPerMinute: 30, burstSize: 2, remaining: 2 },
+        { bucket: 'publish', key: 'u:["acme","gina"]', messagesPerMinute: 30, burstSize: 2, remaining: 2 },
       ],
     });
   });

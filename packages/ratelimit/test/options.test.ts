@@ -112,4 +112,25 @@ describe('options', () => {
       'messageLimits is an empty array when it must be an object keyed by ip, user or tenant',
     ]);
   });
+
+  it('checks the IPv6 prefix and the Redis count TTL and refresh', () => {
+    const o = resolveRateLimitOptions();
+    expect([o.ipv6PrefixLength, o.connectionCountTtlMs, o.connectionCountRefreshMs]).toEqual([
+      64, 30_000, 10_000,
+    ]);
+    expect(() =>
+      resolveRateLimitOptions({
+        ipv6PrefixLength: 0,
+        connectionCountTtlMs: 2000,
+        connectionCountRefreshMs: 1500,
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [
+          'ipv6PrefixLength is 0 when it must be an integer from 1 to 128',
+          'connectionCountRefreshMs is 1500 when it must be an integer from 100 to 1000',
+        ],
+      }),
+    );
+  });
 });

@@ -45,7 +45,7 @@ describe('deploy/docker-compose.yml', () => {
       expect(env.BACKEND, name).toBe('redis');
       expect(env.REDIS_URL, name).toBe('redis://redis:6379');
       expect(env.NODE_ID, name).toBe(name);
-      expect(env.TRUST_PROXY, name).toBe('true');
+      expect(env.TRUST_PROXY, name).toBe('loopback, uniquelocal');
       // The stop timeout covers the drain.
       expect(seconds(service.stop_grace_period ?? '10s') * 1000, name).toBeGreaterThan(
         Number(env.DRAIN_TIMEOUT_MS ?? schemaDefault('DRAIN_TIMEOUT_MS')),
