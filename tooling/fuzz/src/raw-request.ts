@@ -70,11 +70,12 @@ export async function sendRawRequest(
     if (req.cut !== null) conn.end();
     const outcome = await conn.until(() => finalStatus(conn.received()) !== null, answerMs);
     if (outcome === 'timeout') {
+      const line = shortString(`${req.method} ${req.target} ${req.version}`, 120);
       throw new PropertyViolation(
         'answered-or-closed',
         req.cut === null
-          ? `the request got no answer and its connection stayed open for ${answerMs} ms`
-          : `after ${bytes.length} of the request's ${whole.length} bytes and a half-close, the connection got no answer and stayed open for ${answerMs} ms`,
+          ? `the request ${line} got no answer and its connection stayed open for ${answerMs} ms`
+          : `after ${bytes.length} of the ${whole.length} bytes of the request ${line} and a half-close, the connection got no answer and stayed open for ${answerMs} ms`,
       );
     }
     if (outcome === 'closed') return 'closed';

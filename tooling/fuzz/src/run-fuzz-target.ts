@@ -110,26 +110,24 @@ export async function runFuzzTarget<T>(
     }
     const g = gateway;
     const w = watcher;
+    const kept = (messages: string[]) => messages.filter((m) => !config.ignore?.test(m));
     const since = Date.now();
     const mark = g.logMark();
     let label: string;
     try {
       label = await target.exercise(input, { gateway: g, answerMs });
     } catch (error) {
-      if (await crashed(g)) throw crashViolation(g);
-      throw error;
+      const violation = (await crashed(g)) ? crashViolation(g) : error;
+      if (!(violation instanceof PropertyViolation) || kept([violation.message]).length > 0) throw violation;
+      label = `ignored [${violation.property}]`;
     }
     await settle(g);
     if (!g.alive()) throw crashViolation(g);
-    const lines = g.unexpectedLines(mark);
+    const lines = kept(g.unexpectedLines(mark));
     if (lines.length > 0)
       throw new PropertyViolation('clean-log', `the gateway logged after this input:\n${shortLines(lines)}`);
-    const late = w.violationsSince(since);
-    if (late.length > 0)
-      throw new PropertyViolation(
-        'pongs',
-        `while this input ran:\n${shortLines(late.map((v) => v.message))}`,
-      );
+    const late = kept(w.violationsSince(since).map((v) => v.message));
+    if (late.length > 0) throw new PropertyViolation('pongs', `while this input ran:\n${shortLines(late)}`);
     if (counting) {
       inputs++;
       outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
@@ -223,9 +221,11 @@ export async function runFuzzTarget<T>(
       failures.push(`[pongs] ${(error as Error).message}`);
     }
   }
-  if (mainProperty !== 'pongs' && !restarted && watcher.violations.length > 0) {
+  const notIgnored = (messages: string[]) => messages.filter((m) => !config.ignore?.test(m));
+  const watcherViolations = notIgnored(watcher.violations.map((v) => v.message));
+  if (mainProperty !== 'pongs' && !restarted && watcherViolations.length > 0) {
     failures.push(
-      `[pongs] the well-behaved client (127.0.0.2, a ping every 150 ms):\n${shortLines(watcher.violations.map((v) => v.message))}`,
+      `[pongs] the well-behaved client (127.0.0.2, a ping every 150 ms):\n${shortLines(watcherViolations)}`,
     );
   }
   const rssAfter = gateway.alive() ? gateway.rssKiB() : null;
@@ -236,7 +236,7 @@ export async function runFuzzTarget<T>(
       `[bounded-memory] the gateway's RSS grew by ${growthMiB.toFixed(1)} MiB (${(rssBefore! / 1024).toFixed(1)} -> ${(rssAfter! / 1024).toFixed(1)} MiB), over the bound of ${config.rssGrowthMiB} MiB`,
     );
   }
-  const unexpected = gateways.flatMap((g) => g.unexpectedLines());
+  const unexpected = notIgnored(gateways.flatMap((g) => g.unexpectedLines()));
   if (mainProperty !== 'clean-log' && mainProperty !== 'process-alive' && unexpected.length > 0)
     failures.push(
       `[clean-log] the gateway's output has ${unexpected.length} unexpected lines:\n${shortLines(unexpected)}`,
@@ -250,10 +250,12 @@ export async function runFuzzTarget<T>(
   }
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const top = [...outcomes.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, n]) => `${k} x${n}`)
-    .join(', ');
+  const sorted = [...outcomes.entries()].sort((a, b) => b[1] - a[1]);
+  const top =
+    sorted
+      .slice(0, 14)
+      .map(([k, n]) => `${k} x${n}`)
+      .join(', ') + (sorted.length > 14 ? `, and ${sorted.length - 14} more kinds` : '');
   const summary =
     `fuzz ${target.name}: ${inputs} inputs passed (fuzzing budget ${(budget / 1000).toFixed(1)} s, ${seconds} s in all), seed ${config.seed}` +
     `${restarted ? `, the gateway was restarted ${gateways.length - 1} times after crashes` : ''}\n` +

@@ -78,10 +78,14 @@ export const upgradeTarget: fc.Arbitrary<string> = fc.oneof(
 export const upgradeInput: fc.Arbitrary<RawRequest> = fc
   .record({
     pacing,
-    method: mostly(
-      'GET',
-      fc.constantFrom('POST', 'HEAD', 'OPTIONS', 'get', 'CONNECT', 'PRI', 'G\u00c9T', ''),
-      8,
+    method: fc.oneof(
+      { weight: 40, arbitrary: fc.constant('GET') },
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom('POST', 'HEAD', 'OPTIONS', 'get', 'CONNECT', 'PRI', 'G\u00c9T', ''),
+      },
+      // Random bytes where the request line starts: the rest of the request follows them.
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
     ),
     target: upgradeTarget,
     version: mostly(
