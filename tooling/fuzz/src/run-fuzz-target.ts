@@ -141,6 +141,7 @@ export async function runFuzzTarget<T>(
   let found: fc.RunDetails<[T]> | null = null;
   let shrunk: fc.RunDetails<[T]> | null = null;
   let shrunkFlaky = false;
+  let replayed = true;
   if (config.path === null) {
     const first = await fc.check(property, {
       seed: config.seed,
@@ -160,6 +161,7 @@ export async function runFuzzTarget<T>(
         });
         answerMs = config.answerMs;
         const smallest = run.counterexample?.[0];
+        replayed = run.failed;
         if (run.failed && smallest !== undefined) {
           // Confirmed with the full bound; an input at the edge (a depth that only sometimes
           // overflows the stack) may fail only now and then.
@@ -205,7 +207,10 @@ export async function runFuzzTarget<T>(
     };
     const shrinks = (d: fc.RunDetails<[T]>) =>
       `shrunk ${d.numShrinks} times${d.interrupted ? ', stopped at FUZZ_SHRINK_SECONDS' : ''}`;
-    let text = `${what}\n   input${best === shrunk ? ` (${shrinks(best)})` : ''}:\n${show(best)}`;
+    const note = replayed
+      ? ''
+      : ' (it did not fail again when replayed alone: the failure may depend on earlier inputs or on timing)';
+    let text = `${what}\n   input${best === shrunk ? ` (${shrinks(best)})` : note}:\n${show(best)}`;
     if (shrunk !== null && shrunkFlaky)
       text += `\n   a smaller input failed the same way while shrinking (${shrinks(shrunk)}), but not on each of 3 more tries:\n${show(shrunk)}`;
     failures.push(text);
