@@ -216,7 +216,9 @@ export async function runFuzzTarget<T>(
     failures.push(text);
   }
 
-  // End of the run: the well-behaved client, memory, the whole log, and a clean stop.
+  // End of the run: the process, the well-behaved client, memory, the whole log, and a clean stop.
+  if (mainProperty !== 'process-alive' && (await crashed(gateway)))
+    failures.push(crashViolation(gateway).message);
   let pongs: WatcherSummary | null = null;
   const restarted = gateways.length > 1;
   if (gateway.alive()) {
