@@ -1,3 +1,6 @@
+/** A valid `Sec-WebSocket-Key` (the sample nonce of RFC 6455). */
+export const SAMPLE_WEBSOCKET_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+
 /** WebSocket opcodes (RFC 6455 §5.2). */
 export const Opcode = {
   Continuation: 0x0,

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { ALLOWED_ORIGINS } from '../gateway-under-test';
 import type { RawRequest } from '../raw-request';
+import { SAMPLE_WEBSOCKET_KEY } from '../ws-frame';
 import {
   authorization,
   extraHeader,
@@ -15,8 +16,6 @@ import {
   pacing,
 } from './request-parts';
 import { tenantIdText, tokenText } from './tokens';
-
-const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 /** Request targets: the endpoint, tenant paths, and what `new URL()` or a router may choke on. */
 export const upgradeTarget: fc.Arbitrary<string> = fc.oneof(
@@ -101,7 +100,10 @@ export const upgradeInput: fc.Arbitrary<RawRequest> = fc
       mostly('Upgrade', fc.constantFrom('keep-alive, Upgrade', 'close', 'upgrade,upgrade', '')),
     ),
     key: headerSlot(
-      mostly(KEY, fc.constantFrom('', 'short', `dGhl${'A'.repeat(40)}`, '!!!!!!!!!!!!!!!!!!!!!!==')),
+      mostly(
+        SAMPLE_WEBSOCKET_KEY,
+        fc.constantFrom('', 'short', `dGhl${'A'.repeat(40)}`, '!!!!!!!!!!!!!!!!!!!!!!=='),
+      ),
     ),
     wsVersion: headerSlot(mostly('13', fc.constantFrom('8', '13, 8', 'abc', '', '013'))),
     protocol: maybe(

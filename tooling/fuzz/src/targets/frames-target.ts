@@ -9,16 +9,21 @@ import { describeValue, shortString } from '../describe-value';
 import { type FuzzTarget, PropertyViolation } from '../fuzz-target';
 import { MAX_MESSAGE_BYTES } from '../gateway-under-test';
 import { httpHeadLength, httpStatus, nextSourceAddress, RawConnection } from '../raw-connection';
-import { clientFrame, decodeServerFrames, encodeFrame, Opcode, type ServerFrame } from '../ws-frame';
-
-const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+import {
+  clientFrame,
+  decodeServerFrames,
+  encodeFrame,
+  Opcode,
+  SAMPLE_WEBSOCKET_KEY,
+  type ServerFrame,
+} from '../ws-frame';
 
 /** The handshake of a fuzz session: valid, with the session's path, token and subprotocol. */
 export function handshakeRequest(port: number, s: SessionSpec): string {
   let target = s.path;
   const protocols: string[] = s.subprotocol ? ['dotmac.v1'] : [];
   const headers = [`Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade'];
-  headers.push(`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13');
+  headers.push(`Sec-WebSocket-Key: ${SAMPLE_WEBSOCKET_KEY}`, 'Sec-WebSocket-Version: 13');
   if (s.token !== null) {
     if (s.token.via === 'header') headers.push(`Authorization: Bearer ${s.token.text}`);
     else if (s.token.via === 'query')
