@@ -34,7 +34,7 @@ export const FUZZ_GATEWAY_ENV: Readonly<Record<string, string>> = {
   HEARTBEAT_MS: '1000',
   DRAIN_TIMEOUT_MS: '2000',
   CLIENT_PUBLISH: 'true',
-  TRUST_PROXY: 'true',
+  TRUST_PROXY: 'loopback',
   ALLOWED_ORIGINS: ALLOWED_ORIGINS.join(','),
   TENANT_SUBDOMAIN_BASE: SUBDOMAIN_BASE,
   API_KEY,
