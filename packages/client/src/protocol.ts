@@ -62,7 +62,17 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Frame types only the server sends; never a publish `event` nor a custom request type. */
-export const SERVER_FRAME_TYPES: readonly string[] = ['welcome', 'ack', 'error', 'pong', 'auth_expiring'];
+export const SERVER_FRAME_TYPES: readonly string[] = [
+  'welcome',
+  'ack',
+  'error',
+  'pong',
+  'auth_expiring',
+  'subscribed',
+  'unsubscribed',
+  'join',
+  'leave',
+];
 
 // ------------------------------------------------------------------ server -> client
 

@@ -56,13 +56,21 @@ export const ErrorCode = {
 /** An error code from {@link ErrorCode}; handlers may use codes of their own too. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Frame types the server sends and a client may therefore never use as a publish `event`. */
+/**
+ * Frame types the server sends and a client may therefore never use as a publish `event` (nor
+ * the server API as a broadcast type): a client could otherwise forge an `unsubscribed` push
+ * or a presence `join` in other clients' streams. Includes the v1.1 pushes.
+ */
 export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([
   'welcome',
   'ack',
   'error',
   'pong',
   'auth_expiring',
+  'subscribed',
+  'unsubscribed',
+  'join',
+  'leave',
 ]);
 
 /** Client frame types the gateway handles itself; `addMessageHandler` refuses them. */

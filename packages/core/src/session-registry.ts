@@ -77,9 +77,9 @@ export class SessionRegistry {
   }
   /** Session counts per tenant (sessions without a tenant are not counted). */
   tenantCounts(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [tenant, set] of this.#byTenant) out[tenant] = set.size;
-    return out;
+    // fromEntries defines own properties: a tenant named `__proto__` is counted like any other
+    // (an assignment would try to set the object's prototype and lose it).
+    return Object.fromEntries([...this.#byTenant].map(([tenant, set]) => [tenant, set.size]));
   }
 
   #index(id: IdentitySnapshot, s: WebSocketSession): void {

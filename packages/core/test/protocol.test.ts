@@ -170,7 +170,21 @@ describe('channels', () => {
     });
   });
 
-  it.each(['welcome', 'ack', 'error', 'pong', 'auth_expiring', '', 'a b', 'x'.repeat(101), 5])(
+  it.each([
+    'welcome',
+    'ack',
+    'error',
+    'pong',
+    'auth_expiring',
+    'subscribed',
+    'unsubscribed',
+    'join',
+    'leave',
+    '',
+    'a b',
+    'x'.repeat(101),
+    5,
+  ])(
     'publish with event %j gets bad_request',
     async (event) => {
       const { url } = await startTestGateway({ clientPublish: true });

@@ -43,6 +43,23 @@ describe('tenant resolution', () => {
     expect(JSON.parse(r.body).error.code).toBe('invalid_tenant');
   });
 
+  it('a tenant named like an Object.prototype key is kept apart and counted like any other', async () => {
+    const { base, gw } = await startTestGateway();
+    const proto = await TestClient.open(`${wsOf(base)}/ws/tenant/__proto__`);
+    const ctor = await TestClient.open(`${wsOf(base)}/ws/tenant/constructor`);
+    expect(await tenantOf(proto)).toBe('__proto__');
+    expect(await tenantOf(ctor)).toBe('constructor');
+    const byTenant = gw.getStats().sessions.by_tenant;
+    expect(Object.getPrototypeOf(byTenant)).toBe(Object.prototype);
+    expect(Object.entries(byTenant).sort()).toEqual([
+      ['__proto__', 1],
+      ['constructor', 1],
+    ]);
+    expect(JSON.parse(JSON.stringify(gw.getStats())).sessions.by_tenant).toEqual(
+      JSON.parse('{"__proto__":1,"constructor":1}'),
+    );
+  });
+
   it('matches only the gateway path and its tenant form', () => {
     expect(matchGatewayPath('/ws', '/ws')).toEqual({ tenantId: null });
     expect(matchGatewayPath('/ws/', '/ws')).toEqual({ tenantId: null });
