@@ -184,15 +184,12 @@ describe('channels', () => {
     'a b',
     'x'.repeat(101),
     5,
-  ])(
-    'publish with event %j gets bad_request',
-    async (event) => {
-      const { url } = await startTestGateway({ clientPublish: true });
-      const a = await connect(url);
-      const r = await a.request({ type: 'publish', channel: 'c', event, data: 1 });
-      expect(r).toMatchObject({ type: 'error', data: { code: 'bad_request' } });
-    },
-  );
+  ])('publish with event %j gets bad_request', async (event) => {
+    const { url } = await startTestGateway({ clientPublish: true });
+    const a = await connect(url);
+    const r = await a.request({ type: 'publish', channel: 'c', event, data: 1 });
+    expect(r).toMatchObject({ type: 'error', data: { code: 'bad_request' } });
+  });
 
   it('publish without a channel gets invalid_channel', async () => {
     const { url } = await startTestGateway({ clientPublish: true });
