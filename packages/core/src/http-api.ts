@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BroadcastTarget } from './broadcast-envelope';
 import { isValidChannelName, isValidEventName, isValidTenantId } from './channel-name';
 import { SERVER_FRAME_TYPES } from './constants';
-import { safeJsonParse } from './frame';
 import { sendJson, type WebSocketGateway } from './gateway';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
+import { safeJsonParse } from './safe-json-parse';
 
 /** The largest body `POST /api/publish` accepts. */
 export const MAX_API_BODY_BYTES = 1024 * 1024;
@@ -47,20 +48,26 @@ export function handleHttpApiRequest(
   };
   switch (path) {
     case '/health':
-      gateway.healthCheck().then((h) => sendJson(res, h.status === 'unhealthy' ? 503 : 200, h), fail);
+      gateway
+        .healthCheck()
+        .then((h) => sendJson(res, h.status === 'unhealthy' ? 503 : 200, h))
+        .catch(fail);
       return true;
     case '/ready':
       sendJson(res, gateway.isReady ? 200 : 503, { ready: gateway.isReady, status: gateway.status });
       return true;
     case '/metrics':
-      gateway.getPrometheusMetrics().then((text) => {
-        res.writeHead(200, {
-          'content-type':
-            gateway.observabilityHooks?.metricsContentType ?? 'text/plain; version=0.0.4; charset=utf-8',
-          'cache-control': 'no-store',
-        });
-        res.end(text);
-      }, fail);
+      gateway
+        .getPrometheusMetrics()
+        .then((text) => {
+          res.writeHead(200, {
+            'content-type':
+              gateway.observabilityHooks?.metricsContentType ?? 'text/plain; version=0.0.4; charset=utf-8',
+            'cache-control': 'no-store',
+          });
+          res.end(text);
+        })
+        .catch(fail);
       return true;
     default:
       break;
@@ -81,7 +88,7 @@ export function handleHttpApiRequest(
         });
         return;
       }
-      const parsed = parsePublishBody(body);
+      const parsed = parsePublishBody(body, gateway.config.maxJsonDepth);
       if (typeof parsed === 'string') {
         sendJson(res, 400, { error: { code: 'bad_request', message: parsed } });
         return;
@@ -171,14 +178,22 @@ export interface PublishRequest {
   data: unknown;
 }
 
-/** Validates a `POST /api/publish` body; returns what is wrong as a string. */
-export function parsePublishBody(text: string): PublishRequest | string {
+/**
+ * Validates a `POST /api/publish` body; returns what is wrong as a string. A body nested deeper
+ * than `maxDepth` levels (the body object is level 1) is refused; `__proto__` and
+ * `constructor.prototype` keys are removed (see `safeJsonParse`).
+ */
+export function parsePublishBody(
+  text: string,
+  maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
+): PublishRequest | string {
   let body: unknown;
   try {
     body = safeJsonParse(text);
   } catch {
     return 'the body is not valid JSON';
   }
+  if (exceedsJsonDepth(text, body, maxDepth)) return `the body nests deeper than ${maxDepth} levels`;
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     return 'the body must be a JSON object';
   const b = body as Record<string, unknown>;
