@@ -27,7 +27,10 @@ export interface RateLimiter extends GatewayMiddleware {
   readonly name: 'ratelimit';
   /** Counts open connections; refuses the handshake with 429 and `Retry-After` over a limit. */
   readonly connection: (ctx: ConnectionContext, next: () => Promise<void>) => Promise<void>;
-  /** Takes a token per frame; refuses it with `rate_limited` and `retry_after_ms` when out. */
+  /**
+   * Takes a token per frame, malformed ones included (invalid JSON, binary, no `type`: they
+   * take from the general buckets); refuses it with `rate_limited` and `retry_after_ms` when out.
+   */
   readonly message: (ctx: MessageContext, next: () => Promise<void>) => Promise<void>;
   /** Where counts live now: `memory`, `redis`, or `insurance` while Redis is unreachable. */
   readonly store: RateLimitStatus['store'];
@@ -131,7 +134,10 @@ class GatewayRateLimiter implements RateLimiter {
       this.#sinceYield = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const refs = this.#bucketsOf(ctx.session, ctx.type);
+    // A frame that could not be read counts too (protocol.md: every inbound frame counts): it
+    // takes from the general buckets, and is refused with `rate_limited` rather than
+    // `bad_request` once they are empty, so that a client sending garbage meets 4429 as well.
+    const refs = ctx.malformed ? this.#sessionBuckets(ctx.session).any : this.#bucketsOf(ctx.session, ctx.type);
     if (refs.length > 0) {
       const result = await this.#take(refs);
       if (!result.allowed) {
