@@ -137,7 +137,9 @@ class GatewayRateLimiter implements RateLimiter {
     // A frame that could not be read counts too (protocol.md: every inbound frame counts): it
     // takes from the general buckets, and is refused with `rate_limited` rather than
     // `bad_request` once they are empty, so that a client sending garbage meets 4429 as well.
-    const refs = ctx.malformed ? this.#sessionBuckets(ctx.session).any : this.#bucketsOf(ctx.session, ctx.type);
+    const refs = ctx.malformed
+      ? this.#sessionBuckets(ctx.session).any
+      : this.#bucketsOf(ctx.session, ctx.type);
     if (refs.length > 0) {
       const result = await this.#take(refs);
       if (!result.allowed) {
