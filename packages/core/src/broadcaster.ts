@@ -57,11 +57,12 @@ export class Broadcaster {
     );
     d.counters.broadcasts_published++;
     const ts = Date.now();
-    const hooks = d.hooks();
     // Asked before local delivery: a span the hook starts here covers the whole broadcast.
-    const traceparent = hooks?.currentTraceparent?.();
+    const traceparent = this.#callHook((h) => h.currentTraceparent?.());
     const delivered = this.deliverLocal(target, frame);
-    hooks?.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent });
+    this.#callHook((h) =>
+      h.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent }),
+    );
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
     if (traceparent !== undefined) header.traceparent = traceparent;
     try {
@@ -79,7 +80,7 @@ export class Broadcaster {
     return delivered;
   }
 
-  /** Handles a payload from the backend. */
+  /** Handles a payload from the backend. Never throws into the backend: failures are reported. */
   receive(_topic: string, payload: Uint8Array): void {
     const d = this.#d;
     let decoded: ReturnType<typeof decodeEnvelope>;
@@ -93,15 +94,35 @@ export class Broadcaster {
     const { header, frame } = decoded;
     if (header.origin === d.nodeId) return;
     d.counters.broadcasts_received++;
-    const delivered = this.deliverLocal(header.target, frame);
-    d.hooks()?.onBroadcast?.({
-      target: header.target,
-      type: header.type,
-      delivered,
-      origin: 'remote',
-      publishedAt: header.ts,
-      traceparent: header.traceparent,
-    });
+    let delivered: number;
+    try {
+      delivered = this.deliverLocal(header.target, frame);
+    } catch (error) {
+      d.onError(error, 'backend receive');
+      return;
+    }
+    this.#callHook((h) =>
+      h.onBroadcast?.({
+        target: header.target,
+        type: header.type,
+        delivered,
+        origin: 'remote',
+        publishedAt: header.ts,
+        traceparent: header.traceparent,
+      }),
+    );
+  }
+
+  /** Calls an observability hook; one that throws is reported and the broadcast goes on. */
+  #callHook<T>(call: (hooks: ObservabilityHooks) => T): T | undefined {
+    const hooks = this.#d.hooks();
+    if (hooks === undefined) return undefined;
+    try {
+      return call(hooks);
+    } catch (error) {
+      this.#d.onError(error, 'hook');
+      return undefined;
+    }
   }
 
   /** Hands `payload` to every local session `target` names; returns how many took it. */

@@ -4,6 +4,7 @@ import type { Authenticator } from './authenticator';
 import type { Backend } from './backend';
 import { type ChannelPolicy, defaultChannelPolicy } from './channel-policy';
 import { ConfigError } from './config-error';
+import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from './json-depth';
 import { createConsoleLogger, type Logger } from './logger';
 import { MemoryBackend } from './memory-backend';
 import type { ObservabilityHooks } from './observability-hooks';
@@ -66,6 +67,11 @@ export interface GatewayOptions {
   apiKey?: string | null | undefined;
   /** Largest inbound frame in bytes; larger closes with 1009. @default 65536 */
   maxMessageBytes?: number;
+  /**
+   * How deep an inbound frame or HTTP API body may nest (the outermost object is level 1);
+   * deeper frames get `bad_request`, deeper bodies 400. @default 32
+   */
+  maxJsonDepth?: number;
   /** Largest outbound buffer per session in bytes before the slow-consumer policy applies. @default 1048576 */
   maxBufferedBytes?: number;
   /** `close` (4408) or `drop` (count and skip) for a session over `maxBufferedBytes`. @default 'close' */
@@ -76,6 +82,11 @@ export interface GatewayOptions {
   maxConnections?: number;
   /** Inbound frames queued per session before the gateway stops reading its socket. @default 256 */
   maxPendingFrames?: number;
+  /**
+   * Bytes of inbound frames queued per session before the gateway stops reading its socket
+   * (whichever of this and `maxPendingFrames` is reached first). @default 4 * maxMessageBytes
+   */
+  maxPendingBytes?: number;
   /** WebSocket ping interval; no answer within two intervals terminates. @default 25000 */
   heartbeatMs?: number;
   /** How long a shutdown waits for sessions to close before terminating them. @default 10000 */
@@ -128,11 +139,13 @@ export interface ResolvedGatewayConfig {
   allowedOrigins: readonly string[] | null;
   apiKey: string | null;
   maxMessageBytes: number;
+  maxJsonDepth: number;
   maxBufferedBytes: number;
   slowConsumerPolicy: SlowConsumerPolicy;
   maxSubscriptionsPerSession: number;
   maxConnections: number;
   maxPendingFrames: number;
+  maxPendingBytes: number;
   heartbeatMs: number;
   drainTimeoutMs: number;
   rateLimitCloseAfter: number;
@@ -141,6 +154,9 @@ export interface ResolvedGatewayConfig {
   logger: Logger;
   hooks: ObservabilityHooks | undefined;
 }
+
+/** `maxPendingBytes` defaults to this many frames of `maxMessageBytes`. */
+const PENDING_BYTES_PER_MESSAGE = 4;
 
 /** The defaults of every plain option. */
 export const DEFAULTS = {
@@ -153,6 +169,7 @@ export const DEFAULTS = {
   clientPublish: false,
   tenantIsolation: true,
   maxMessageBytes: 64 * 1024,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
   maxBufferedBytes: 1024 * 1024,
   slowConsumerPolicy: 'close',
   maxSubscriptionsPerSession: 128,
@@ -170,6 +187,7 @@ const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
   ['authTimeoutMs', 1, 3_600_000],
   ['authExpiringLeadMs', 0, 3_600_000],
   ['maxMessageBytes', 64, 256 * 1024 * 1024],
+  ['maxJsonDepth', 2, MAX_JSON_DEPTH_LIMIT],
   ['maxBufferedBytes', 1024, 1024 * 1024 * 1024],
   ['maxSubscriptionsPerSession', 1, 1_000_000],
   ['maxConnections', 0, 10_000_000],
@@ -178,6 +196,8 @@ const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
   ['drainTimeoutMs', 0, 3_600_000],
   ['rateLimitCloseAfter', 1, 1_000_000],
 ];
+/** Checked only when set: its default follows `maxMessageBytes`. */
+const PENDING_BYTES_RULE: IntegerRule<'maxPendingBytes'> = ['maxPendingBytes', 64, 4 * 1024 * 1024 * 1024];
 const BOOL_KEYS = [
   'requireToken',
   'authInBand',
@@ -197,6 +217,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
 
   checkIntegerOptions(problems, o, INT_RULES);
   const trustProxy = compileTrustProxy(o.trustProxy, problems);
+  if (o.maxPendingBytes !== undefined) checkIntegerOptions(problems, o, [PENDING_BYTES_RULE]);
   for (const key of BOOL_KEYS) {
     if (typeof o[key] !== 'boolean')
       problems.push(`${key} is ${describeOptionValue(o[key])} when it must be true or false`);
@@ -298,11 +319,13 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     allowedOrigins: o.allowedOrigins ?? null,
     apiKey: o.apiKey ?? null,
     maxMessageBytes: o.maxMessageBytes,
+    maxJsonDepth: o.maxJsonDepth,
     maxBufferedBytes: o.maxBufferedBytes,
     slowConsumerPolicy: o.slowConsumerPolicy,
     maxSubscriptionsPerSession: o.maxSubscriptionsPerSession,
     maxConnections: o.maxConnections,
     maxPendingFrames: o.maxPendingFrames,
+    maxPendingBytes: o.maxPendingBytes ?? PENDING_BYTES_PER_MESSAGE * o.maxMessageBytes,
     heartbeatMs: o.heartbeatMs,
     drainTimeoutMs: o.drainTimeoutMs,
     rateLimitCloseAfter: o.rateLimitCloseAfter,

@@ -1,5 +1,7 @@
 import { ErrorCode } from './constants';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
 import { ProtocolError } from './protocol-error';
+import { safeJsonParse } from './safe-json-parse';
 
 /** A request id: a string or an integer, echoed in the reply. */
 export type FrameId = string | number;
@@ -30,41 +32,14 @@ export const MAX_ID_LENGTH = 128;
 /** The longest frame type. */
 export const MAX_TYPE_LENGTH = 100;
 
-// Only texts that name one of these keys need the slower sanitizing pass.
-const SUSPICIOUS_KEY = /"(?:__proto__|constructor)"\s*:/;
-
 /**
- * Parses JSON without letting `__proto__` or `constructor.prototype` keys reach application
- * code. JSON.parse itself never pollutes a prototype, but an object with an own `__proto__`
- * key does as soon as someone `Object.assign`s or spreads it, so such keys are removed.
+ * Turns one inbound text into a {@link Frame}, or throws a `bad_request` {@link FrameError}
+ * that says what was wrong: not JSON, not an object, an invalid `id`, nested deeper than
+ * `maxDepth` levels (the frame object is level 1), an invalid `type` or `channel`. When the
+ * text was an object with a valid id, the error carries it in `requestId` so the reply can
+ * echo it. `__proto__` and `constructor.prototype` keys are removed (see `safeJsonParse`).
  */
-export function safeJsonParse(text: string): unknown {
-  const value: unknown = JSON.parse(text);
-  return SUSPICIOUS_KEY.test(text) ? sanitize(value) : value;
-}
-
-function sanitize(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = sanitize(value[i]);
-    return value;
-  }
-  const record = value as Record<string, unknown>;
-  if (Object.hasOwn(record, '__proto__')) Reflect.deleteProperty(record, '__proto__');
-  const ctor = Object.hasOwn(record, 'constructor') ? record.constructor : undefined;
-  if (ctor !== null && typeof ctor === 'object' && Object.hasOwn(ctor, 'prototype')) {
-    Reflect.deleteProperty(record, 'constructor');
-  }
-  for (const key of Object.keys(record)) record[key] = sanitize(record[key]);
-  return record;
-}
-
-/**
- * Turns one inbound text into a {@link Frame}, or throws a `bad_request` {@link ProtocolError}
- * that says what was wrong. When the text was an object with a valid id, the error carries it
- * in `requestId` so the reply can echo it.
- */
-export function parseFrame(text: string): Frame {
+export function parseFrame(text: string, maxDepth: number = DEFAULT_MAX_JSON_DEPTH): Frame {
   let value: unknown;
   try {
     value = safeJsonParse(text);
@@ -86,6 +61,9 @@ export function parseFrame(text: string): Frame {
     validId = id as FrameId;
   }
   if (id === null) delete frame.id;
+  if (exceedsJsonDepth(text, frame, maxDepth)) {
+    throw new FrameError(`the frame nests deeper than ${maxDepth} levels`, validId);
+  }
   const type = frame.type;
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
     throw new FrameError(

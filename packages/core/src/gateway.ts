@@ -32,7 +32,7 @@ import {
   SERVER_FRAME_TYPES,
   SUBPROTOCOL,
 } from './constants';
-import { errorFrame, type Frame, type FrameError, type FrameId, parseFrame } from './frame';
+import { errorFrame, type Frame, FrameError, type FrameId, parseFrame } from './frame';
 import { HandshakeError } from './handshake-error';
 import { type ComponentHealth, type GatewayHealth, type HealthStatus, worstStatus } from './health';
 import { handleHttpApiRequest } from './http-api';
@@ -102,7 +102,10 @@ type GatewayState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
 interface SessionState {
   /** Runs the connection's `onClose` callbacks (once, however often it is called). */
   ended: () => void;
-  inbox: { text: string; bytes: number }[];
+  /** Frames read and not yet handled; `text` is null for a binary frame. */
+  inbox: { text: string | null; bytes: number }[];
+  /** Bytes of the frames in `inbox`. */
+  inboxBytes: number;
   processing: boolean;
   paused: boolean;
   authTimer: NodeJS.Timeout | undefined;
@@ -116,6 +119,9 @@ interface SessionState {
 const FRAMES_PER_TURN = 32;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** What the message middleware sees of a frame that could not be read as a frame. */
+const MALFORMED_FRAME: Frame = Object.freeze({ type: '' });
 
 /** Node's setTimeout caps delays at 2^31-1 ms; longer waits are chained. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -146,6 +152,8 @@ export class WebSocketGateway {
   readonly #interest: TopicInterest;
   readonly #broadcaster: Broadcaster;
   readonly #counters: GatewayCounters = createCounters();
+  /** Inbound frames read on this node and not yet handled (every session's inbox). */
+  readonly #pendingInbound = { frames: 0, bytes: 0 };
   readonly #handlers = new Map<string, MessageHandler>();
   readonly #connectionMiddleware: ConnectionMiddleware[] = [];
   readonly #messageMiddleware: MessageMiddleware[] = [];
@@ -163,8 +171,10 @@ export class WebSocketGateway {
   #stopping: Promise<void> | undefined;
   #onSessionGone: (() => void) | undefined;
   readonly #upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // handleUpgrade never rejects.
-    void this.handleUpgrade(req, socket, head);
+    this.handleUpgrade(req, socket, head).catch((error: unknown) => {
+      this.#reportError(error, 'handshake');
+      socket.destroy();
+    });
   };
   readonly #requestListener = (req: IncomingMessage, res: ServerResponse) => {
     if (this.handleHttpRequest(req, res)) return;
@@ -233,7 +243,7 @@ export class WebSocketGateway {
       },
     };
     this.#runConnection = compose(this.#connectionMiddleware, () => undefined);
-    this.#runMessage = compose(this.#messageMiddleware, (ctx) => this.#route(ctx));
+    this.#runMessage = compose(this.#messageMiddleware, this.#routeOrRefuse);
     this.#runIdentity = compose(this.#identityMiddleware, () => undefined);
     if (options.trustProxy === true) {
       this.config.logger.warn(
@@ -438,7 +448,7 @@ export class WebSocketGateway {
     if (middleware.message) this.#messageMiddleware.push(middleware.message);
     if (middleware.identity) this.#identityMiddleware.push(middleware.identity);
     this.#runConnection = compose(this.#connectionMiddleware, () => undefined);
-    this.#runMessage = compose(this.#messageMiddleware, (ctx) => this.#route(ctx));
+    this.#runMessage = compose(this.#messageMiddleware, this.#routeOrRefuse);
     this.#runIdentity = compose(this.#identityMiddleware, () => undefined);
     return this;
   }
@@ -617,6 +627,7 @@ export class WebSocketGateway {
       channels: this.#channels.channelCount,
       subscriptions: this.#channels.subscriptionCount,
       backend_topics: this.#interest.topicCount,
+      pending_inbound: { ...this.#pendingInbound },
       counters: { ...this.#counters },
       backend: { name: this.config.backend.name, ...backendStats },
     };
@@ -874,6 +885,7 @@ export class WebSocketGateway {
     const state: SessionState = {
       ended: runCallbacks,
       inbox: [],
+      inboxBytes: 0,
       processing: false,
       paused: false,
       authTimer: undefined,
@@ -940,7 +952,10 @@ export class WebSocketGateway {
     clearTimeout(state.authTimer);
     clearTimeout(state.expiringTimer);
     clearTimeout(state.expiryTimer);
+    this.#pendingInbound.frames -= state.inbox.length;
+    this.#pendingInbound.bytes -= state.inboxBytes;
     state.inbox.length = 0;
+    state.inboxBytes = 0;
     this.#counters.disconnections_total++;
     state.ended();
     this.#callHook('onDisconnect', (h) => h.onDisconnect?.(session, code, reason));
@@ -953,19 +968,26 @@ export class WebSocketGateway {
     this.#counters.messages_received++;
     this.#counters.bytes_received += buf.length;
     if (session.closing) return;
-    if (isBinary) {
-      session.sendRaw(
-        Buffer.from(errorFrame(ErrorCode.BadRequest, 'binary frames are not supported: send JSON text')),
-      );
-      return;
-    }
-    state.inbox.push({ text: buf.toString('utf8'), bytes: buf.length });
-    if (state.inbox.length >= this.config.maxPendingFrames && !state.paused) {
+    // Binary frames queue too: they are refused in order, and counted by the middleware.
+    state.inbox.push({ text: isBinary ? null : buf.toString('utf8'), bytes: buf.length });
+    state.inboxBytes += buf.length;
+    this.#pendingInbound.frames++;
+    this.#pendingInbound.bytes += buf.length;
+    if (
+      !state.paused &&
+      (state.inbox.length >= this.config.maxPendingFrames || state.inboxBytes >= this.config.maxPendingBytes)
+    ) {
       // Stop reading this client until its backlog is worked off: nothing is dropped.
       state.paused = true;
       session.socket.pause();
     }
-    if (!state.processing) void this.#drainInbox(session, state);
+    if (!state.processing) {
+      this.#drainInbox(session, state).catch((error: unknown) => {
+        // Only a fault of the gateway itself gets here: the session cannot go on in order.
+        this.#reportError(error, 'inbound frames');
+        session.close(CloseCode.InternalError);
+      });
+    }
   }
 
   async #drainInbox(session: WebSocketSession, state: SessionState): Promise<void> {
@@ -974,11 +996,18 @@ export class WebSocketGateway {
       let handled = 0;
       let item = state.inbox.shift();
       while (item !== undefined) {
+        state.inboxBytes -= item.bytes;
+        this.#pendingInbound.frames--;
+        this.#pendingInbound.bytes -= item.bytes;
         await this.#handleFrame(session, item.text, item.bytes);
         // A burst from one client runs in microtasks; hand the event loop back now and then
         // so that other sockets are read and served meanwhile.
         if (++handled % FRAMES_PER_TURN === 0) await yieldToEventLoop();
-        if (state.paused && state.inbox.length < this.config.maxPendingFrames / 2) {
+        if (
+          state.paused &&
+          state.inbox.length < this.config.maxPendingFrames / 2 &&
+          state.inboxBytes <= this.config.maxPendingBytes / 2
+        ) {
           state.paused = false;
           session.socket.resume();
         }
@@ -989,27 +1018,46 @@ export class WebSocketGateway {
     }
   }
 
-  async #handleFrame(session: WebSocketSession, text: string, bytes: number): Promise<void> {
-    let frame: Frame;
+  /**
+   * Reads one inbound frame and runs the message middleware and the router on it. A frame that
+   * cannot be read (binary, not JSON, not an object, bad `id` or `type`, too deep) runs the
+   * middleware too, marked by `ctx.malformed`, so that it counts for rate limits; it is then
+   * refused with that `bad_request`, or with what a middleware threw first.
+   */
+  async #handleFrame(session: WebSocketSession, text: string | null, bytes: number): Promise<void> {
+    let ctx: MessageContext;
     try {
-      frame = parseFrame(text);
+      if (text === null) throw new FrameError('binary frames are not supported: send JSON text');
+      const frame = parseFrame(text, this.config.maxJsonDepth);
+      ctx = { session, frame, type: frame.type, id: frame.id, bytes, gateway: this, malformed: null };
     } catch (error) {
-      const e = error as FrameError;
-      this.#counters.messages_refused++;
-      this.#callHook('onMessageRefused', (h) => h.onMessageRefused?.(session, '', e.code));
-      session.sendRaw(Buffer.from(errorFrame(e.code, e.message, e.requestId)));
-      return;
+      const malformed = error instanceof FrameError ? error : new FrameError('the frame could not be read');
+      ctx = {
+        session,
+        frame: MALFORMED_FRAME,
+        type: '',
+        id: malformed.requestId,
+        bytes,
+        gateway: this,
+        malformed,
+      };
     }
-    this.#callHook('onMessage', (h) => h.onMessage?.(session, frame.type, bytes));
+    if (ctx.malformed === null) this.#callHook('onMessage', (h) => h.onMessage?.(session, ctx.type, bytes));
     try {
-      await this.#runMessage({ session, frame, type: frame.type, id: frame.id, bytes, gateway: this });
+      await this.#runMessage(ctx);
       session.refusedInARow = 0;
     } catch (error) {
-      this.#refuseFrame(session, frame, error);
+      this.#refuseFrame(session, ctx.type, ctx.id, error);
     }
   }
 
-  #refuseFrame(session: WebSocketSession, frame: Frame, error: unknown): void {
+  /** The last step of the message middleware: refuses a malformed frame, routes the others. */
+  readonly #routeOrRefuse = (ctx: MessageContext): Promise<void> => {
+    if (ctx.malformed !== null) return Promise.reject(ctx.malformed);
+    return this.#route(ctx);
+  };
+
+  #refuseFrame(session: WebSocketSession, type: string, id: FrameId | undefined, error: unknown): void {
     let code: string;
     let message: string;
     let retryAfterMs: number | undefined;
@@ -1019,13 +1067,13 @@ export class WebSocketGateway {
       retryAfterMs = error.retryAfterMs;
     } else {
       this.#counters.handler_errors++;
-      this.#reportError(error, `handler of "${frame.type}"`);
+      this.#reportError(error, `handler of "${type}"`);
       code = ErrorCode.InternalError;
       message = 'internal error';
     }
     this.#counters.messages_refused++;
-    this.#callHook('onMessageRefused', (h) => h.onMessageRefused?.(session, frame.type, code));
-    session.sendRaw(Buffer.from(errorFrame(code, message, frame.id, retryAfterMs)));
+    this.#callHook('onMessageRefused', (h) => h.onMessageRefused?.(session, type, code));
+    session.sendRaw(Buffer.from(errorFrame(code, message, id, retryAfterMs)));
     if (code === ErrorCode.RateLimited) {
       this.#counters.rate_limited++;
       session.refusedInARow++;
@@ -1189,7 +1237,7 @@ export class WebSocketGateway {
     this.#broadcaster.publish({ kind: 'channel', channel: ref.internal, name }, event, frame.data).then(
       () => this.#ack(session, frame.id, { channel: name }),
       (error: unknown) => {
-        if (session.isOpen) this.#refuseFrame(session, frame, error);
+        if (session.isOpen) this.#refuseFrame(session, frame.type, frame.id, error);
       },
     );
   }

@@ -4,9 +4,10 @@ import { BackendUnavailableError } from './backend-unavailable-error';
 import type { BroadcastTarget } from './broadcast-envelope';
 import { isValidChannelName, isValidEventName, isValidTenantId } from './channel-name';
 import { SERVER_FRAME_TYPES } from './constants';
-import { safeJsonParse } from './frame';
 import { sendJson, type WebSocketGateway } from './gateway';
 import type { ComponentHealth, GatewayHealth } from './health';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
+import { safeJsonParse } from './safe-json-parse';
 
 /** The largest body `POST /api/publish` accepts. */
 export const MAX_API_BODY_BYTES = 1024 * 1024;
@@ -42,6 +43,12 @@ export function handleHttpApiRequest(
     return true;
   }
   const fail = (error: unknown) => {
+    if (error instanceof RequestAbortedError) {
+      // The client went away mid-body: nobody to answer, nothing went wrong here.
+      gateway.config.logger.debug({ path }, 'HTTP API request aborted by the client');
+      res.destroy();
+      return;
+    }
     gateway.config.logger.error({ error, path }, 'HTTP API request failed');
     if (!res.headersSent)
       sendJson(res, 500, { error: { code: 'internal_error', message: 'internal error' } });
@@ -53,24 +60,25 @@ export function handleHttpApiRequest(
       const detailed = hasApiKey(gateway.config.apiKey, req);
       gateway
         .healthCheck()
-        .then(
-          (h) => sendJson(res, h.status === 'unhealthy' ? 503 : 200, detailed ? h : publicHealth(h)),
-          fail,
-        );
+        .then((h) => sendJson(res, h.status === 'unhealthy' ? 503 : 200, detailed ? h : publicHealth(h)))
+        .catch(fail);
       return true;
     }
     case '/ready':
       sendJson(res, gateway.isReady ? 200 : 503, { ready: gateway.isReady, status: gateway.status });
       return true;
     case '/metrics':
-      gateway.getPrometheusMetrics().then((text) => {
-        res.writeHead(200, {
-          'content-type':
-            gateway.observabilityHooks?.metricsContentType ?? 'text/plain; version=0.0.4; charset=utf-8',
-          'cache-control': 'no-store',
-        });
-        res.end(text);
-      }, fail);
+      gateway
+        .getPrometheusMetrics()
+        .then((text) => {
+          res.writeHead(200, {
+            'content-type':
+              gateway.observabilityHooks?.metricsContentType ?? 'text/plain; version=0.0.4; charset=utf-8',
+            'cache-control': 'no-store',
+          });
+          res.end(text);
+        })
+        .catch(fail);
       return true;
     default:
       break;
@@ -91,7 +99,7 @@ export function handleHttpApiRequest(
         });
         return;
       }
-      const parsed = parsePublishBody(body);
+      const parsed = parsePublishBody(body, gateway.config.maxJsonDepth);
       if (typeof parsed === 'string') {
         sendJson(res, 400, { error: { code: 'bad_request', message: parsed } });
         return;
@@ -204,8 +212,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
       else if (!over) chunks.push(chunk);
     });
     req.on('end', () => resolve(over ? null : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    req.on('error', (error) => reject(req.destroyed ? new RequestAbortedError(error) : error));
   });
+}
+
+/** The client closed the connection before its request body ended. */
+class RequestAbortedError extends Error {
+  readonly code = 'request_aborted';
+
+  constructor(cause: unknown) {
+    super('the client closed the connection before the request body ended', { cause });
+  }
 }
 
 /** A validated `POST /api/publish` body. */
@@ -220,14 +237,22 @@ export interface PublishRequest {
   data: unknown;
 }
 
-/** Validates a `POST /api/publish` body; returns what is wrong as a string. */
-export function parsePublishBody(text: string): PublishRequest | string {
+/**
+ * Validates a `POST /api/publish` body; returns what is wrong as a string. A body nested deeper
+ * than `maxDepth` levels (the body object is level 1) is refused; `__proto__` and
+ * `constructor.prototype` keys are removed (see `safeJsonParse`).
+ */
+export function parsePublishBody(
+  text: string,
+  maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
+): PublishRequest | string {
   let body: unknown;
   try {
     body = safeJsonParse(text);
   } catch {
     return 'the body is not valid JSON';
   }
+  if (exceedsJsonDepth(text, body, maxDepth)) return `the body nests deeper than ${maxDepth} levels`;
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     return 'the body must be a JSON object';
   const b = body as Record<string, unknown>;

@@ -49,7 +49,7 @@ export {
   SERVER_FRAME_TYPES,
   SUBPROTOCOL,
 } from './constants';
-export { type Frame, FrameError, type FrameId, type JsonValue, parseFrame, safeJsonParse } from './frame';
+export { type Frame, FrameError, type FrameId, type JsonValue, parseFrame } from './frame';
 export {
   type BroadcastOptions,
   type GatewayAddress,
@@ -60,6 +60,7 @@ export {
 export { HandshakeError } from './handshake-error';
 export { type ComponentHealth, type GatewayHealth, type HealthStatus, worstStatus } from './health';
 export { type PublishRequest, parsePublishBody } from './http-api';
+export { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
 export {
   createConsoleLogger,
   LOG_LEVELS,
@@ -88,6 +89,7 @@ export {
   withoutUndefined,
 } from './option-checks';
 export { ProtocolError, type ProtocolErrorOptions } from './protocol-error';
+export { safeJsonParse } from './safe-json-parse';
 export { WebSocketSession } from './session';
 export type { GatewayCounters, GatewayStats } from './stats';
 export {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Identity } from './authenticator';
-import type { Frame, FrameId } from './frame';
+import type { Frame, FrameError, FrameId } from './frame';
 import type { WebSocketGateway } from './gateway';
 import type { WebSocketSession } from './session';
 
@@ -50,13 +50,24 @@ export interface IdentityContext {
   onClose(callback: () => void): void;
 }
 
-/** What message middleware sees of one inbound frame. */
+/**
+ * What message middleware sees of one inbound frame.
+ *
+ * Message middleware runs for every inbound frame, also for one that cannot be read as a
+ * frame (binary, not JSON, not an object, an invalid `id` or `type`, nested deeper than
+ * `maxJsonDepth`), so that such frames count for rate limits like any other. Those are marked
+ * by `malformed` (the `bad_request` they will be refused with), and then `frame` is an empty
+ * frame, `type` is `''` (never a valid frame type) and `id` is the frame's id when it had a
+ * valid one. Middleware that reads frames should let them pass (`if (ctx.malformed) return
+ * next()`). After the last middleware, a malformed frame is refused with `malformed`; a
+ * middleware that throws first (e.g. `rate_limited`) is answered instead.
+ */
 export interface MessageContext {
   /** The session the frame came from. */
   readonly session: WebSocketSession;
-  /** The parsed frame. */
+  /** The parsed frame (`{ type: '' }` for a malformed one). */
   readonly frame: Frame;
-  /** `frame.type`. */
+  /** `frame.type` (`''` for a malformed frame). */
   readonly type: string;
   /** `frame.id`, if any. */
   readonly id: FrameId | undefined;
@@ -64,6 +75,8 @@ export interface MessageContext {
   readonly bytes: number;
   /** The gateway. */
   readonly gateway: WebSocketGateway;
+  /** Why the frame could not be read, or null for a well-formed frame. */
+  readonly malformed: FrameError | null;
 }
 
 /**
@@ -73,8 +86,9 @@ export interface MessageContext {
 export type ConnectionMiddleware = (ctx: ConnectionContext, next: () => Promise<void>) => Promise<void>;
 
 /**
- * Runs for every inbound frame, before it is routed. Call `next()` to go on; throw a
- * `ProtocolError` to refuse the frame (e.g. `rate_limited` with `retryAfterMs`).
+ * Runs for every inbound frame, malformed ones included (see {@link MessageContext}), before
+ * it is routed. Call `next()` to go on; throw a `ProtocolError` to refuse the frame (e.g.
+ * `rate_limited` with `retryAfterMs`).
  */
 export type MessageMiddleware = (ctx: MessageContext, next: () => Promise<void>) => Promise<void>;
 
@@ -95,7 +109,7 @@ export interface GatewayMiddleware {
   name?: string;
   /** Runs before every upgrade. */
   connection?: ConnectionMiddleware;
-  /** Runs for every inbound frame. */
+  /** Runs for every inbound frame, malformed ones included (`ctx.malformed`). */
   message?: MessageMiddleware;
   /** Runs when a live session authenticates in-band. */
   identity?: IdentityMiddleware;

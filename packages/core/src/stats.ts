@@ -61,6 +61,11 @@ export interface GatewayStats {
   channels: number;
   subscriptions: number;
   backend_topics: number;
+  /**
+   * Inbound frames read and not yet handled, summed over this node's sessions. Each session's
+   * share stays near `maxPendingFrames` / `maxPendingBytes`: past either, its socket is not read.
+   */
+  pending_inbound: { frames: number; bytes: number };
   counters: GatewayCounters;
   backend: { name: string } & Record<string, number | string>;
 }

@@ -49,7 +49,13 @@ export class TopicInterest {
 
   #enqueue(topic: string, op: () => Promise<void>): Promise<void> {
     const prev = this.#pending.get(topic) ?? Promise.resolve();
-    const next = prev.then(op).catch((error: unknown) => this.#onError(error, topic));
+    const next = prev.then(op).catch((error: unknown) => {
+      try {
+        this.#onError(error, topic);
+      } catch {
+        // A reporter that throws must not leave a rejection behind.
+      }
+    });
     this.#pending.set(topic, next);
     void next.then(() => {
       if (this.#pending.get(topic) === next) this.#pending.delete(topic);

@@ -245,3 +245,45 @@ describe('attached to an application server', () => {
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('app');
   });
 });
+
+describe('a client that goes away mid-body', () => {
+  it('is not an error: nothing is logged above info, no 500, the API keeps serving', async () => {
+    const net = await import('node:net');
+    const lines: { level: string; message: string }[] = [];
+    const record =
+      (level: string) =>
+      (_fields: unknown, message: string): void => {
+        lines.push({ level, message });
+      };
+    const logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    const { port, base } = await startTestGateway({ apiKey: 'k', logger });
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let answer = '';
+    socket.on('data', (d) => {
+      answer += d.toString();
+    });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+    // Promises 12 bytes, sends 2, then closes its side.
+    socket.end(
+      'POST /api/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{}',
+    );
+    await closed;
+    await waitUntil(() => lines.some((l) => l.message === 'HTTP API request aborted by the client'), 2000);
+    // Node's parser answers the truncated request itself (400); the gateway adds no 500.
+    expect(answer).not.toContain(' 500 ');
+    expect(lines.filter((l) => l.level !== 'debug' && l.level !== 'info')).toEqual([]);
+    const ok = await fetch(`${base}/api/publish`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k' },
+      body: JSON.stringify({ channel: 'c', type: 'm', data: 1 }),
+    });
+    expect(ok.status).toBe(200);
+  });
+});

@@ -1,6 +1,7 @@
 import { onCleanup, sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { HandshakeError, ProtocolError, silentLogger, WebSocketGateway } from '../src/index';
+import { createGate } from './gate';
 import { startTestGateway } from './helpers';
 
 describe('start and stop', () => {
@@ -264,13 +265,10 @@ describe('message middleware', () => {
 describe('inbound backpressure', () => {
   it('stops reading a client whose frames queue up, and loses none of them', async () => {
     const { gw, url } = await startTestGateway({ maxPendingFrames: 4 });
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const gate = createGate();
     const handled: number[] = [];
     gw.addMessageHandler('work', async (_s, data) => {
-      await gate;
+      await gate.opened;
       handled.push(data as number);
       return data;
     });
@@ -279,7 +277,7 @@ describe('inbound backpressure', () => {
     for (let i = 0; i < 50; i++) c.send({ type: 'work', id: i, data: i });
     await sleep(100);
     expect(handled).toEqual([]);
-    release();
+    gate.open();
     await c.waitFor((f) => f.id === 49, 5000);
     expect(handled).toEqual(Array.from({ length: 50 }, (_, i) => i));
     onCleanup(() => c.terminate());

@@ -38,7 +38,10 @@ export interface RateLimiter extends GatewayMiddleware {
    * `connectionRetryAfterSec`) and the gateway closes the session with 4429.
    */
   readonly identity: (ctx: IdentityContext, next: () => Promise<void>) => Promise<void>;
-  /** Takes a token per frame; refuses it with `rate_limited` and `retry_after_ms` when out. */
+  /**
+   * Takes a token per frame, malformed ones included (invalid JSON, binary, no `type`: they
+   * take from the general buckets); refuses it with `rate_limited` and `retry_after_ms` when out.
+   */
   readonly message: (ctx: MessageContext, next: () => Promise<void>) => Promise<void>;
   /** Where counts live now: `memory`, `redis`, or `insurance` while Redis is unreachable. */
   readonly store: RateLimitStatus['store'];
@@ -202,7 +205,12 @@ class GatewayRateLimiter implements RateLimiter {
       this.#sinceYield = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const refs = this.#bucketsOf(ctx.session, ctx.type);
+    // A frame that could not be read counts too (protocol.md: every inbound frame counts): it
+    // takes from the general buckets, and is refused with `rate_limited` rather than
+    // `bad_request` once they are empty, so that a client sending garbage meets 4429 as well.
+    const refs = ctx.malformed
+      ? this.#sessionBuckets(ctx.session).any
+      : this.#bucketsOf(ctx.session, ctx.type);
     if (refs.length > 0) {
       const result = await this.#take(refs);
       if (!result.allowed) {
