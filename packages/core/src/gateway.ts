@@ -120,9 +120,6 @@ const FRAMES_PER_TURN = 32;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** What the message middleware sees of a frame that could not be read as a frame. */
-const MALFORMED_FRAME: Frame = Object.freeze({ type: '' });
-
 /** Node's setTimeout caps delays at 2^31-1 ms; longer waits are chained. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -1034,7 +1031,7 @@ export class WebSocketGateway {
       const malformed = error instanceof FrameError ? error : new FrameError('the frame could not be read');
       ctx = {
         session,
-        frame: MALFORMED_FRAME,
+        frame: { type: '' },
         type: '',
         id: malformed.requestId,
         bytes,
