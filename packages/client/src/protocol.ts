@@ -3,7 +3,11 @@
  * comes from `@dotmac-ws/protocol`, the one source the gateway uses too; the client adds the
  * local close code 1006 and `parseServerFrame`. It never imports `@dotmac-ws/core`.
  */
-import { CloseCode as ProtocolCloseCode, type ServerFrame } from '@dotmac-ws/protocol';
+import {
+  SERVER_FRAME_TYPES as PROTOCOL_SERVER_FRAME_TYPES,
+  CloseCode as ProtocolCloseCode,
+  type ServerFrame,
+} from '@dotmac-ws/protocol';
 
 // Every frame type, and the constants the client exported before the protocol package existed
 // (the rest is in `@dotmac-ws/protocol`; re-exporting it all would grow the browser bundle).
@@ -55,13 +59,10 @@ export type {
   WelcomeData,
   WelcomeFrame,
 } from '@dotmac-ws/protocol';
-export {
-  BEARER_SUBPROTOCOL_PREFIX,
-  ErrorCode,
-  PROTOCOL_VERSION,
-  SERVER_FRAME_TYPES,
-  SUBPROTOCOL,
-} from '@dotmac-ws/protocol';
+export { BEARER_SUBPROTOCOL_PREFIX, ErrorCode, PROTOCOL_VERSION, SUBPROTOCOL } from '@dotmac-ws/protocol';
+
+/** Frame types only the server sends; never a publish `event` nor a custom request type. */
+export const SERVER_FRAME_TYPES: readonly string[] = PROTOCOL_SERVER_FRAME_TYPES;
 
 /**
  * The protocol's close codes (`CloseCode` of `@dotmac-ws/protocol`) plus `Abnormal` (1006), which the
