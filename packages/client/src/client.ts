@@ -1,3 +1,9 @@
+import {
+  isServerFrameType,
+  MAX_TYPE_LENGTH,
+  RESERVED_CLIENT_TYPES,
+  shouldReconnect,
+} from '@dotmac-ws/protocol';
 import { backoffDelay } from './backoff';
 import {
   type ClientOptions,
@@ -17,7 +23,6 @@ import {
   type FrameId,
   type PublishAckData,
   parseServerFrame,
-  SERVER_FRAME_TYPES,
   type ServerFrame,
   type SubscribeAckData,
   type WelcomeData,
@@ -128,9 +133,11 @@ interface ChannelEntry {
   retryTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([CloseCode.Unauthorized, CloseCode.Forbidden]);
 const AUTH_REFUSALS: ReadonlySet<string> = new Set([ErrorCode.AuthFailed, ErrorCode.Forbidden]);
-const CLIENT_MANAGED_TYPES: ReadonlySet<string> = new Set(['auth', 'subscribe', 'unsubscribe', 'publish']);
+/** Reserved types the client sends through its own methods (`ping` it lets `request()` send). */
+const CLIENT_MANAGED_TYPES: ReadonlySet<string> = new Set(
+  RESERVED_CLIENT_TYPES.filter((type) => type !== 'ping'),
+);
 const DEFAULT_HEARTBEAT_MS = 25_000;
 
 /**
@@ -299,13 +306,13 @@ export class DotmacClient {
    * const reply = await client.request<{ echo: string }>('echo', { text: 'hi' }, { timeoutMs: 2000 })
    */
   request<T = unknown>(type: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
-    if (typeof type !== 'string' || type.length === 0 || type.length > 100) {
-      throw new TypeError('a request type must be a string of 1 to 100 characters');
+    if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
+      throw new TypeError(`a request type must be a string of 1 to ${MAX_TYPE_LENGTH} characters`);
     }
     if (CLIENT_MANAGED_TYPES.has(type)) {
       throw new TypeError(`use the client's ${type}() method for "${type}" frames`);
     }
-    if (SERVER_FRAME_TYPES.includes(type)) {
+    if (isServerFrameType(type)) {
       throw new TypeError(`"${type}" is a server frame type`);
     }
     const frame: Record<string, unknown> = { type };
@@ -468,7 +475,7 @@ export class DotmacClient {
 
   #handleLoss(code: number, reason: string): void {
     if (this.#state === 'closed') return;
-    if (NO_RECONNECT_CODES.has(code)) {
+    if (!shouldReconnect(code)) {
       void this.#waitForToken(code, reason);
       return;
     }

@@ -6,7 +6,7 @@ import {
   installedPackages,
   lastJsonLine,
   npmInstall,
-  pack,
+  packCore,
   runNode,
   writeEsmAndCjs,
 } from './pack';
@@ -37,11 +37,11 @@ describe('@dotmac-ws/core installed alone with npm', () => {
   it('serves a client from import and from require, and pulls in nothing heavy', async () => {
     const project = emptyProject();
     onCleanup(project.dispose);
-    const tarball = pack('packages/core', project.dir);
-    npmInstall(project.dir, [tarball, 'ws']);
+    npmInstall(project.dir, [...packCore(project.dir), 'ws']);
 
     const installed = installedPackages(project.dir);
     expect(installed).toContain('@dotmac-ws/core');
+    expect(installed).toContain('@dotmac-ws/protocol');
     expect(heavyIn(installed)).toEqual([]);
 
     const files = writeEsmAndCjs(

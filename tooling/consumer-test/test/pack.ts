@@ -14,6 +14,15 @@ export function pack(packageDir: string, dest: string): string {
   return join(dest, name);
 }
 
+/**
+ * Packs `@dotmac-ws/core` with the workspace packages it depends on (`@dotmac-ws/protocol`), so
+ * that npm installs them all from tarballs and never asks the registry for an unpublished one.
+ * Returns the tarballs, to be installed in one command.
+ */
+export function packCore(dest: string): string[] {
+  return [pack('packages/protocol', dest), pack('packages/core', dest)];
+}
+
 /** An empty folder with a package.json, as `npm init` would leave it; removed by `dispose`. */
 export function emptyProject(): { dir: string; dispose: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'dotmac-consumer-'));

@@ -4,22 +4,23 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { onCleanup } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import { emptyProject, npmInstall, pack } from './pack';
+import { emptyProject, npmInstall, packCore } from './pack';
 
 // What a user writes when embedding the gateway in a strict TypeScript project.
 const SERVER = `import { createServer } from 'node:http';
-import { WebSocketGateway, createDevelopmentConfig, ProtocolError, type WebSocketSession } from '@dotmac-ws/core';
+import { CloseCode, ErrorCode, WebSocketGateway, createDevelopmentConfig, ProtocolError, type WebSocketSession } from '@dotmac-ws/core';
 
 const server = createServer();
 const gateway = new WebSocketGateway(createDevelopmentConfig({ server }));
 gateway.addMessageHandler('echo', (session: WebSocketSession, data: unknown) => {
-  if (data === null) throw new ProtocolError('bad_request', 'data is required');
+  if (data === null) throw new ProtocolError(ErrorCode.BadRequest, 'data is required');
   return { from: session.sessionId, data };
 });
 await gateway.start();
 server.listen(0, '127.0.0.1');
 const delivered: number = await gateway.broadcastToChannel('news', 'headline', { title: 'hello' });
-console.log(delivered, gateway.getStats().sessions.total);
+const goingAway: 1001 = CloseCode.GoingAway;
+console.log(delivered, goingAway, gateway.getStats().sessions.total);
 await gateway.stop();
 `;
 
@@ -42,8 +43,7 @@ describe('@dotmac-ws/core from a strict TypeScript project', () => {
   it('type-checks with nothing installed beside the package but ws', () => {
     const project = emptyProject();
     onCleanup(project.dispose);
-    const tarball = pack('packages/core', project.dir);
-    npmInstall(project.dir, [tarball, 'ws']);
+    npmInstall(project.dir, [...packCore(project.dir), 'ws']);
     writeFileSync(
       join(project.dir, 'package.json'),
       JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }),

@@ -7,7 +7,7 @@ import {
   TestClient,
 } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import { emptyProject, heavyIn, installedPackages, npmInstall, pack, writeEsmAndCjs } from './pack';
+import { emptyProject, heavyIn, installedPackages, npmInstall, pack, packCore, writeEsmAndCjs } from './pack';
 
 // One gateway node on Redis, written as a user of the two published packages would. It prints
 // its port, serves until SIGTERM, then drains and exits 0.
@@ -30,7 +30,7 @@ describe.skipIf(redisMissing !== false)(
     it('two nodes in separate processes deliver through the real Redis, from import and from require', async () => {
       const project = emptyProject();
       onCleanup(project.dispose);
-      npmInstall(project.dir, [pack('packages/core', project.dir), 'ws']);
+      npmInstall(project.dir, [...packCore(project.dir), 'ws']);
       expect(heavyIn(installedPackages(project.dir))).toEqual([]);
       // Then add only the Redis backend: it brings ioredis and nothing else that is heavy.
       npmInstall(project.dir, [pack('packages/backend-redis', project.dir)]);
