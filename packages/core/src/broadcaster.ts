@@ -8,8 +8,8 @@ import {
   topicFor,
 } from './broadcast-envelope';
 import type { ChannelRegistry } from './channel-registry';
-import type { ObservabilityHooks } from './observability-hooks';
-import type { WebSocketSession } from './session';
+import type { Connection } from './connection';
+import type { HookRunner } from './hook-runner';
 import type { SessionRegistry } from './session-registry';
 import type { GatewayCounters } from './stats';
 import { encodeTextFrame } from './websocket-frame';
@@ -18,12 +18,12 @@ import { encodeTextFrame } from './websocket-frame';
 export interface BroadcasterDeps {
   nodeId: string;
   backend: Backend;
-  sessions: SessionRegistry;
-  channels: ChannelRegistry;
+  sessions: SessionRegistry<Connection>;
+  channels: ChannelRegistry<Connection>;
   counters: GatewayCounters;
-  hooks: () => ObservabilityHooks | undefined;
+  hooks: HookRunner;
   /** May this session receive tenant-wide and everyone broadcasts (false before a required auth)? */
-  eligible: (session: WebSocketSession) => boolean;
+  eligible: (connection: Connection) => boolean;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -58,9 +58,9 @@ export class Broadcaster {
     d.counters.broadcasts_published++;
     const ts = Date.now();
     // Asked before local delivery: a span the hook starts here covers the whole broadcast.
-    const traceparent = this.#callHook((h) => h.currentTraceparent?.());
+    const traceparent = d.hooks.call('currentTraceparent', (h) => h.currentTraceparent?.());
     const delivered = this.deliverLocal(target, frame);
-    this.#callHook((h) =>
+    d.hooks.call('onBroadcast', (h) =>
       h.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent }),
     );
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
@@ -101,7 +101,7 @@ export class Broadcaster {
       d.onError(error, 'backend receive');
       return;
     }
-    this.#callHook((h) =>
+    d.hooks.call('onBroadcast', (h) =>
       h.onBroadcast?.({
         target: header.target,
         type: header.type,
@@ -113,24 +113,12 @@ export class Broadcaster {
     );
   }
 
-  /** Calls an observability hook; one that throws is reported and the broadcast goes on. */
-  #callHook<T>(call: (hooks: ObservabilityHooks) => T): T | undefined {
-    const hooks = this.#d.hooks();
-    if (hooks === undefined) return undefined;
-    try {
-      return call(hooks);
-    } catch (error) {
-      this.#d.onError(error, 'hook');
-      return undefined;
-    }
-  }
-
   /** Hands `payload` to every local session `target` names; returns how many took it. */
   deliverLocal(target: BroadcastTarget, payload: Buffer): number {
     const d = this.#d;
     const tenant = 'tenantId' in target ? (target.tenantId ?? null) : null;
-    let recipients: Iterable<WebSocketSession>;
-    let filter: ((s: WebSocketSession) => boolean) | null = null;
+    let recipients: Iterable<Connection>;
+    let filter: ((c: Connection) => boolean) | null = null;
     switch (target.kind) {
       case 'channel':
         recipients = d.channels.subscribers(target.channel);
