@@ -66,7 +66,7 @@ export class Broadcaster {
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
     if (traceparent !== undefined) header.traceparent = traceparent;
     try {
-      await d.backend.publish(topicFor(target), encodeEnvelope(header, frame));
+      await this.#backendPublish(topicFor(target), header, encodeEnvelope(header, frame));
     } catch (error) {
       d.counters.backend_errors++;
       // An outage is the backend's to log (once); anything else is unexpected and logged here.
@@ -81,7 +81,7 @@ export class Broadcaster {
   }
 
   /** Handles a payload from the backend. Never throws into the backend: failures are reported. */
-  receive(_topic: string, payload: Uint8Array): void {
+  receive(topic: string, payload: Uint8Array): void {
     const d = this.#d;
     let decoded: ReturnType<typeof decodeEnvelope>;
     try {
@@ -92,8 +92,31 @@ export class Broadcaster {
       return;
     }
     const { header, frame } = decoded;
+    // The node's own echo: delivered locally when it was published. Dropped here, once.
     if (header.origin === d.nodeId) return;
     d.counters.broadcasts_received++;
+    const around = d.hooks.hooks?.aroundRemoteDelivery;
+    if (around === undefined) {
+      this.#deliverRemote(header, frame);
+      return;
+    }
+    let done = false;
+    const deliver = () => {
+      if (done) return;
+      done = true;
+      this.#deliverRemote(header, frame);
+    };
+    try {
+      around.call(d.hooks.hooks, header, topic, payload.byteLength, deliver);
+    } catch (error) {
+      d.hooks.hookThrew('aroundRemoteDelivery', error);
+    }
+    deliver();
+  }
+
+  /** Delivers another node's broadcast to local sessions, then tells `onBroadcast`. */
+  #deliverRemote(header: EnvelopeHeader, frame: Buffer): void {
+    const d = this.#d;
     let delivered: number;
     try {
       delivered = this.deliverLocal(header.target, frame);
@@ -111,6 +134,28 @@ export class Broadcaster {
         traceparent: header.traceparent,
       }),
     );
+  }
+
+  /** Publishes an envelope on the backend, through `aroundBackendPublish` when it is set. */
+  #backendPublish(topic: string, header: EnvelopeHeader, envelope: Buffer): Promise<void> {
+    const d = this.#d;
+    const hooks = d.hooks.hooks;
+    const around = hooks?.aroundBackendPublish;
+    if (around === undefined) return d.backend.publish(topic, envelope);
+    let published: Promise<void> | undefined;
+    const publish = () => {
+      published ??= d.backend.publish(topic, envelope);
+      return published;
+    };
+    try {
+      return Promise.resolve(around.call(hooks, header, topic, envelope.length, publish)).then(() =>
+        publish(),
+      );
+    } catch (error) {
+      // A hook that throws must not lose the broadcast: publish without it.
+      d.hooks.hookThrew('aroundBackendPublish', error);
+      return publish();
+    }
   }
 
   /** Hands `payload` to every local session `target` names; returns how many took it. */

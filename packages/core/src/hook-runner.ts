@@ -24,9 +24,14 @@ export class HookRunner {
     try {
       return call(hooks);
     } catch (error) {
-      this.#logger.error({ error, hook: name }, 'an observability hook threw');
+      this.hookThrew(name, error);
       return undefined;
     }
+  }
+
+  /** Logs a hook that threw; never fed back into `onError` (which could throw in turn). */
+  hookThrew(name: keyof ObservabilityHooks, error: unknown): void {
+    this.#logger.error({ error, hook: name }, 'an observability hook threw');
   }
 
   /** Logs an error of the gateway's own and hands it to `onError`. */
