@@ -67,6 +67,8 @@ export class HealthCheck {
     const delay = this.#delay;
     if (delay !== undefined && delay.count > 0) {
       const p99Ms = delay.percentile(99) / 1e6;
+      // From here on: the next check sees the delay since this one (the first tick after a
+      // reset only sets the baseline).
       delay.reset();
       if (p99Ms > EVENT_LOOP_DELAY_DEGRADED_MS) {
         reasons.push('event_loop_delay');
