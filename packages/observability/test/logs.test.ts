@@ -102,7 +102,7 @@ describe('event logs of the observability hooks', () => {
       });
       obs.instrument(g);
     });
-    const c = await TestClient.open(`${url}/tenant/acme?token=tok-alice`);
+    const c = await TestClient.open(`${url}/tenant/acme?token=tok-alice-acme`);
     await c.welcome();
     limited = true;
     for (let i = 0; i < 4; i++) await c.request({ type: 'ping' });
