@@ -33,14 +33,29 @@ export const BROADCAST_TOPIC = 'broadcast';
 export function topicFor(target: BroadcastTarget): string {
   switch (target.kind) {
     case 'channel':
-      return `channel:${target.channel}`;
+      return channelTopic(target.channel);
     case 'user':
-      return `user:${target.userId}`;
+      return userTopic(target.userId);
     case 'tenant':
-      return `tenant:${target.tenantId}`;
+      return tenantTopic(target.tenantId);
     default:
       return BROADCAST_TOPIC;
   }
+}
+
+/** The backend topic of an internal channel name. @internal */
+export function channelTopic(internal: string): string {
+  return `channel:${internal}`;
+}
+
+/** The backend topic of a user's sessions. @internal */
+export function userTopic(userId: string): string {
+  return `user:${userId}`;
+}
+
+/** The backend topic of a tenant's sessions. @internal */
+export function tenantTopic(tenantId: string): string {
+  return `tenant:${tenantId}`;
 }
 
 const NEWLINE = 0x0a;

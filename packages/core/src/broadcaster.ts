@@ -8,8 +8,8 @@ import {
   topicFor,
 } from './broadcast-envelope';
 import type { ChannelRegistry } from './channel-registry';
-import type { ObservabilityHooks } from './observability-hooks';
-import type { WebSocketSession } from './session';
+import type { Connection } from './connection';
+import type { HookRunner } from './hook-runner';
 import type { SessionRegistry } from './session-registry';
 import type { GatewayCounters } from './stats';
 import { encodeTextFrame } from './websocket-frame';
@@ -18,12 +18,12 @@ import { encodeTextFrame } from './websocket-frame';
 export interface BroadcasterDeps {
   nodeId: string;
   backend: Backend;
-  sessions: SessionRegistry;
-  channels: ChannelRegistry;
+  sessions: SessionRegistry<Connection>;
+  channels: ChannelRegistry<Connection>;
   counters: GatewayCounters;
-  hooks: () => ObservabilityHooks | undefined;
+  hooks: HookRunner;
   /** May this session receive tenant-wide and everyone broadcasts (false before a required auth)? */
-  eligible: (session: WebSocketSession) => boolean;
+  eligible: (connection: Connection) => boolean;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -58,15 +58,15 @@ export class Broadcaster {
     d.counters.broadcasts_published++;
     const ts = Date.now();
     // Asked before local delivery: a span the hook starts here covers the whole broadcast.
-    const traceparent = this.#callHook((h) => h.currentTraceparent?.());
+    const traceparent = d.hooks.call('currentTraceparent', (h) => h.currentTraceparent?.());
     const delivered = this.deliverLocal(target, frame);
-    this.#callHook((h) =>
+    d.hooks.call('onBroadcast', (h) =>
       h.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent }),
     );
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
     if (traceparent !== undefined) header.traceparent = traceparent;
     try {
-      await d.backend.publish(topicFor(target), encodeEnvelope(header, frame));
+      await this.#backendPublish(topicFor(target), header, encodeEnvelope(header, frame));
     } catch (error) {
       d.counters.backend_errors++;
       // An outage is the backend's to log (once); anything else is unexpected and logged here.
@@ -81,7 +81,7 @@ export class Broadcaster {
   }
 
   /** Handles a payload from the backend. Never throws into the backend: failures are reported. */
-  receive(_topic: string, payload: Uint8Array): void {
+  receive(topic: string, payload: Uint8Array): void {
     const d = this.#d;
     let decoded: ReturnType<typeof decodeEnvelope>;
     try {
@@ -92,8 +92,31 @@ export class Broadcaster {
       return;
     }
     const { header, frame } = decoded;
+    // The node's own echo: delivered locally when it was published. Dropped here, once.
     if (header.origin === d.nodeId) return;
     d.counters.broadcasts_received++;
+    const around = d.hooks.hooks?.aroundRemoteDelivery;
+    if (around === undefined) {
+      this.#deliverRemote(header, frame);
+      return;
+    }
+    let done = false;
+    const deliver = () => {
+      if (done) return;
+      done = true;
+      this.#deliverRemote(header, frame);
+    };
+    try {
+      around.call(d.hooks.hooks, header, topic, payload.byteLength, deliver);
+    } catch (error) {
+      d.hooks.hookThrew('aroundRemoteDelivery', error);
+    }
+    deliver();
+  }
+
+  /** Delivers another node's broadcast to local sessions, then tells `onBroadcast`. */
+  #deliverRemote(header: EnvelopeHeader, frame: Buffer): void {
+    const d = this.#d;
     let delivered: number;
     try {
       delivered = this.deliverLocal(header.target, frame);
@@ -101,7 +124,7 @@ export class Broadcaster {
       d.onError(error, 'backend receive');
       return;
     }
-    this.#callHook((h) =>
+    d.hooks.call('onBroadcast', (h) =>
       h.onBroadcast?.({
         target: header.target,
         type: header.type,
@@ -113,15 +136,25 @@ export class Broadcaster {
     );
   }
 
-  /** Calls an observability hook; one that throws is reported and the broadcast goes on. */
-  #callHook<T>(call: (hooks: ObservabilityHooks) => T): T | undefined {
-    const hooks = this.#d.hooks();
-    if (hooks === undefined) return undefined;
+  /** Publishes an envelope on the backend, through `aroundBackendPublish` when it is set. */
+  #backendPublish(topic: string, header: EnvelopeHeader, envelope: Buffer): Promise<void> {
+    const d = this.#d;
+    const hooks = d.hooks.hooks;
+    const around = hooks?.aroundBackendPublish;
+    if (around === undefined) return d.backend.publish(topic, envelope);
+    let published: Promise<void> | undefined;
+    const publish = () => {
+      published ??= d.backend.publish(topic, envelope);
+      return published;
+    };
     try {
-      return call(hooks);
+      return Promise.resolve(around.call(hooks, header, topic, envelope.length, publish)).then(() =>
+        publish(),
+      );
     } catch (error) {
-      this.#d.onError(error, 'hook');
-      return undefined;
+      // A hook that throws must not lose the broadcast: publish without it.
+      d.hooks.hookThrew('aroundBackendPublish', error);
+      return publish();
     }
   }
 
@@ -129,8 +162,8 @@ export class Broadcaster {
   deliverLocal(target: BroadcastTarget, payload: Buffer): number {
     const d = this.#d;
     const tenant = 'tenantId' in target ? (target.tenantId ?? null) : null;
-    let recipients: Iterable<WebSocketSession>;
-    let filter: ((s: WebSocketSession) => boolean) | null = null;
+    let recipients: Iterable<Connection>;
+    let filter: ((c: Connection) => boolean) | null = null;
     switch (target.kind) {
       case 'channel':
         recipients = d.channels.subscribers(target.channel);

@@ -1,46 +1,56 @@
-import type { WebSocketSession } from './session';
+import { channelTopic } from './broadcast-envelope';
+import type { TopicInterest } from './topic-interest';
 
-const NONE: ReadonlySet<WebSocketSession> = new Set();
-
-/** Which local sessions are subscribed to which internal channel. */
-export class ChannelRegistry {
-  readonly #channels = new Map<string, Set<WebSocketSession>>();
+/**
+ * Which local members (connections) are subscribed to which internal channel. A channel's
+ * first member makes the node need its backend topic, its last one drops it.
+ */
+export class ChannelRegistry<M> {
+  readonly #channels = new Map<string, Set<M>>();
+  readonly #interest: TopicInterest;
+  readonly #none: ReadonlySet<M> = new Set();
   #subscriptions = 0;
+
+  constructor(interest: TopicInterest) {
+    this.#interest = interest;
+  }
 
   /** Number of channels with at least one local subscriber. */
   get channelCount(): number {
     return this.#channels.size;
   }
-  /** Number of (session, channel) subscriptions. */
+  /** Number of (member, channel) subscriptions. */
   get subscriptionCount(): number {
     return this.#subscriptions;
   }
 
-  /** Adds a subscriber; `first` when the channel had none before. */
-  add(internal: string, session: WebSocketSession): { added: boolean; first: boolean } {
+  /** Adds a subscriber; resolves once the node's backend subscription to the channel is in place. */
+  add(internal: string, member: M): Promise<void> {
+    const topic = channelTopic(internal);
     let set = this.#channels.get(internal);
-    const first = set === undefined;
     if (set === undefined) {
       set = new Set();
       this.#channels.set(internal, set);
     }
-    if (set.has(session)) return { added: false, first: false };
-    set.add(session);
-    this.#subscriptions++;
-    return { added: true, first };
+    if (!set.has(member)) {
+      set.add(member);
+      this.#subscriptions++;
+    }
+    return this.#interest.need(topic);
   }
 
-  /** Removes a subscriber; true when it was the last one of the channel. */
-  remove(internal: string, session: WebSocketSession): boolean {
+  /** Removes a subscriber; the last one's removal drops the backend topic. */
+  remove(internal: string, member: M): void {
     const set = this.#channels.get(internal);
-    if (set === undefined || !set.delete(session)) return false;
+    if (set === undefined || !set.delete(member)) return;
     this.#subscriptions--;
-    if (set.size > 0) return false;
+    if (set.size > 0) return;
     this.#channels.delete(internal);
-    return true;
+    this.#interest.drop(channelTopic(internal));
   }
 
-  subscribers(internal: string): ReadonlySet<WebSocketSession> {
-    return this.#channels.get(internal) ?? NONE;
+  /** The local subscribers of an internal channel. */
+  subscribers(internal: string): ReadonlySet<M> {
+    return this.#channels.get(internal) ?? this.#none;
   }
 }

@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BackendUnavailableError } from './backend-unavailable-error';
-import type { BroadcastTarget } from './broadcast-envelope';
 import { isValidChannelName, isValidEventName, isValidTenantId } from './channel-name';
 import { SERVER_FRAME_TYPES } from './constants';
-import { sendJson, type WebSocketGateway } from './gateway';
+import type { GatewayBroadcastTarget, WebSocketGateway } from './gateway';
 import type { ComponentHealth, GatewayHealth } from './health';
+import { sendJson } from './http-response';
 import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
 import { safeJsonParse } from './safe-json-parse';
 
@@ -106,8 +106,10 @@ export function handleHttpApiRequest(
       }
       const hooks = gateway.observabilityHooks;
       const published = hooks?.aroundHttpApi
-        ? hooks.aroundHttpApi('publish', req, () => publish(gateway, parsed))
-        : publish(gateway, parsed);
+        ? hooks.aroundHttpApi('publish', req, () =>
+            gateway.broadcast(parsed.target, parsed.type, parsed.data),
+          )
+        : gateway.broadcast(parsed.target, parsed.type, parsed.data);
       return published.then(
         (n) => sendJson(res, 200, { delivered_local: n }),
         (error: unknown) => {
@@ -131,25 +133,6 @@ export function handleHttpApiRequest(
     })
     .catch(fail);
   return true;
-}
-
-function publish(gateway: WebSocketGateway, { target, type, data }: PublishRequest): Promise<number> {
-  switch (target.kind) {
-    case 'channel':
-      return gateway.broadcastToChannel(target.name, type, data, { tenantId: target.tenantId });
-    case 'user':
-      return gateway.broadcastToUser(target.userId, type, data, { tenantId: target.tenantId ?? null });
-    case 'role':
-      return gateway.broadcastToRole(target.role, type, data, { tenantId: target.tenantId ?? null });
-    case 'permission':
-      return gateway.broadcastToPermission(target.permission, type, data, {
-        tenantId: target.tenantId ?? null,
-      });
-    case 'tenant':
-      return gateway.broadcastToTenant(target.tenantId, type, data);
-    default:
-      return gateway.broadcastToAll(type, data, { tenantId: target.tenantId ?? null });
-  }
 }
 
 /** True when `req` carries `Authorization: Bearer <apiKey>` (never without an API key). */
@@ -228,9 +211,7 @@ class RequestAbortedError extends Error {
 /** A validated `POST /api/publish` body. */
 export interface PublishRequest {
   /** Whom to deliver to; a channel is named as clients name it, scoped by `tenantId`. */
-  target:
-    | { kind: 'channel'; name: string; tenantId: string | null }
-    | Exclude<BroadcastTarget, { kind: 'channel' }>;
+  target: GatewayBroadcastTarget;
   /** The delivered message type. */
   type: string;
   /** The payload. */

@@ -53,6 +53,7 @@ export { type Frame, FrameError, type FrameId, type JsonValue, parseFrame } from
 export {
   type BroadcastOptions,
   type GatewayAddress,
+  type GatewayBroadcastTarget,
   type MessageHandler,
   type MessageHandlerContext,
   WebSocketGateway,

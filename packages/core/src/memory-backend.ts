@@ -31,11 +31,6 @@ export class MemoryBus {
   members(topic: string): ReadonlySet<MemoryBackend> {
     return this.#topics.get(topic) ?? EMPTY;
   }
-
-  /** How many topics have at least one member. */
-  get topicCount(): number {
-    return this.#topics.size;
-  }
 }
 
 const EMPTY: ReadonlySet<MemoryBackend> = new Set();

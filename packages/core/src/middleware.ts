@@ -105,8 +105,6 @@ export type IdentityMiddleware = (ctx: IdentityContext, next: () => Promise<void
  * such as a rate limiter registers both at once).
  */
 export interface GatewayMiddleware {
-  /** A name for logs. */
-  name?: string;
   /** Runs before every upgrade. */
   connection?: ConnectionMiddleware;
   /** Runs for every inbound frame, malformed ones included (`ctx.malformed`). */

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { BroadcastTarget } from './broadcast-envelope';
+import type { BroadcastTarget, EnvelopeHeader } from './broadcast-envelope';
 import type { WebSocketSession } from './session';
 
 /** What a broadcast hook learns. */
@@ -40,7 +40,7 @@ export interface ObservabilityHooks {
   onAuthFailure?(reason: string, session: WebSocketSession | null): void;
   /** A session was closed for falling behind (4408). */
   onSlowConsumer?(session: WebSocketSession): void;
-  /** Something failed; `context` says where (`backend`, `handler`, `hook`, …). */
+  /** Something failed; `context` says where (`backend publish`, `handler of "x"`, `handshake`, …). A hook that throws is logged, never reported here. */
   onError?(error: unknown, context: string): void;
   /** Returns the `traceparent` to carry in the envelope of a broadcast published now. */
   currentTraceparent?(): string | undefined;
@@ -50,6 +50,30 @@ export interface ObservabilityHooks {
    * `run` once and return (or resolve with) its result.
    */
   aroundHttpApi?<T>(operation: 'publish', request: IncomingMessage, run: () => Promise<T>): Promise<T>;
+  /**
+   * Runs the backend publish of a broadcast this node published, e.g. inside a producer span.
+   * `header` is the envelope's decoded header (its `traceparent` is the one
+   * `currentTraceparent` returned), `bytes` the envelope's size. Must call `publish` once and
+   * return (or resolve with) its promise. Called only when set: without it, nothing is allocated.
+   */
+  aroundBackendPublish?(
+    header: Readonly<EnvelopeHeader>,
+    topic: string,
+    bytes: number,
+    publish: () => Promise<void>,
+  ): Promise<void>;
+  /**
+   * Runs the local delivery of a broadcast another node published, e.g. inside a consumer span
+   * that continues `header.traceparent`; `onBroadcast` (origin `remote`) is called inside it.
+   * The node's own echo never gets here: core drops it once, by the decoded `origin`. Must call
+   * `deliver` once.
+   */
+  aroundRemoteDelivery?(
+    header: Readonly<EnvelopeHeader>,
+    topic: string,
+    bytes: number,
+    deliver: () => void,
+  ): void;
   /** The gateway stopped (sessions drained, backend closed): flush and close telemetry. Awaited. */
   onStop?(): Promise<void> | void;
   /** Prometheus text for `GET /metrics`; without it the gateway serves its own basic set. */

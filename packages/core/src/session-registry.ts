@@ -1,33 +1,43 @@
-import type { IdentitySnapshot, WebSocketSession } from './session';
+import { tenantTopic, userTopic } from './broadcast-envelope';
+import type { TopicInterest } from './topic-interest';
 
-type Index = Map<string, Set<WebSocketSession>>;
-const NONE: ReadonlySet<WebSocketSession> = new Set();
+/** A member's identity at one moment, for (re)indexing. @internal */
+export interface IdentitySnapshot {
+  userId: string | null;
+  tenantId: string | null;
+  roles: readonly string[];
+  permissions: readonly string[];
+}
+
+/** What the registry indexes: one connection. @internal */
+export interface Indexed {
+  readonly sessionId: string;
+  snapshot(): IdentitySnapshot;
+}
+
+type Index<M> = Map<string, Set<M>>;
 
 /**
- * Every open session of this node, indexed by id, user, tenant, role and permission.
- * `onFirst`/`onLast` report when a user or tenant gains its first or loses its last local
- * session, which is when this node needs or stops needing that backend topic.
+ * Every open connection of this node, indexed by id, user, tenant, role and permission. A user
+ * or tenant that gains its first local connection makes the node need its backend topic; its
+ * last one leaving drops it.
  */
-export class SessionRegistry {
-  readonly #sessions = new Map<string, WebSocketSession>();
-  readonly #byUser: Index = new Map();
-  readonly #byTenant: Index = new Map();
-  readonly #byRole: Index = new Map();
-  readonly #byPermission: Index = new Map();
-  readonly #onFirst: (kind: 'user' | 'tenant', key: string) => void;
-  readonly #onLast: (kind: 'user' | 'tenant', key: string) => void;
+export class SessionRegistry<M extends Indexed> {
+  readonly #members = new Map<string, M>();
+  readonly #byUser: Index<M> = new Map();
+  readonly #byTenant: Index<M> = new Map();
+  readonly #byRole: Index<M> = new Map();
+  readonly #byPermission: Index<M> = new Map();
+  readonly #none: ReadonlySet<M> = new Set();
+  readonly #interest: TopicInterest;
 
-  constructor(hooks: {
-    onFirst: (kind: 'user' | 'tenant', key: string) => void;
-    onLast: (kind: 'user' | 'tenant', key: string) => void;
-  }) {
-    this.#onFirst = hooks.onFirst;
-    this.#onLast = hooks.onLast;
+  constructor(interest: TopicInterest) {
+    this.#interest = interest;
   }
 
   /** Number of open sessions. */
   get size(): number {
-    return this.#sessions.size;
+    return this.#members.size;
   }
   /** Number of distinct users with a session here. */
   get userCount(): number {
@@ -38,42 +48,44 @@ export class SessionRegistry {
     return this.#byTenant.size;
   }
 
-  add(session: WebSocketSession): void {
-    this.#sessions.set(session.sessionId, session);
-    this.#index(session.snapshot(), session);
+  add(member: M): void {
+    this.#members.set(member.sessionId, member);
+    this.#index(member.snapshot(), member);
   }
 
-  remove(session: WebSocketSession): boolean {
-    if (!this.#sessions.delete(session.sessionId)) return false;
-    this.#unindex(session.snapshot(), session);
+  /** Removes `member`; false when it was not registered. */
+  remove(member: M): boolean {
+    if (!this.#members.delete(member.sessionId)) return false;
+    this.#unindex(member.snapshot(), member);
     return true;
   }
 
-  /** Moves `session` from the indexes of `before` to those of its current identity. */
-  reindex(session: WebSocketSession, before: IdentitySnapshot): void {
-    if (!this.#sessions.has(session.sessionId)) return;
+  /** Moves `member` from the indexes of `before` to those of its current identity. */
+  reindex(member: M, before: IdentitySnapshot): void {
+    if (!this.#members.has(member.sessionId)) return;
+    const now = member.snapshot();
     // Index first, then unindex, so that a user who stays does not lose and regain its topic.
-    this.#index(session.snapshot(), session);
-    this.#unindex(before, session, session.snapshot());
+    this.#index(now, member);
+    this.#unindex(before, member, now);
   }
 
-  get(sessionId: string): WebSocketSession | undefined {
-    return this.#sessions.get(sessionId);
+  get(sessionId: string): M | undefined {
+    return this.#members.get(sessionId);
   }
-  all(): IterableIterator<WebSocketSession> {
-    return this.#sessions.values();
+  all(): IterableIterator<M> {
+    return this.#members.values();
   }
-  byUser(userId: string): ReadonlySet<WebSocketSession> {
-    return this.#byUser.get(userId) ?? NONE;
+  byUser(userId: string): ReadonlySet<M> {
+    return this.#byUser.get(userId) ?? this.#none;
   }
-  byTenant(tenantId: string): ReadonlySet<WebSocketSession> {
-    return this.#byTenant.get(tenantId) ?? NONE;
+  byTenant(tenantId: string): ReadonlySet<M> {
+    return this.#byTenant.get(tenantId) ?? this.#none;
   }
-  byRole(role: string): ReadonlySet<WebSocketSession> {
-    return this.#byRole.get(role) ?? NONE;
+  byRole(role: string): ReadonlySet<M> {
+    return this.#byRole.get(role) ?? this.#none;
   }
-  byPermission(permission: string): ReadonlySet<WebSocketSession> {
-    return this.#byPermission.get(permission) ?? NONE;
+  byPermission(permission: string): ReadonlySet<M> {
+    return this.#byPermission.get(permission) ?? this.#none;
   }
   /** Session counts per tenant (sessions without a tenant are not counted). */
   tenantCounts(): Record<string, number> {
@@ -82,39 +94,42 @@ export class SessionRegistry {
     return Object.fromEntries([...this.#byTenant].map(([tenant, set]) => [tenant, set.size]));
   }
 
-  #index(id: IdentitySnapshot, s: WebSocketSession): void {
-    if (id.userId !== null && add(this.#byUser, id.userId, s)) this.#onFirst('user', id.userId);
-    if (id.tenantId !== null && add(this.#byTenant, id.tenantId, s)) this.#onFirst('tenant', id.tenantId);
-    for (const r of id.roles) add(this.#byRole, r, s);
-    for (const p of id.permissions) add(this.#byPermission, p, s);
+  #index(id: IdentitySnapshot, m: M): void {
+    if (id.userId !== null && add(this.#byUser, id.userId, m)) void this.#interest.need(userTopic(id.userId));
+    if (id.tenantId !== null && add(this.#byTenant, id.tenantId, m)) {
+      void this.#interest.need(tenantTopic(id.tenantId));
+    }
+    for (const r of id.roles) add(this.#byRole, r, m);
+    for (const p of id.permissions) add(this.#byPermission, p, m);
   }
 
-  #unindex(id: IdentitySnapshot, s: WebSocketSession, keep?: IdentitySnapshot): void {
-    if (id.userId !== null && id.userId !== keep?.userId && del(this.#byUser, id.userId, s))
-      this.#onLast('user', id.userId);
-    if (id.tenantId !== null && id.tenantId !== keep?.tenantId && del(this.#byTenant, id.tenantId, s)) {
-      this.#onLast('tenant', id.tenantId);
+  #unindex(id: IdentitySnapshot, m: M, keep?: IdentitySnapshot): void {
+    if (id.userId !== null && id.userId !== keep?.userId && del(this.#byUser, id.userId, m)) {
+      this.#interest.drop(userTopic(id.userId));
     }
-    for (const r of id.roles) if (!keep?.roles.includes(r)) del(this.#byRole, r, s);
-    for (const p of id.permissions) if (!keep?.permissions.includes(p)) del(this.#byPermission, p, s);
+    if (id.tenantId !== null && id.tenantId !== keep?.tenantId && del(this.#byTenant, id.tenantId, m)) {
+      this.#interest.drop(tenantTopic(id.tenantId));
+    }
+    for (const r of id.roles) if (!keep?.roles.includes(r)) del(this.#byRole, r, m);
+    for (const p of id.permissions) if (!keep?.permissions.includes(p)) del(this.#byPermission, p, m);
   }
 }
 
 /** Adds; true when the key's set was created (its first member). */
-function add(index: Index, key: string, s: WebSocketSession): boolean {
+function add<M>(index: Index<M>, key: string, m: M): boolean {
   const set = index.get(key);
   if (set === undefined) {
-    index.set(key, new Set([s]));
+    index.set(key, new Set([m]));
     return true;
   }
-  set.add(s);
+  set.add(m);
   return false;
 }
 
 /** Deletes; true when the key's set became empty (its last member left). */
-function del(index: Index, key: string, s: WebSocketSession): boolean {
+function del<M>(index: Index<M>, key: string, m: M): boolean {
   const set = index.get(key);
-  if (set === undefined || !set.delete(s)) return false;
+  if (set === undefined || !set.delete(m)) return false;
   if (set.size > 0) return false;
   index.delete(key);
   return true;

@@ -1,13 +1,15 @@
 import type { Backend } from './backend';
 
 /**
- * Reference-counted backend subscriptions. The first `acquire` of a topic subscribes it and the
- * last `release` unsubscribes it; operations on one topic run strictly in order, so a quick
- * subscribe-unsubscribe-subscribe ends subscribed. Backend failures are reported, not thrown:
- * local delivery goes on and the backend resubscribes when its broker returns.
+ * The one owner of "which backend topics this node needs". The registries tell it when a
+ * channel, user or tenant gains its first local session ({@link need}) or loses its last one
+ * ({@link drop}); the counts themselves are the registries' set sizes, kept nowhere else.
+ * Backend operations on one topic run strictly in order, so a quick need-drop-need ends
+ * subscribed. Backend failures are reported, not thrown: local delivery goes on and the backend
+ * resubscribes when its broker returns.
  */
 export class TopicInterest {
-  readonly #refs = new Map<string, number>();
+  readonly #topics = new Set<string>();
   readonly #pending = new Map<string, Promise<void>>();
   readonly #backend: Backend;
   readonly #onError: (error: unknown, topic: string) => void;
@@ -17,29 +19,32 @@ export class TopicInterest {
     this.#onError = onError;
   }
 
-  /** Topics with at least one holder. */
+  /** Topics this node needs. */
   get topicCount(): number {
-    return this.#refs.size;
+    return this.#topics.size;
   }
 
-  /** Takes a hold on `topic`; resolves once the backend subscription is in place. */
-  acquire(topic: string): Promise<void> {
-    const refs = (this.#refs.get(topic) ?? 0) + 1;
-    this.#refs.set(topic, refs);
-    if (refs === 1) return this.#enqueue(topic, () => this.#backend.subscribe(topic));
-    return this.#pending.get(topic) ?? Promise.resolve();
+  /** True when this node needs `topic`. */
+  has(topic: string): boolean {
+    return this.#topics.has(topic);
   }
 
-  /** Lets go of `topic`; the last holder's release unsubscribes it. */
-  release(topic: string): void {
-    const refs = (this.#refs.get(topic) ?? 0) - 1;
-    if (refs > 0) {
-      this.#refs.set(topic, refs);
-      return;
-    }
-    if (refs < 0) return;
-    this.#refs.delete(topic);
+  /** Marks `topic` needed; resolves once the backend subscription is in place. Idempotent. */
+  need(topic: string): Promise<void> {
+    if (this.#topics.has(topic)) return this.ready(topic);
+    this.#topics.add(topic);
+    return this.#enqueue(topic, () => this.#backend.subscribe(topic));
+  }
+
+  /** Marks `topic` no longer needed and unsubscribes it. Idempotent. */
+  drop(topic: string): void {
+    if (!this.#topics.delete(topic)) return;
     void this.#enqueue(topic, () => this.#backend.unsubscribe(topic));
+  }
+
+  /** Resolves when the backend operations queued for `topic` so far have run. */
+  ready(topic: string): Promise<void> {
+    return this.#pending.get(topic) ?? Promise.resolve();
   }
 
   /** Resolves when every queued operation has run. */

@@ -3,6 +3,7 @@ import {
   type Backend,
   type BroadcastEvent,
   ConfigError,
+  type EnvelopeHeader,
   ErrorCode,
   type Logger,
   type WebSocketGateway,
@@ -11,7 +12,7 @@ import {
 import { DefaultHooks } from './default-hooks';
 import { GatewayMetrics, type GatewayMetricsOptions } from './gateway-metrics';
 import { GatewayTracing, type GatewayTracingOptions } from './gateway-tracing';
-import { TracedBackend, traceBackend } from './traced-backend';
+import { traceBackend } from './traced-backend';
 import { startTracingSdk, type TracingSdk, type TracingSdkOptions } from './tracing-sdk';
 
 /** Options of {@link createDotmacObservabilityHooks}. */
@@ -103,16 +104,14 @@ export class DotmacObservability extends DefaultHooks {
   instrument(gateway: WebSocketGateway): WebSocketGateway {
     this.gatewayMetrics?.bind(gateway);
     this.tracing?.bind(gateway);
-    const backend = gateway.config.backend;
-    if (backend instanceof TracedBackend) backend.nodeId = gateway.nodeId;
     gateway.setObservabilityHooks(this);
     this.#watchBackend(gateway);
     return gateway;
   }
 
   /**
-   * The backend with publish and receive spans (pass the result as the gateway's `backend`);
-   * the backend itself when tracing is off.
+   * The backend as it is (wrapped in a pass-through {@link TracedBackend} when tracing is on).
+   * @deprecated backend spans come from the gateway hooks now; pass the backend itself.
    */
   traceBackend(backend: Backend): Backend {
     return this.tracing === undefined ? backend : traceBackend(backend, this.tracing.tracer);
@@ -190,6 +189,25 @@ export class DotmacObservability extends DefaultHooks {
     return this.tracing?.currentTraceparent();
   }
 
+  aroundBackendPublish(
+    header: Readonly<EnvelopeHeader>,
+    topic: string,
+    bytes: number,
+    publish: () => Promise<void>,
+  ): Promise<void> {
+    return this.tracing ? this.tracing.aroundBackendPublish(header, topic, bytes, publish) : publish();
+  }
+
+  aroundRemoteDelivery(
+    header: Readonly<EnvelopeHeader>,
+    topic: string,
+    bytes: number,
+    deliver: () => void,
+  ): void {
+    if (this.tracing) this.tracing.aroundRemoteDelivery(header, topic, bytes, deliver);
+    else deliver();
+  }
+
   aroundHttpApi<T>(operation: string, request: IncomingMessage, run: () => Promise<T>): Promise<T> {
     return this.tracing ? this.tracing.aroundHttpApi(operation, request, run) : run();
   }
@@ -253,7 +271,7 @@ export class DotmacObservability extends DefaultHooks {
  *
  * @example
  * const obs = createDotmacObservabilityHooks('chat-gateway', { startSdk: true, logger })
- * const gateway = new WebSocketGateway({ backend: obs.traceBackend(new RedisBackend({ url })), logger })
+ * const gateway = new WebSocketGateway({ backend: new RedisBackend({ url }), logger })
  * obs.instrument(gateway)
  * await gateway.start()                    // GET /metrics, spans to OTEL_EXPORTER_OTLP_ENDPOINT
  */

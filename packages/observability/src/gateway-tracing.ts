@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type {
   BroadcastEvent,
+  EnvelopeHeader,
   GatewayMiddleware,
   MessageContext,
   WebSocketGateway,
@@ -19,6 +20,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { contextFrom, formatTraceparent } from './trace-context';
+import { BACKEND_SPAN } from './traced-backend';
 import { VERSION } from './version';
 
 /** Options of {@link GatewayTracing}. */
@@ -65,7 +67,9 @@ export const ATTR = {
  * middleware and the handler), one per broadcast published (its `traceparent` travels in the
  * broadcast envelope), one per broadcast delivered from another node (a child of the
  * publishing node's span), and one per `POST /api/publish` (continuing the request's
- * `traceparent`). Backend publish and receive spans come from {@link traceBackend}.
+ * `traceparent`), and a producer span around each backend publish and a consumer span around
+ * each delivery of another node's broadcast (for sampled broadcasts only), from the envelope
+ * header core decoded.
  */
 export class GatewayTracing {
   /** The tracer in use. */
@@ -92,7 +96,6 @@ export class GatewayTracing {
   /** The message middleware that wraps each frame in a span. Added by {@link bind}. */
   middleware(): GatewayMiddleware {
     return {
-      name: 'dotmac-ws-tracing',
       message: (ctx, next) => this.#traceMessage(ctx, next),
     };
   }
@@ -197,7 +200,7 @@ export class GatewayTracing {
       return;
     }
     if (event.traceparent === undefined) return;
-    // Inside a traced backend's receive span, that span is the parent; else the publisher's.
+    // Inside the backend receive span (aroundRemoteDelivery), that span is the parent; else the publisher's.
     const active = trace.getActiveSpan()?.spanContext();
     const fromEnvelope = contextFrom(event.traceparent, ROOT_CONTEXT);
     const parent =
@@ -207,6 +210,69 @@ export class GatewayTracing {
     this.tracer
       .startSpan(`${SPAN.deliver} ${event.target.kind}`, { kind: SpanKind.CONSUMER, attributes }, parent)
       .end();
+  }
+
+  /**
+   * Runs a broadcast's backend publish in a producer span, a child of the broadcast's span
+   * (its `traceparent`); an unsampled broadcast gets no span (a parent-based sampler would drop it).
+   */
+  aroundBackendPublish(
+    header: Readonly<EnvelopeHeader>,
+    topic: string,
+    bytes: number,
+    publish: () => Promise<void>,
+  ): Promise<void> {
+    const traceparent = header.traceparent;
+    if (traceparent === undefined || !sampled(traceparent)) return publish();
+    const span = this.tracer.startSpan(
+      BACKEND_SPAN.publish,
+      { kind: SpanKind.PRODUCER, attributes: this.#messaging(topic, bytes) },
+      contextFrom(traceparent),
+    );
+    return publish().then(
+      () => span.end(),
+      (error: unknown) => {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+        span.end();
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Runs the delivery of another node's broadcast in a consumer span, a child of the
+   * publisher's broadcast span; the delivery span ({@link broadcast}) is its child.
+   */
+  aroundRemoteDelivery(
+    header: Readonly<EnvelopeHeader>,
+    topic: string,
+    bytes: number,
+    deliver: () => void,
+  ): void {
+    const traceparent = header.traceparent;
+    if (traceparent === undefined || !sampled(traceparent)) {
+      deliver();
+      return;
+    }
+    const parent = contextFrom(traceparent, ROOT_CONTEXT);
+    const span = this.tracer.startSpan(
+      BACKEND_SPAN.receive,
+      { kind: SpanKind.CONSUMER, attributes: this.#messaging(topic, bytes) },
+      parent,
+    );
+    try {
+      context.with(trace.setSpan(parent, span), deliver);
+    } finally {
+      span.end();
+    }
+  }
+
+  #messaging(topic: string, bytes: number): Attributes {
+    return {
+      'messaging.system': this.#gateway?.config.backend.name ?? 'unknown',
+      'messaging.destination.name': topic,
+      'messaging.message.body.size': bytes,
+    };
   }
 
   /**
@@ -236,6 +302,11 @@ export class GatewayTracing {
       },
     );
   }
+}
+
+/** True when the `traceparent`'s flags have the sampled bit. */
+function sampled(traceparent: string): boolean {
+  return (Number.parseInt(traceparent.slice(53, 55), 16) & 1) === 1;
 }
 
 function identity(session: WebSocketSession): Attributes {

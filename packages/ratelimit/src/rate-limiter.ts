@@ -25,8 +25,6 @@ import { RedisLink, type RedisStores } from './redis-link';
 
 /** The middleware `createRateLimiter` returns; pass it to `gateway.use()`. */
 export interface RateLimiter extends GatewayMiddleware {
-  /** `ratelimit`. */
-  readonly name: 'ratelimit';
   /**
    * Counts open connections per address, and per user and tenant once they are known; refuses
    * the handshake with 429 and `Retry-After` over a limit.
@@ -94,7 +92,6 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
 }
 
 class GatewayRateLimiter implements RateLimiter {
-  readonly name = 'ratelimit';
   readonly #o: ResolvedRateLimitOptions;
   readonly #memoryBuckets = new MemoryBucketStore();
   readonly #memoryCounter = new MemoryConnectionCounter();

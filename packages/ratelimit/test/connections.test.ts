@@ -76,7 +76,6 @@ describe('connection limits', () => {
   it('gives the count back when a later middleware refuses the handshake', async () => {
     const { url, gw } = await startLimited({ maxConnectionsPerIp: 1 });
     gw.use({
-      name: 'refuse-on-header',
       connection: async (ctx, next) => {
         if (ctx.request.headers['x-refuse'] === 'yes') throw new HandshakeError(403, 'refused by test');
         await next();
@@ -93,7 +92,6 @@ describe('connection limits', () => {
     const { url, gw } = await startLimited({ maxConnectionsPerIp: 1 });
     let entered = 0;
     gw.use({
-      name: 'slow',
       connection: async (ctx, next) => {
         if (ctx.request.headers['x-slow'] === 'yes') {
           entered++;

@@ -53,7 +53,6 @@ export class ConformanceNode {
       apiKey: CONFORMANCE_API_KEY,
     });
     gateway.use({
-      name: 'conformance-identity',
       connection: async (ctx, next) => {
         const raw = ctx.request.headers[IDENTITY_HEADER];
         if (typeof raw === 'string') {

@@ -1,0 +1,376 @@
+import type { Duplex } from 'node:stream';
+import type { RawData, WebSocket } from 'ws';
+import type { Identity } from './authenticator';
+import type { ChannelRegistry } from './channel-registry';
+import type { ResolvedGatewayConfig } from './config';
+import { CloseCode, CloseReason, PROTOCOL_VERSION } from './constants';
+import type { HookRunner } from './hook-runner';
+import type { ConnectionContext } from './middleware';
+import { type SessionCore, WebSocketSession } from './session';
+import type { IdentitySnapshot, SessionRegistry } from './session-registry';
+import type { GatewayCounters } from './stats';
+import { encodeTextFrame } from './websocket-frame';
+import type { WriteCoalescer } from './write-coalescer';
+
+/** What every connection of a node shares: configuration, registries, counters, the writer. @internal */
+export interface ConnectionNode {
+  readonly nodeId: string;
+  readonly config: ResolvedGatewayConfig;
+  readonly counters: GatewayCounters;
+  /** Inbound frames read on this node and not yet handled (every connection's inbox). */
+  readonly pendingInbound: { frames: number; bytes: number };
+  readonly writer: WriteCoalescer;
+  readonly sessions: SessionRegistry<Connection>;
+  readonly channels: ChannelRegistry<Connection>;
+  readonly hooks: HookRunner;
+  /** Reads and handles one inbound frame (the router). */
+  handleFrame(connection: Connection, text: string | null, bytes: number): Promise<void>;
+  /** Called after a connection ended and left the registries (the drain waits on it). */
+  gone(): void;
+}
+
+/** One inbound frame waiting to be handled; `text` is null for a binary frame. */
+interface Inbound {
+  text: string | null;
+  bytes: number;
+}
+
+/** Frames of one connection handled in a row before the event loop gets a turn. */
+const FRAMES_PER_TURN = 32;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Node's setTimeout caps delays at 2^31-1 ms; longer waits are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const OPEN = 1;
+
+/**
+ * One open WebSocket connection and all of its state: who it is, its subscriptions, its
+ * inbound queue and its bounds, its auth and expiry timers, and how frames are written to it.
+ * The {@link WebSocketSession} applications see is a view of it. @internal
+ */
+export class Connection implements SessionCore {
+  readonly session: WebSocketSession;
+  readonly sessionId: string;
+  readonly socket: WebSocket;
+  readonly remoteAddress: string;
+  readonly connectedAt: number;
+  /** What connection middleware saw; identity middleware gets its `state` and `onClose`. */
+  readonly context: ConnectionContext;
+  /** client channel name -> internal channel name */
+  readonly subscriptions = new Map<string, string>();
+  /** ms since the epoch of the last frame or pong */
+  lastSeenAt: number;
+  /** rate_limited refusals in a row */
+  refusedInARow = 0;
+  /** set once the gateway began closing this connection */
+  closing = false;
+
+  userId: string | null = null;
+  tenantId: string | null;
+  roles: readonly string[] = [];
+  permissions: readonly string[] = [];
+  extra: Record<string, unknown> = {};
+  authenticated = false;
+  expiresAt: number | null = null;
+
+  /** The TCP socket under the WebSocket: frames are written to it directly. */
+  readonly #raw: Duplex;
+  readonly #node: ConnectionNode;
+  /** Runs the connection's `onClose` callbacks (once, however often it is called). */
+  readonly #ended: () => void;
+  readonly #inbox: Inbound[] = [];
+  #inboxBytes = 0;
+  #processing = false;
+  #paused = false;
+  #authTimer: NodeJS.Timeout | undefined;
+  #expiringTimer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(init: {
+    sessionId: string;
+    socket: WebSocket;
+    raw: Duplex;
+    context: ConnectionContext;
+    ended: () => void;
+    node: ConnectionNode;
+  }) {
+    this.sessionId = init.sessionId;
+    this.socket = init.socket;
+    this.#raw = init.raw;
+    this.context = init.context;
+    this.remoteAddress = init.context.ip;
+    this.tenantId = init.context.tenantId;
+    this.#ended = init.ended;
+    this.#node = init.node;
+    this.connectedAt = Date.now();
+    this.lastSeenAt = this.connectedAt;
+    this.session = new WebSocketSession(this);
+  }
+
+  /**
+   * Opens the connection: applies the handshake identity, listens to the socket, sends
+   * `welcome` (the first frame: nothing can reach the session before it is registered),
+   * registers it and starts its auth and expiry timers.
+   */
+  open(): void {
+    const node = this.#node;
+    const config = node.config;
+    const ws = this.socket;
+    const identity = this.context.identity;
+    if (identity !== null) this.applyIdentity({ ...identity, tenantId: this.context.tenantId }, true);
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('pong', () => {
+      this.lastSeenAt = Date.now();
+    });
+    ws.on('error', (error) => {
+      config.logger.debug({ session_id: this.sessionId, error }, 'socket error');
+    });
+    ws.once('close', (code, reason) => this.closed(code, reason.toString()));
+
+    this.sendRaw(
+      Buffer.from(
+        JSON.stringify({
+          type: 'welcome',
+          data: {
+            session_id: this.sessionId,
+            protocol: PROTOCOL_VERSION,
+            node_id: node.nodeId,
+            authenticated: this.authenticated,
+            user_id: this.userId,
+            tenant_id: this.tenantId,
+            heartbeat_ms: config.heartbeatMs,
+          },
+        }),
+      ),
+    );
+    node.sessions.add(this);
+    node.counters.connections_total++;
+    if (config.requireToken && !this.authenticated) {
+      this.#authTimer = setTimeout(() => this.#authTimedOut(), config.authTimeoutMs);
+    }
+    this.#scheduleExpiry();
+    node.hooks.call('onConnection', (h) => h.onConnection?.(this.session));
+  }
+
+  // ---------------------------------------------------------------- writing frames
+
+  /** Sends one serialized frame (a JSON text). Returns false when it was not sent. */
+  sendRaw(payload: Buffer): boolean {
+    if (!this.#admit(payload.length)) return false;
+    const node = this.#node;
+    node.writer.write(this.#raw, encodeTextFrame(payload));
+    node.counters.messages_sent++;
+    node.counters.bytes_sent += payload.length;
+    return true;
+  }
+
+  /**
+   * Writes an already framed WebSocket text frame (the broadcast path: serialized and framed
+   * once, written to many). Counting is left to the caller, once per broadcast.
+   */
+  writeFramed(frame: Buffer): boolean {
+    if (!this.#admit(frame.length)) return false;
+    this.#node.writer.write(this.#raw, frame);
+    return true;
+  }
+
+  /** Applies the open check and the outbound buffer limit to `bytes` about to be written. */
+  #admit(bytes: number): boolean {
+    if (this.closing || this.socket.readyState !== OPEN) return false;
+    const node = this.#node;
+    if (this.socket.bufferedAmount + bytes > node.config.maxBufferedBytes) {
+      if (node.config.slowConsumerPolicy === 'drop') {
+        node.counters.slow_consumer_drops++;
+        return false;
+      }
+      node.counters.slow_consumer_disconnects++;
+      node.hooks.call('onSlowConsumer', (h) => h.onSlowConsumer?.(this.session));
+      node.config.logger.warn(
+        { session_id: this.sessionId, buffered: this.socket.bufferedAmount },
+        'slow consumer closed',
+      );
+      this.close(CloseCode.SlowConsumer);
+      return false;
+    }
+    return true;
+  }
+
+  /** Closes with a close code from protocol.md and its reason text. */
+  close(code: number = CloseCode.Normal, reason?: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.socket.close(code, reason ?? CloseReason[code as CloseCode] ?? '');
+  }
+
+  /** Ends the socket at once, without a close handshake (heartbeat timeout, drain deadline). */
+  terminate(): void {
+    this.closing = true;
+    this.socket.terminate();
+  }
+
+  // ---------------------------------------------------------------- identity
+
+  /** Applies a verified identity (or clears it, with a null user) and re-indexes the connection. */
+  applyIdentity(
+    identity: Omit<Identity, 'userId'> & { userId: string | null },
+    authenticated: boolean,
+  ): void {
+    const before = this.snapshot();
+    this.userId = identity.userId;
+    if (identity.tenantId !== undefined) this.tenantId = identity.tenantId;
+    this.roles = Object.freeze([...(identity.roles ?? [])]);
+    this.permissions = Object.freeze([...(identity.permissions ?? [])]);
+    this.extra = { ...(identity.extra ?? {}) };
+    this.expiresAt = identity.expiresAt ?? null;
+    this.authenticated = authenticated;
+    this.#node.sessions.reindex(this, before);
+  }
+
+  /** Who the connection is now, for the registry's indexes. */
+  snapshot(): IdentitySnapshot {
+    return { userId: this.userId, tenantId: this.tenantId, roles: this.roles, permissions: this.permissions };
+  }
+
+  /** After an in-band `auth` succeeded: stops the auth timeout, re-arms the expiry timers. */
+  authenticatedInBand(): void {
+    clearTimeout(this.#authTimer);
+    this.#authTimer = undefined;
+    this.#scheduleExpiry();
+  }
+
+  #authTimedOut(): void {
+    if (this.authenticated) return;
+    // Say why (4401), then end the socket without waiting for the client's close frame:
+    // a client that never answers must not hold its address's or tenant's quota.
+    this.close(CloseCode.Unauthorized);
+    const raw = this.#raw;
+    const force = setTimeout(() => raw.destroy(), 1000);
+    force.unref();
+    raw.end(() => {
+      clearTimeout(force);
+      raw.destroy();
+    });
+  }
+
+  /** Sends `auth_expiring` ahead of the token's expiry and closes with 4401 at expiry. */
+  #scheduleExpiry(): void {
+    clearTimeout(this.#expiringTimer);
+    clearTimeout(this.#expiryTimer);
+    this.#expiringTimer = undefined;
+    this.#expiryTimer = undefined;
+    const expiresAt = this.expiresAt;
+    if (expiresAt === null) return;
+    const warnAt = expiresAt - this.#node.config.authExpiringLeadMs;
+    const warn = () =>
+      this.session.send({ type: 'auth_expiring', data: { expires_at: Math.floor(expiresAt / 1000) } });
+    if (warnAt <= Date.now()) warn();
+    else this.#expiringTimer = timerAt(warnAt, warn, (t) => (this.#expiringTimer = t));
+    this.#expiryTimer = timerAt(
+      expiresAt,
+      () => {
+        // Only if no newer token extended the session meanwhile.
+        if (this.expiresAt === expiresAt) this.close(CloseCode.Unauthorized);
+      },
+      (t) => (this.#expiryTimer = t),
+    );
+  }
+
+  // ---------------------------------------------------------------- inbound frames
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    this.lastSeenAt = Date.now();
+    const node = this.#node;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    node.counters.messages_received++;
+    node.counters.bytes_received += buf.length;
+    if (this.closing) return;
+    // Binary frames queue too: they are refused in order, and counted by the middleware.
+    this.#inbox.push({ text: isBinary ? null : buf.toString('utf8'), bytes: buf.length });
+    this.#inboxBytes += buf.length;
+    node.pendingInbound.frames++;
+    node.pendingInbound.bytes += buf.length;
+    const config = node.config;
+    if (
+      !this.#paused &&
+      (this.#inbox.length >= config.maxPendingFrames || this.#inboxBytes >= config.maxPendingBytes)
+    ) {
+      // Stop reading this client until its backlog is worked off: nothing is dropped.
+      this.#paused = true;
+      this.socket.pause();
+    }
+    if (!this.#processing) {
+      this.#drainInbox().catch((error: unknown) => {
+        // Only a fault of the gateway itself gets here: the session cannot go on in order.
+        node.hooks.reportError(error, 'inbound frames');
+        this.close(CloseCode.InternalError);
+      });
+    }
+  }
+
+  /** Handles queued frames one at a time, in order; resumes reading once the backlog halves. */
+  async #drainInbox(): Promise<void> {
+    const node = this.#node;
+    const config = node.config;
+    this.#processing = true;
+    try {
+      let handled = 0;
+      let item = this.#inbox.shift();
+      while (item !== undefined) {
+        this.#inboxBytes -= item.bytes;
+        node.pendingInbound.frames--;
+        node.pendingInbound.bytes -= item.bytes;
+        await node.handleFrame(this, item.text, item.bytes);
+        // A burst from one client runs in microtasks; hand the event loop back now and then
+        // so that other sockets are read and served meanwhile.
+        if (++handled % FRAMES_PER_TURN === 0) await yieldToEventLoop();
+        if (
+          this.#paused &&
+          this.#inbox.length < config.maxPendingFrames / 2 &&
+          this.#inboxBytes <= config.maxPendingBytes / 2
+        ) {
+          this.#paused = false;
+          this.socket.resume();
+        }
+        item = this.#inbox.shift();
+      }
+    } finally {
+      this.#processing = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- close
+
+  /**
+   * The connection ended (close event, or found closed by the heartbeat): leaves the
+   * registries and channels, stops its timers, drops its queued frames, runs its `onClose`
+   * callbacks and the `onDisconnect` hook. Runs once.
+   */
+  closed(code: number, reason: string): void {
+    const node = this.#node;
+    this.closing = true;
+    if (!node.sessions.remove(this)) return;
+    for (const internal of this.subscriptions.values()) node.channels.remove(internal, this);
+    this.subscriptions.clear();
+    clearTimeout(this.#authTimer);
+    clearTimeout(this.#expiringTimer);
+    clearTimeout(this.#expiryTimer);
+    node.pendingInbound.frames -= this.#inbox.length;
+    node.pendingInbound.bytes -= this.#inboxBytes;
+    this.#inbox.length = 0;
+    this.#inboxBytes = 0;
+    node.counters.disconnections_total++;
+    this.#ended();
+    node.hooks.call('onDisconnect', (h) => h.onDisconnect?.(this.session, code, reason));
+    node.gone();
+  }
+}
+
+function timerAt(at: number, fn: () => void, set: (t: NodeJS.Timeout) => void): NodeJS.Timeout {
+  const delay = at - Date.now();
+  if (delay > MAX_TIMER_MS) {
+    return setTimeout(() => set(timerAt(at, fn, set)), MAX_TIMER_MS);
+  }
+  return setTimeout(fn, Math.max(0, delay));
+}

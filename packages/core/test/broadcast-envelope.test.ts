@@ -1,0 +1,68 @@
+import { TestClient } from '@dotmac-ws/test-utils';
+import { describe, expect, it } from 'vitest';
+import { decodeEnvelope, type EnvelopeHeader, encodeEnvelope, MemoryBackend, MemoryBus } from '../src/index';
+import { startTestGateway } from './helpers';
+
+const header: EnvelopeHeader = {
+  v: 1,
+  origin: 'n1',
+  ts: 1,
+  target: { kind: 'channel', channel: 'news', name: 'news' },
+  type: 'headline',
+};
+const frame = Buffer.from('{"type":"headline","channel":"news","data":1}');
+
+describe('broadcast envelope decoding', () => {
+  it('round-trips a header and the exact frame bytes', () => {
+    const decoded = decodeEnvelope(new Uint8Array(encodeEnvelope(header, frame)));
+    expect(decoded.header).toEqual(header);
+    expect(decoded.frame.equals(frame)).toBe(true);
+  });
+
+  it.each([
+    ['empty', Buffer.alloc(0), 'broadcast envelope has no header line'],
+    ['truncated before the newline', encodeEnvelope(header, frame).subarray(0, 20), 'no header line'],
+    ['a huge header with no newline', Buffer.alloc(8 * 1024 * 1024, 0x7b), 'no header line'],
+    ['wrong version', Buffer.from(`${JSON.stringify({ ...header, v: 2 })}\n{}`), 'header is malformed'],
+    ['no origin', Buffer.from(`${JSON.stringify({ ...header, origin: 7 })}\n{}`), 'header is malformed'],
+    [
+      'no target kind',
+      Buffer.from(`${JSON.stringify({ ...header, target: {} })}\n{}`),
+      'header is malformed',
+    ],
+    ['a header that is not an object', Buffer.from('null\n{}'), 'header is malformed'],
+    ['a header that is a number', Buffer.from('1e999\n{}'), 'header is malformed'],
+  ])('refuses %s with a TypeError', (_name, payload, message) => {
+    expect(() => decodeEnvelope(payload)).toThrow(TypeError);
+    expect(() => decodeEnvelope(payload)).toThrow(message);
+  });
+
+  it('refuses a header that is not JSON with a SyntaxError', () => {
+    expect(() => decodeEnvelope(Buffer.from('{"v":1,"origin":\n{}'))).toThrow(SyntaxError);
+    expect(() => decodeEnvelope(Buffer.from('\n{}'))).toThrow(SyntaxError);
+  });
+
+  it('a gateway counts malformed payloads from the backend as backend errors and keeps delivering', async () => {
+    const bus = new MemoryBus();
+    const { gw, url } = await startTestGateway({ backend: new MemoryBackend({ bus }) });
+    const raw = new MemoryBackend({ bus });
+    await raw.start(() => undefined);
+    const errors: string[] = [];
+    gw.setObservabilityHooks({ onError: (_e, context) => errors.push(context) });
+    const client = await TestClient.open(url);
+    await client.request({ type: 'subscribe', channel: 'news' });
+    const bad = [
+      Buffer.alloc(0),
+      Buffer.from('not json\n{}'),
+      Buffer.from(`${JSON.stringify({ ...header, v: 2 })}\n{}`),
+      Buffer.alloc(1024 * 1024, 0x20),
+    ];
+    for (const payload of bad) await raw.publish('channel:news', payload);
+    await raw.publish('channel:news', encodeEnvelope(header, frame));
+    await client.waitFor((f) => f.type === 'headline');
+    expect(client.frames.filter((f) => f.channel === 'news').map((f) => f.data)).toEqual([1]);
+    expect(gw.getStats().counters.backend_errors).toBe(bad.length);
+    expect(errors).toEqual(bad.map(() => 'backend receive'));
+    await raw.stop();
+  });
+});
