@@ -1,9 +1,10 @@
 import {
+  brokerUrlOrigin,
   ConfigError,
   checkIntegerOptions,
   describeOptionValue,
   type Logger,
-  redactUrl,
+  parseBrokerUrl,
   silentLogger,
   withoutUndefined,
 } from '@dotmac-ws/core';
@@ -84,6 +85,9 @@ const INT_RULES = [
   ['reconnectMaxDelayMs', 10, 600_000],
 ] as const;
 
+const SCHEMES = ['redis:', 'rediss:'];
+const URL_HINT = 'a redis:// or rediss:// URL such as redis://user:secret@host:6379/0';
+
 /**
  * Validates `options` and applies the defaults. Throws one `ConfigError` that lists every
  * problem.
@@ -142,23 +146,13 @@ function parseRedisUrl(
   name: string,
   problems: string[],
 ): { connection: RedisOptions; host: string; port: number; display: string } | null {
-  const expected = 'a redis:// or rediss:// URL such as redis://user:secret@host:6379/0';
-  if (typeof value !== 'string') {
-    problems.push(`${name} is ${describeOptionValue(value)} when it must be ${expected}`);
-    return null;
-  }
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    problems.push(`${name} is ${describeOptionValue(redactUrl(value))} when it must be ${expected}`);
-    return null;
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    problems.push(`${name} has the scheme '${u.protocol}' when it must be ${expected}`);
-    return null;
-  }
-  const port = u.port === '' ? 6379 : Number(u.port);
+  const parsed = parseBrokerUrl(
+    value,
+    { name, schemes: SCHEMES, expected: URL_HINT, defaultPort: 6379 },
+    problems,
+  );
+  if (parsed === null) return null;
+  const { url: u, port } = parsed;
   const dbText = u.pathname.replace(/^\//, '');
   const db = dbText === '' ? 0 : Number(dbText);
   if (!Number.isInteger(db) || db < 0 || db > 65535 || !/^\d*$/.test(dbText)) {
@@ -172,7 +166,7 @@ function parseRedisUrl(
   if (u.username !== '') connection.username = decodeURIComponent(u.username);
   if (u.password !== '') connection.password = decodeURIComponent(u.password);
   if (u.protocol === 'rediss:') connection.tls = { servername: host };
-  return { connection, host, port, display: `${u.protocol}//${u.host}/${db}` };
+  return { connection, host, port, display: `${brokerUrlOrigin(u)}/${db}` };
 }
 
 /** A cluster seed: `host:port` or a URL. */

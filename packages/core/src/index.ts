@@ -8,6 +8,7 @@ export {
   type TokenSource,
 } from './authenticator';
 export type { Backend, BackendDeliver } from './backend';
+export { BackendError } from './backend-error';
 export {
   BackendUnavailableError,
   type BackendUnavailableErrorOptions,
@@ -21,6 +22,8 @@ export {
   encodeEnvelope,
   topicFor,
 } from './broadcast-envelope';
+export type { BrokerBackendStats } from './broker-backend-stats';
+export { type BrokerUrl, type BrokerUrlRule, brokerUrlOrigin, parseBrokerUrl } from './broker-url';
 export {
   internalChannelName,
   isValidChannelName,
@@ -49,6 +52,9 @@ export {
   SERVER_FRAME_TYPES,
   SUBPROTOCOL,
 } from './constants';
+export { waitAtMost, withTimeout } from './deadline';
+export { droppedPublishError } from './dropped-publish';
+export { errorText } from './error-text';
 export { type Frame, FrameError, type FrameId, type JsonValue, parseFrame } from './frame';
 export {
   type BroadcastOptions,
@@ -91,6 +97,7 @@ export {
 export { ProtocolError, type ProtocolErrorOptions } from './protocol-error';
 export { safeJsonParse } from './safe-json-parse';
 export { WebSocketSession } from './session';
+export { StartStopLifecycle, type StartStopSteps } from './start-stop-lifecycle';
 export type { GatewayCounters, GatewayStats } from './stats';
 export {
   matchGatewayPath,
