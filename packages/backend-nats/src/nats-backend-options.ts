@@ -1,4 +1,6 @@
 import {
+  BROKER_TIMEOUT_DEFAULTS,
+  BROKER_TIMEOUT_RULES,
   ConfigError,
   checkIntegerOptions,
   describeOptionValue,
@@ -86,8 +88,7 @@ export const NATS_BACKEND_DEFAULTS = {
   servers: 'nats://127.0.0.1:4222',
   subjectPrefix: 'dotmac-ws',
   name: 'dotmac-ws',
-  connectTimeoutMs: 5000,
-  commandTimeoutMs: 2000,
+  ...BROKER_TIMEOUT_DEFAULTS,
   reconnectTimeWaitMs: 500,
   reconnectJitterMs: 100,
   lameDuckJitterMs: 1000,
@@ -95,8 +96,7 @@ export const NATS_BACKEND_DEFAULTS = {
 } as const;
 
 const INT_RULES = [
-  ['connectTimeoutMs', 100, 600_000],
-  ['commandTimeoutMs', 10, 600_000],
+  ...BROKER_TIMEOUT_RULES,
   ['reconnectTimeWaitMs', 10, 600_000],
   ['reconnectJitterMs', 0, 600_000],
   ['lameDuckJitterMs', 0, 600_000],

@@ -6,6 +6,7 @@ import {
   droppedPublishError,
   errorText,
   StartStopLifecycle,
+  timedPing,
   waitAtMost,
   withTimeout,
 } from '@dotmac-ws/core';
@@ -250,11 +251,10 @@ export class NatsBackend implements Backend {
   }
 
   #running(op: string): NatsConnection {
-    const nc = this.#nc;
-    if (nc === null || this.#life.stopped) {
-      throw new NatsBackendError('not_started', `cannot ${op}: the NATS backend is not started`);
-    }
-    return nc;
+    return this.#life.running(
+      this.#nc,
+      () => new NatsBackendError('not_started', `cannot ${op}: the NATS backend is not started`),
+    );
   }
 
   /**
@@ -387,14 +387,12 @@ export class NatsBackend implements Backend {
     if (this.#state !== 'connected') return { status: 'unhealthy', ...base, error: this.#lastError };
     if (this.#lameDuck) return { status: 'degraded', ...base, lame_duck: true };
     if (this.#resubscribing) return { status: 'degraded', ...base, resubscribing: true };
-    const t0 = performance.now();
-    try {
-      // Within the gateway's own 2 s bound on a health check, so that this answer is the one seen.
-      await this.#flush(nc, 'a ping', Math.min(this.#o.commandTimeoutMs, HEALTH_PING_MS));
-    } catch (error) {
-      return { status: 'degraded', ...base, error: errorText(error) };
-    }
-    return { status: 'healthy', ...base, latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+    // Within the gateway's own 2 s bound on a health check, so that this answer is the one seen.
+    const ping = await timedPing(() =>
+      this.#flush(nc, 'a ping', Math.min(this.#o.commandTimeoutMs, HEALTH_PING_MS)),
+    );
+    if (!ping.ok) return { status: 'degraded', ...base, error: ping.error };
+    return { status: 'healthy', ...base, latency_ms: ping.latencyMs };
   }
 
   /** Counters for `/api/stats`. */

@@ -1,4 +1,6 @@
 import {
+  BROKER_TIMEOUT_DEFAULTS,
+  BROKER_TIMEOUT_RULES,
   brokerUrlOrigin,
   ConfigError,
   checkIntegerOptions,
@@ -74,16 +76,11 @@ export const REDIS_BACKEND_DEFAULTS = {
   url: 'redis://127.0.0.1:6379',
   sharded: false,
   keyPrefix: 'dotmac-ws:',
-  connectTimeoutMs: 5000,
-  commandTimeoutMs: 2000,
+  ...BROKER_TIMEOUT_DEFAULTS,
   reconnectMaxDelayMs: 500,
 } as const;
 
-const INT_RULES = [
-  ['connectTimeoutMs', 100, 600_000],
-  ['commandTimeoutMs', 10, 600_000],
-  ['reconnectMaxDelayMs', 10, 600_000],
-] as const;
+const INT_RULES = [...BROKER_TIMEOUT_RULES, ['reconnectMaxDelayMs', 10, 600_000] as const];
 
 const SCHEMES = ['redis:', 'rediss:'];
 const URL_HINT = 'a redis:// or rediss:// URL such as redis://user:secret@host:6379/0';

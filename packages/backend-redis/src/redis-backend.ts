@@ -7,6 +7,7 @@ import {
   droppedPublishError,
   errorText,
   StartStopLifecycle,
+  timedPing,
   waitAtMost,
   withTimeout,
 } from '@dotmac-ws/core';
@@ -246,11 +247,7 @@ export class RedisBackend implements Backend {
   }
 
   #running(op: string): Connection {
-    const sub = this.#sub;
-    if (sub === null || this.#life.stopped) {
-      throw new RedisBackendError('not_started', `cannot ${op}: the Redis backend is not started`);
-    }
-    return sub;
+    return this.#life.running(this.#sub, () => notStarted(op));
   }
 
   /**
@@ -293,10 +290,7 @@ export class RedisBackend implements Backend {
    * with `BackendUnavailableError` (`retryAfterMs`: the longer of 1 s and `reconnectMaxDelayMs`).
    */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
-    const pub = this.#pub;
-    if (pub === null || this.#life.stopped) {
-      throw new RedisBackendError('not_started', 'cannot publish: the Redis backend is not started');
-    }
+    const pub = this.#life.running(this.#pub, () => notStarted('publish'));
     const channel = this.channelOf(topic);
     const buf = Buffer.isBuffer(payload)
       ? payload
@@ -383,13 +377,9 @@ export class RedisBackend implements Backend {
     const up = [pub.status === 'ready', sub.status === 'ready'].filter(Boolean).length;
     if (up === 0) return { status: 'unhealthy', ...base, error: this.#lastError };
     if (up === 1 || this.#resubscribing > 0) return { status: 'degraded', ...base, error: this.#lastError };
-    const t0 = performance.now();
-    try {
-      await this.#command(pub.ping(), 'PING');
-    } catch (error) {
-      return { status: 'unhealthy', ...base, error: errorText(error) };
-    }
-    return { status: 'healthy', ...base, latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+    const ping = await timedPing(() => this.#command(pub.ping(), 'PING'));
+    if (!ping.ok) return { status: 'unhealthy', ...base, error: ping.error };
+    return { status: 'healthy', ...base, latency_ms: ping.latencyMs };
   }
 
   /** Counters for `/api/stats`. */
@@ -420,6 +410,10 @@ export class RedisBackend implements Backend {
     this.#everReady = false;
     this.#down = false;
   }
+}
+
+function notStarted(op: string): RedisBackendError {
+  return new RedisBackendError('not_started', `cannot ${op}: the Redis backend is not started`);
 }
 
 function isConnectionError(error: unknown): boolean {

@@ -23,6 +23,7 @@ export {
   topicFor,
 } from './broadcast-envelope';
 export type { BrokerBackendStats } from './broker-backend-stats';
+export { BROKER_TIMEOUT_DEFAULTS, BROKER_TIMEOUT_RULES } from './broker-timeouts';
 export { type BrokerUrl, type BrokerUrlRule, brokerUrlOrigin, parseBrokerUrl } from './broker-url';
 export {
   internalChannelName,
@@ -105,6 +106,7 @@ export {
   type TenantResolution,
   type TenantSource,
 } from './tenant-resolution';
+export { type PingResult, timedPing } from './timed-ping';
 export type { TrustedProxies, TrustProxyOption } from './trusted-proxies';
 
 import type { GatewayOptions } from './config';

@@ -72,6 +72,15 @@ export class StartStopLifecycle {
   }
 
   /**
+   * `resource` (a connection) while it may be used: not null, and no {@link stop} since the
+   * last {@link start}. Otherwise throws `notStarted()`, e.g. a backend's `not_started` error.
+   */
+  running<T>(resource: T | null, notStarted: () => Error): T {
+    if (resource === null || this.stopped) throw notStarted();
+    return resource;
+  }
+
+  /**
    * True from a call to {@link stop} until its close has finished and no `start` followed, or
    * until a following `start` begins to open: the resource must not be used meanwhile.
    */

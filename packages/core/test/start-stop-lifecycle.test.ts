@@ -90,3 +90,21 @@ describe('StartStopLifecycle', () => {
     expect(life.start()).toBe(restarted);
   });
 });
+
+describe('StartStopLifecycle.running', () => {
+  it('hands out the resource only while started', async () => {
+    const { life } = recorded();
+    const notStarted = () => new Error('not started');
+    const conn = { id: 1 };
+    expect(() => life.running(null, notStarted)).toThrow('not started');
+    await life.start();
+    expect(life.running(conn, notStarted)).toBe(conn);
+    expect(() => life.running(null, notStarted)).toThrow('not started');
+    const stopping = life.stop();
+    expect(() => life.running(conn, notStarted)).toThrow('not started');
+    await stopping;
+    expect(() => life.running(conn, notStarted)).toThrow('not started');
+    await life.start();
+    expect(life.running(conn, notStarted)).toBe(conn);
+  });
+});
