@@ -1,3 +1,5 @@
+import { BackendError } from '@dotmac-ws/core';
+
 /** Why a {@link NatsBackendError} was thrown. */
 export type NatsBackendErrorCode =
   /** `start` could not connect to any server within `connectTimeoutMs`. */
@@ -11,14 +13,7 @@ export type NatsBackendErrorCode =
   /** The backend is not started (or already stopped). */
   | 'not_started';
 
-/** An error of the NATS backend, with a string `code` to branch on. */
-export class NatsBackendError extends Error {
+/** An error of the NATS backend, with a string `code` to branch on (a core `BackendError`). */
+export class NatsBackendError extends BackendError<NatsBackendErrorCode> {
   override readonly name = 'NatsBackendError';
-  /** What went wrong. */
-  readonly code: NatsBackendErrorCode;
-
-  constructor(code: NatsBackendErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

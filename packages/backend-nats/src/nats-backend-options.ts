@@ -1,9 +1,11 @@
 import {
+  BROKER_TIMEOUT_DEFAULTS,
+  BROKER_TIMEOUT_RULES,
   ConfigError,
   checkIntegerOptions,
   describeOptionValue,
   type Logger,
-  redactUrl,
+  parseBrokerUrl,
   silentLogger,
   withoutUndefined,
 } from '@dotmac-ws/core';
@@ -86,8 +88,7 @@ export const NATS_BACKEND_DEFAULTS = {
   servers: 'nats://127.0.0.1:4222',
   subjectPrefix: 'dotmac-ws',
   name: 'dotmac-ws',
-  connectTimeoutMs: 5000,
-  commandTimeoutMs: 2000,
+  ...BROKER_TIMEOUT_DEFAULTS,
   reconnectTimeWaitMs: 500,
   reconnectJitterMs: 100,
   lameDuckJitterMs: 1000,
@@ -95,8 +96,7 @@ export const NATS_BACKEND_DEFAULTS = {
 } as const;
 
 const INT_RULES = [
-  ['connectTimeoutMs', 100, 600_000],
-  ['commandTimeoutMs', 10, 600_000],
+  ...BROKER_TIMEOUT_RULES,
   ['reconnectTimeWaitMs', 10, 600_000],
   ['reconnectJitterMs', 0, 600_000],
   ['lameDuckJitterMs', 0, 600_000],
@@ -104,6 +104,7 @@ const INT_RULES = [
 ] as const;
 
 const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const SCHEMES = ['nats:', 'tls:'];
 const SERVER_HINT = 'nats://host:port, tls://host:port, host:port or host';
 
 /**
@@ -183,23 +184,13 @@ function parseServer(
   name: string,
   problems: string[],
 ): { hostPort: string; tls: boolean } | null {
-  if (typeof value !== 'string' || value.trim() === '') {
-    problems.push(`${name} is ${describeOptionValue(value)} when it must be ${SERVER_HINT}`);
-    return null;
-  }
-  const text = value.trim();
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `nats://${text}`;
-  let u: URL;
-  try {
-    u = new URL(withScheme);
-  } catch {
-    problems.push(`${name} is ${describeOptionValue(redactUrl(text))} when it must be ${SERVER_HINT}`);
-    return null;
-  }
-  if (u.protocol !== 'nats:' && u.protocol !== 'tls:') {
-    problems.push(`${name} has the scheme '${u.protocol}' when it must be ${SERVER_HINT}`);
-    return null;
-  }
+  const parsed = parseBrokerUrl(
+    value,
+    { name, schemes: SCHEMES, expected: SERVER_HINT, defaultPort: 4222, defaultScheme: 'nats', trim: true },
+    problems,
+  );
+  if (parsed === null) return null;
+  const { url: u, port, text } = parsed;
   if (u.username !== '' || u.password !== '') {
     problems.push(`${name} holds credentials: set user and password, or token, instead`);
     return null;
@@ -210,6 +201,5 @@ function parseServer(
     );
     return null;
   }
-  const port = u.port === '' ? 4222 : Number(u.port);
   return { hostPort: `${u.hostname}:${port}`, tls: u.protocol === 'tls:' };
 }

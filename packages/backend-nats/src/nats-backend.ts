@@ -1,9 +1,14 @@
 import {
   type Backend,
   type BackendDeliver,
-  BackendUnavailableError,
+  type BrokerBackendStats,
   type ComponentHealth,
-  DEFAULT_BACKEND_RETRY_AFTER_MS,
+  droppedPublishError,
+  errorText,
+  StartStopLifecycle,
+  timedPing,
+  waitAtMost,
+  withTimeout,
 } from '@dotmac-ws/core';
 import {
   connect,
@@ -24,26 +29,12 @@ import { topicToSubject } from './nats-subject';
 /** The longest the health check waits for the server's answer to a ping. */
 const HEALTH_PING_MS = 1000;
 
-/** The counters of {@link NatsBackend.stats}. */
-export interface NatsBackendStats {
-  /** Payloads handed to the connection. */
-  published: number;
-  /** Payloads delivered to the gateway. */
-  received: number;
-  /** Payloads not sent because NATS was unreachable (lost for the other nodes). */
-  dropped: number;
-  /** Publishes the client refused, server errors and subscriptions the server closed. */
-  errors: number;
+/** The counters of {@link NatsBackend.stats}: those every broker backend keeps, and two of NATS's own. */
+export interface NatsBackendStats extends BrokerBackendStats {
   /** Times the connection came back (to the same or another server). */
   reconnects: number;
-  /** Times the topic set was subscribed again after a reconnection. */
-  resubscribes: number;
-  /** Times the connection was lost. */
-  outages: number;
   /** Lame-duck notices received from a server that is shutting down. */
   lame_duck: number;
-  /** Topics this node is subscribed to. */
-  topics: number;
 }
 
 /** Where the connection stands. */
@@ -74,8 +65,7 @@ export class NatsBackend implements Backend {
   readonly #subs = new Map<string, Subscription>();
   #nc: NatsConnection | null = null;
   #deliver: BackendDeliver | null = null;
-  #starting: Promise<void> | null = null;
-  #stopping: Promise<void> | null = null;
+  readonly #life = new StartStopLifecycle({ open: () => this.#start(), close: () => this.#stop() });
   #state: LinkState = 'closed';
   /** Set after a reconnection until the server has confirmed the subscriptions again. */
   #resubscribing = false;
@@ -112,17 +102,7 @@ export class NatsBackend implements Backend {
   /** Connects; rejects with `connect_failed` when no server is reachable in time. */
   start(deliver: BackendDeliver): Promise<void> {
     this.#deliver = deliver;
-    if (this.#starting === null || this.#stopping !== null) {
-      const stopped = this.#stopping ?? Promise.resolve();
-      this.#stopping = null;
-      this.#starting = stopped
-        .then(() => this.#start())
-        .catch((error: unknown) => {
-          this.#starting = null;
-          throw error;
-        });
-    }
-    return this.#starting;
+    return this.#life.start();
   }
 
   async #start(): Promise<void> {
@@ -209,7 +189,7 @@ export class NatsBackend implements Backend {
         this.#lastError = 'stale connection (no pong from the server)';
         break;
       case 'close':
-        if (this.#stopping === null) {
+        if (!this.#life.stopped) {
           this.#state = 'closed';
           log.error({ backend: 'nats', error: this.#lastError }, 'nats connection closed for good');
         }
@@ -271,11 +251,10 @@ export class NatsBackend implements Backend {
   }
 
   #running(op: string): NatsConnection {
-    const nc = this.#nc;
-    if (nc === null || this.#stopping !== null) {
-      throw new NatsBackendError('not_started', `cannot ${op}: the NATS backend is not started`);
-    }
-    return nc;
+    return this.#life.running(
+      this.#nc,
+      () => new NatsBackendError('not_started', `cannot ${op}: the NATS backend is not started`),
+    );
   }
 
   /**
@@ -357,12 +336,7 @@ export class NatsBackend implements Backend {
     const nc = this.#running('publish');
     if (this.#state !== 'connected') {
       this.#stats.dropped++;
-      throw new BackendUnavailableError(`NATS is unreachable: the message on ${topic} was dropped`, {
-        retryAfterMs: Math.max(
-          DEFAULT_BACKEND_RETRY_AFTER_MS,
-          this.#o.reconnectTimeWaitMs + this.#o.reconnectJitterMs,
-        ),
-      });
+      throw droppedPublishError('NATS', topic, this.#o.reconnectTimeWaitMs + this.#o.reconnectJitterMs);
     }
     try {
       nc.publish(this.subjectOf(topic), payload);
@@ -377,25 +351,18 @@ export class NatsBackend implements Backend {
 
   /** A round trip to the server, within `ms` (`commandTimeoutMs` unless told). */
   async #flush(nc: NatsConnection, what: string, ms = this.#o.commandTimeoutMs): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
+      await withTimeout(
         nc.flush(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new NatsBackendError('timeout', `NATS did not confirm ${what} within ${ms} ms`)),
-            ms,
-          );
-        }),
-      ]);
+        ms,
+        () => new NatsBackendError('timeout', `NATS did not confirm ${what} within ${ms} ms`),
+      );
     } catch (error) {
       if (error instanceof NatsBackendError) throw error;
       // The connection broke before the server answered: the client resends on reconnection.
       throw new NatsBackendError('unavailable', `NATS is unreachable: ${what} is redone when it returns`, {
         cause: error,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -410,24 +377,22 @@ export class NatsBackend implements Backend {
       backend: 'nats',
       servers: this.#o.servers.join(','),
       server: this.server,
-      state: this.#stopping !== null || nc === null ? 'stopped' : this.#state,
+      state: this.#life.stopped || nc === null ? 'stopped' : this.#state,
       topics: this.#subs.size,
       dropped: this.#stats.dropped,
     };
-    if (nc === null || this.#stopping !== null || this.#state === 'closed') {
+    if (nc === null || this.#life.stopped || this.#state === 'closed') {
       return { status: 'unhealthy', ...base, error: this.#lastError };
     }
     if (this.#state !== 'connected') return { status: 'unhealthy', ...base, error: this.#lastError };
     if (this.#lameDuck) return { status: 'degraded', ...base, lame_duck: true };
     if (this.#resubscribing) return { status: 'degraded', ...base, resubscribing: true };
-    const t0 = performance.now();
-    try {
-      // Within the gateway's own 2 s bound on a health check, so that this answer is the one seen.
-      await this.#flush(nc, 'a ping', Math.min(this.#o.commandTimeoutMs, HEALTH_PING_MS));
-    } catch (error) {
-      return { status: 'degraded', ...base, error: errorText(error) };
-    }
-    return { status: 'healthy', ...base, latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+    // Within the gateway's own 2 s bound on a health check, so that this answer is the one seen.
+    const ping = await timedPing(() =>
+      this.#flush(nc, 'a ping', Math.min(this.#o.commandTimeoutMs, HEALTH_PING_MS)),
+    );
+    if (!ping.ok) return { status: 'degraded', ...base, error: ping.error };
+    return { status: 'healthy', ...base, latency_ms: ping.latencyMs };
   }
 
   /** Counters for `/api/stats`. */
@@ -437,22 +402,20 @@ export class NatsBackend implements Backend {
 
   /** Drains the connection (bounded by `drainTimeoutMs`), then closes it. Safe to call more than once. */
   stop(): Promise<void> {
-    if (this.#starting === null) return Promise.resolve();
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+    return this.#life.stop();
   }
 
   async #stop(): Promise<void> {
-    await this.#starting?.catch(() => undefined);
     const nc = this.#nc;
+    // Deliveries stop with the topic set; `#deliver` stays, as a start waiting for this close
+    // has already set the next one.
     this.#subs.clear();
     this.#stats.topics = 0;
-    this.#deliver = null;
     this.#clearLameDuckTimer();
     if (nc !== null && !nc.isClosed()) {
       // Draining needs the server: when it is gone there is nothing to flush.
       if (this.#state === 'connected') {
-        await Promise.race([nc.drain().catch(() => undefined), sleep(this.#o.drainTimeoutMs)]);
+        await waitAtMost(nc.drain(), this.#o.drainTimeoutMs);
       }
       if (!nc.isClosed()) await nc.close().catch(() => undefined);
     }
@@ -462,9 +425,3 @@ export class NatsBackend implements Backend {
     this.#lameDuck = false;
   }
 }
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

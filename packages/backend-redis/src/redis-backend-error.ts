@@ -1,3 +1,5 @@
+import { BackendError } from '@dotmac-ws/core';
+
 /** Why a {@link RedisBackendError} was thrown. */
 export type RedisBackendErrorCode =
   /** `start` could not reach Redis within `connectTimeoutMs`. */
@@ -11,14 +13,7 @@ export type RedisBackendErrorCode =
   /** The backend is not started (or already stopped). */
   | 'not_started';
 
-/** An error of the Redis backend, with a string `code` to branch on. */
-export class RedisBackendError extends Error {
+/** An error of the Redis backend, with a string `code` to branch on (a core `BackendError`). */
+export class RedisBackendError extends BackendError<RedisBackendErrorCode> {
   override readonly name = 'RedisBackendError';
-  /** What went wrong. */
-  readonly code: RedisBackendErrorCode;
-
-  constructor(code: RedisBackendErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -1,9 +1,12 @@
 import {
+  BROKER_TIMEOUT_DEFAULTS,
+  BROKER_TIMEOUT_RULES,
+  brokerUrlOrigin,
   ConfigError,
   checkIntegerOptions,
   describeOptionValue,
   type Logger,
-  redactUrl,
+  parseBrokerUrl,
   silentLogger,
   withoutUndefined,
 } from '@dotmac-ws/core';
@@ -73,16 +76,14 @@ export const REDIS_BACKEND_DEFAULTS = {
   url: 'redis://127.0.0.1:6379',
   sharded: false,
   keyPrefix: 'dotmac-ws:',
-  connectTimeoutMs: 5000,
-  commandTimeoutMs: 2000,
+  ...BROKER_TIMEOUT_DEFAULTS,
   reconnectMaxDelayMs: 500,
 } as const;
 
-const INT_RULES = [
-  ['connectTimeoutMs', 100, 600_000],
-  ['commandTimeoutMs', 10, 600_000],
-  ['reconnectMaxDelayMs', 10, 600_000],
-] as const;
+const INT_RULES = [...BROKER_TIMEOUT_RULES, ['reconnectMaxDelayMs', 10, 600_000] as const];
+
+const SCHEMES = ['redis:', 'rediss:'];
+const URL_HINT = 'a redis:// or rediss:// URL such as redis://user:secret@host:6379/0';
 
 /**
  * Validates `options` and applies the defaults. Throws one `ConfigError` that lists every
@@ -142,23 +143,13 @@ function parseRedisUrl(
   name: string,
   problems: string[],
 ): { connection: RedisOptions; host: string; port: number; display: string } | null {
-  const expected = 'a redis:// or rediss:// URL such as redis://user:secret@host:6379/0';
-  if (typeof value !== 'string') {
-    problems.push(`${name} is ${describeOptionValue(value)} when it must be ${expected}`);
-    return null;
-  }
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    problems.push(`${name} is ${describeOptionValue(redactUrl(value))} when it must be ${expected}`);
-    return null;
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    problems.push(`${name} has the scheme '${u.protocol}' when it must be ${expected}`);
-    return null;
-  }
-  const port = u.port === '' ? 6379 : Number(u.port);
+  const parsed = parseBrokerUrl(
+    value,
+    { name, schemes: SCHEMES, expected: URL_HINT, defaultPort: 6379 },
+    problems,
+  );
+  if (parsed === null) return null;
+  const { url: u, port } = parsed;
   const dbText = u.pathname.replace(/^\//, '');
   const db = dbText === '' ? 0 : Number(dbText);
   if (!Number.isInteger(db) || db < 0 || db > 65535 || !/^\d*$/.test(dbText)) {
@@ -172,7 +163,7 @@ function parseRedisUrl(
   if (u.username !== '') connection.username = decodeURIComponent(u.username);
   if (u.password !== '') connection.password = decodeURIComponent(u.password);
   if (u.protocol === 'rediss:') connection.tls = { servername: host };
-  return { connection, host, port, display: `${u.protocol}//${u.host}/${db}` };
+  return { connection, host, port, display: `${brokerUrlOrigin(u)}/${db}` };
 }
 
 /** A cluster seed: `host:port` or a URL. */

@@ -1,9 +1,15 @@
 import {
   type Backend,
   type BackendDeliver,
-  BackendUnavailableError,
+  type BackendUnavailableError,
+  type BrokerBackendStats,
   type ComponentHealth,
-  DEFAULT_BACKEND_RETRY_AFTER_MS,
+  droppedPublishError,
+  errorText,
+  StartStopLifecycle,
+  timedPing,
+  waitAtMost,
+  withTimeout,
 } from '@dotmac-ws/core';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RedisBackendError } from './redis-backend-error';
@@ -18,23 +24,8 @@ type Connection = Redis | Cluster;
 /** Topics sent per `SUBSCRIBE` when a whole set is subscribed again after a reconnection. */
 const RESUBSCRIBE_BATCH = 500;
 
-/** The counters of {@link RedisBackend.stats}. */
-export interface RedisBackendStats {
-  /** Payloads Redis accepted. */
-  published: number;
-  /** Payloads delivered to the gateway. */
-  received: number;
-  /** Payloads not sent because Redis was unreachable (lost for the other nodes). */
-  dropped: number;
-  /** Commands Redis refused or that failed for another reason than an outage. */
-  errors: number;
-  /** Times the topic set was subscribed again after a reconnection. */
-  resubscribes: number;
-  /** Times a connection to Redis was lost. */
-  outages: number;
-  /** Topics this node is subscribed to. */
-  topics: number;
-}
+/** The counters of {@link RedisBackend.stats}: the ones every broker backend keeps. */
+export type RedisBackendStats = BrokerBackendStats;
 
 /**
  * The Redis scaling backend: gateway nodes on one Redis (or Redis Cluster) reach each other
@@ -57,8 +48,7 @@ export class RedisBackend implements Backend {
   #pub: Connection | null = null;
   #sub: Connection | null = null;
   #deliver: BackendDeliver | null = null;
-  #starting: Promise<void> | null = null;
-  #stopping: Promise<void> | null = null;
+  readonly #life = new StartStopLifecycle({ open: () => this.#start(), close: () => this.#stop() });
   #resubscribing = 0;
   #everReady = false;
   #down = false;
@@ -91,11 +81,7 @@ export class RedisBackend implements Backend {
   /** Connects both connections; rejects with `connect_failed` when Redis is not ready in time. */
   start(deliver: BackendDeliver): Promise<void> {
     this.#deliver = deliver;
-    if (this.#starting === null || this.#stopping !== null) {
-      this.#stopping = null;
-      this.#starting = this.#start();
-    }
-    return this.#starting;
+    return this.#life.start();
   }
 
   async #start(): Promise<void> {
@@ -111,7 +97,6 @@ export class RedisBackend implements Backend {
       const pub = this.#pub;
       this.#pub = null;
       this.#sub = null;
-      this.#starting = null;
       pub.disconnect();
       sub.disconnect();
       throw error;
@@ -198,7 +183,7 @@ export class RedisBackend implements Backend {
   }
 
   #onDown(role: string): void {
-    if (!this.#everReady || this.#stopping !== null || this.#down) return;
+    if (!this.#everReady || this.#life.stopped || this.#down) return;
     this.#down = true;
     this.#stats.outages++;
     this.#o.logger.warn(
@@ -262,11 +247,7 @@ export class RedisBackend implements Backend {
   }
 
   #running(op: string): Connection {
-    const sub = this.#sub;
-    if (sub === null || this.#stopping !== null) {
-      throw new RedisBackendError('not_started', `cannot ${op}: the Redis backend is not started`);
-    }
-    return sub;
+    return this.#life.running(this.#sub, () => notStarted(op));
   }
 
   /**
@@ -309,10 +290,7 @@ export class RedisBackend implements Backend {
    * with `BackendUnavailableError` (`retryAfterMs`: the longer of 1 s and `reconnectMaxDelayMs`).
    */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
-    const pub = this.#pub;
-    if (pub === null || this.#stopping !== null) {
-      throw new RedisBackendError('not_started', 'cannot publish: the Redis backend is not started');
-    }
+    const pub = this.#life.running(this.#pub, () => notStarted('publish'));
     const channel = this.channelOf(topic);
     const buf = Buffer.isBuffer(payload)
       ? payload
@@ -335,10 +313,7 @@ export class RedisBackend implements Backend {
   /** Counts a publish dropped for an outage and makes the error it rejects with. */
   #dropped(topic: string, cause?: unknown): BackendUnavailableError {
     this.#stats.dropped++;
-    return new BackendUnavailableError(`Redis is unreachable: the message on ${topic} was dropped`, {
-      retryAfterMs: Math.max(DEFAULT_BACKEND_RETRY_AFTER_MS, this.#o.reconnectMaxDelayMs),
-      cause,
-    });
+    return droppedPublishError('Redis', topic, this.#o.reconnectMaxDelayMs, cause);
   }
 
   /**
@@ -357,23 +332,13 @@ export class RedisBackend implements Backend {
   }
 
   async #command<T>(command: Promise<T>, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
+    const ms = this.#o.commandTimeoutMs;
     try {
-      return await Promise.race([
+      return await withTimeout(
         command,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new RedisBackendError(
-                  'timeout',
-                  `Redis did not confirm ${what} within ${this.#o.commandTimeoutMs} ms`,
-                ),
-              ),
-            this.#o.commandTimeoutMs,
-          );
-        }),
-      ]);
+        ms,
+        () => new RedisBackendError('timeout', `Redis did not confirm ${what} within ${ms} ms`),
+      );
     } catch (error) {
       if (error instanceof RedisBackendError) throw error;
       if (isConnectionError(error)) {
@@ -387,8 +352,6 @@ export class RedisBackend implements Backend {
       }
       this.#stats.errors++;
       throw new RedisBackendError('command_failed', `${what} failed: ${errorText(error)}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -410,17 +373,13 @@ export class RedisBackend implements Backend {
       subscriber: sub?.status ?? 'stopped',
       dropped: this.#stats.dropped,
     };
-    if (pub === null || sub === null || this.#stopping !== null) return { status: 'unhealthy', ...base };
+    if (pub === null || sub === null || this.#life.stopped) return { status: 'unhealthy', ...base };
     const up = [pub.status === 'ready', sub.status === 'ready'].filter(Boolean).length;
     if (up === 0) return { status: 'unhealthy', ...base, error: this.#lastError };
     if (up === 1 || this.#resubscribing > 0) return { status: 'degraded', ...base, error: this.#lastError };
-    const t0 = performance.now();
-    try {
-      await this.#command(pub.ping(), 'PING');
-    } catch (error) {
-      return { status: 'unhealthy', ...base, error: errorText(error) };
-    }
-    return { status: 'healthy', ...base, latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+    const ping = await timedPing(() => this.#command(pub.ping(), 'PING'));
+    if (!ping.ok) return { status: 'unhealthy', ...base, error: ping.error };
+    return { status: 'healthy', ...base, latency_ms: ping.latencyMs };
   }
 
   /** Counters for `/api/stats`. */
@@ -430,24 +389,19 @@ export class RedisBackend implements Backend {
 
   /** Closes both connections (politely with `QUIT`, then by force). Safe to call more than once. */
   stop(): Promise<void> {
-    if (this.#starting === null) return Promise.resolve();
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+    return this.#life.stop();
   }
 
   async #stop(): Promise<void> {
-    await this.#starting?.catch(() => undefined);
     const conns = [this.#pub, this.#sub].filter((c): c is Connection => c !== null);
+    // Deliveries stop with the topic set; `#deliver` stays, as a start waiting for this close
+    // has already set the next one.
     this.#topics.clear();
     this.#stats.topics = 0;
-    this.#deliver = null;
     await Promise.all(
       conns.map(async (c) => {
-        try {
-          if (c.status === 'ready') await Promise.race([c.quit(), sleep(this.#o.commandTimeoutMs)]);
-        } catch {
-          // Closing anyway.
-        }
+        // Closing anyway when QUIT fails or goes unanswered.
+        if (c.status === 'ready') await waitAtMost(c.quit(), this.#o.commandTimeoutMs);
         c.disconnect();
       }),
     );
@@ -458,6 +412,10 @@ export class RedisBackend implements Backend {
   }
 }
 
+function notStarted(op: string): RedisBackendError {
+  return new RedisBackendError('not_started', `cannot ${op}: the Redis backend is not started`);
+}
+
 function isConnectionError(error: unknown): boolean {
   const text = errorText(error);
   return (
@@ -465,10 +423,6 @@ function isConnectionError(error: unknown): boolean {
       text,
     ) || (error as { name?: string } | null)?.name === 'MaxRetriesPerRequestError'
   );
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function nodeKey(n: Redis): string {
@@ -484,5 +438,3 @@ function hash(s: string): number {
   }
   return h >>> 0;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -126,6 +126,23 @@ describe.skipIf(missing !== false)(
       await expect(gateway.start()).rejects.toMatchObject({ code: 'connect_failed' });
       expect(gateway.status).toBe('stopped');
     });
+
+    it('a start called while stop is still closing waits for the close, then connects again', async () => {
+      const keyPrefix = uniquePrefix();
+      const a = await started({ url: SHARED_REDIS_URL, keyPrefix, connectTimeoutMs: 1000 });
+      const b = await started({ url: SHARED_REDIS_URL, keyPrefix });
+      const stopping = a.backend.stop();
+      const restarted = a.backend.start((topic, payload) =>
+        a.got.push({ topic, payload: Buffer.from(payload) }),
+      );
+      await Promise.all([stopping, restarted]);
+      await a.backend.subscribe('again');
+      await b.backend.publish('again', Buffer.from('back'));
+      await waitUntil(() => a.got.length === 1, 3000, 'a delivery after the restart');
+      expect(a.got[0]).toEqual({ topic: 'again', payload: Buffer.from('back') });
+      expect((await a.backend.health()).status).toBe('healthy');
+      expect(a.backend.stats()).toMatchObject({ outages: 0, topics: 1 });
+    });
   },
 );
 

@@ -8,6 +8,7 @@ export {
   type TokenSource,
 } from './authenticator';
 export type { Backend, BackendDeliver } from './backend';
+export { BackendError } from './backend-error';
 export {
   BackendUnavailableError,
   type BackendUnavailableErrorOptions,
@@ -21,6 +22,9 @@ export {
   encodeEnvelope,
   topicFor,
 } from './broadcast-envelope';
+export type { BrokerBackendStats } from './broker-backend-stats';
+export { BROKER_TIMEOUT_DEFAULTS, BROKER_TIMEOUT_RULES } from './broker-timeouts';
+export { type BrokerUrl, type BrokerUrlRule, brokerUrlOrigin, parseBrokerUrl } from './broker-url';
 export {
   internalChannelName,
   isValidChannelName,
@@ -49,6 +53,9 @@ export {
   SERVER_FRAME_TYPES,
   SUBPROTOCOL,
 } from './constants';
+export { waitAtMost, withTimeout } from './deadline';
+export { droppedPublishError } from './dropped-publish';
+export { errorText } from './error-text';
 export { type Frame, FrameError, type FrameId, type JsonValue, parseFrame } from './frame';
 export {
   type BroadcastOptions,
@@ -92,6 +99,7 @@ export {
 export { ProtocolError, type ProtocolErrorOptions } from './protocol-error';
 export { safeJsonParse } from './safe-json-parse';
 export { WebSocketSession } from './session';
+export { StartStopLifecycle, type StartStopSteps } from './start-stop-lifecycle';
 export type { GatewayCounters, GatewayStats } from './stats';
 export {
   matchGatewayPath,
@@ -99,6 +107,7 @@ export {
   type TenantResolution,
   type TenantSource,
 } from './tenant-resolution';
+export { type PingResult, timedPing } from './timed-ping';
 export type { TrustedProxies, TrustProxyOption } from './trusted-proxies';
 
 import type { GatewayOptions } from './config';
