@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  type Backend,
   ConfigError,
   createConsoleLogger,
   type GatewayOptions,
@@ -10,8 +11,10 @@ import {
 } from '@dotmac-ws/core';
 import { createDemoHandler } from './demo-page';
 import { type EnvConfig, readEnvConfig } from './env-config';
+import { envSchema } from './env-schema';
 import { profileProblems, profileSummary } from './gateway-profile';
-import type { PluginContext } from './plugin';
+import { type OptionEnvMap, problemInEnvTerms } from './option-env-names';
+import type { GatewayPlugin, PluginContext, PluginContribution } from './plugin';
 import { PLUGINS } from './plugins';
 
 /** What {@link createGatewayFromEnv} builds. */
@@ -30,16 +33,101 @@ export interface ReferenceGateway {
  * Builds the reference gateway from environment variables, with the defaults of its profile
  * (`GATEWAY_PROFILE`: development, or production when `NODE_ENV=production`), on the backend
  * `BACKEND` names, with the demo `echo` handler. The production profile refuses to build
- * without authentication unless `AUTH_DISABLED=true`.
+ * without authentication unless `AUTH_DISABLED=true`. The logger is made first and handed to
+ * every plugin; each plugin's factory returns what it contributes (`plugins` replaces the list).
  */
 export function createGatewayFromEnv(
   env: Record<string, string | undefined> = process.env,
+  plugins: readonly GatewayPlugin[] = PLUGINS,
 ): ReferenceGateway {
-  const cfg = readEnvConfig(env);
-  const logger = createConsoleLogger(cfg.string('LOG_LEVEL') as LogLevel, { service: 'dotmac-gateway' });
+  const cfg = readEnvConfig(env, envSchema(plugins));
+  // The logger comes first, so that every line (the profile, the backends') goes through it.
+  const logger = createAppLogger(cfg, plugins);
   // The first line says which defaults run (issue: a development gateway must not pass unnoticed).
   logger.info({ profile: cfg.profile }, profileSummary(cfg));
-  const options: GatewayOptions = {
+  const problems: string[] = profileProblems(cfg);
+  const ctx: PluginContext = { logger };
+  const parts: PluginContribution[] = [];
+  for (const p of plugins) {
+    try {
+      const part = p.setup(cfg, ctx);
+      problems.push(...namedProblems(part.optionProblems ?? [], p, cfg), ...(part.problems ?? []));
+      parts.push(part);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...namedProblems(error.problems, p, cfg));
+    }
+  }
+  const options: GatewayOptions = { ...coreOptions(cfg), logger, backend: chosenBackend(parts) };
+  const setBy = new Map<string, string>();
+  for (const [i, part] of parts.entries()) {
+    for (const [key, value] of Object.entries(part.options ?? {})) {
+      const other = setBy.get(key);
+      if (other !== undefined)
+        throw new Error(`${other} and ${plugins[i]?.name} both set the gateway option ${key}`);
+      setBy.set(key, plugins[i]?.name ?? '');
+      (options as Record<string, unknown>)[key] = value;
+    }
+  }
+  let gateway: WebSocketGateway | undefined;
+  try {
+    if (problems.length === 0) gateway = new WebSocketGateway(options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems.map((p) => problemInEnvTerms(p, CORE_OPTION_ENV, cfg)));
+  }
+  if (problems.length > 0 || gateway === undefined) {
+    // Nothing runs: release what the plugins opened (a Redis client) before reporting.
+    for (const part of parts) void Promise.resolve(part.stop?.()).catch(() => undefined);
+    throw new ConfigError(problems, 'environment');
+  }
+  const built = gateway;
+  for (const part of parts) {
+    for (const m of part.middleware ?? []) built.use(m);
+    part.attach?.(built);
+  }
+  // A demo handler, so that the README's tour has a custom type to try.
+  built.addMessageHandler('echo', (_session, data) => data ?? null);
+  const stop = async () => {
+    await built.stop();
+    for (const [i, part] of parts.entries()) {
+      try {
+        await part.stop?.();
+      } catch (error) {
+        logger.error({ error, plugin: plugins[i]?.name }, 'a plugin failed to stop');
+      }
+    }
+  };
+  return { gateway: built, logger, env: cfg, stop };
+}
+
+/** The variable that sets each gateway option, to name core's option problems. */
+const CORE_OPTION_ENV: OptionEnvMap = {
+  host: 'WS_HOST',
+  port: 'WS_PORT',
+  path: 'WS_PATH',
+  nodeId: 'NODE_ID',
+  trustProxy: 'TRUST_PROXY',
+  tenantAgnosticTokens: 'TENANT_AGNOSTIC_TOKENS',
+  maxConnections: 'MAX_CONNECTIONS',
+  clientPublish: 'CLIENT_PUBLISH',
+  tenantIsolation: 'TENANT_ISOLATION',
+  tenantSubdomainBase: 'TENANT_SUBDOMAIN_BASE',
+  allowedOrigins: 'ALLOWED_ORIGINS',
+  maxMessageBytes: 'MAX_MESSAGE_BYTES',
+  maxBufferedBytes: 'MAX_BUFFERED_BYTES',
+  slowConsumerPolicy: 'SLOW_CONSUMER_POLICY',
+  maxSubscriptionsPerSession: 'MAX_SUBSCRIPTIONS_PER_SESSION',
+  heartbeatMs: 'HEARTBEAT_MS',
+  rateLimitCloseAfter: 'RATE_LIMIT_CLOSE_AFTER',
+  authTimeoutMs: 'AUTH_TIMEOUT_MS',
+  apiKey: 'API_KEY',
+  drainTimeoutMs: 'DRAIN_TIMEOUT_MS',
+};
+
+/** The gateway options its own variables set (see {@link CORE_OPTION_ENV}). */
+function coreOptions(cfg: EnvConfig): GatewayOptions {
+  return {
     host: cfg.string('WS_HOST'),
     port: cfg.int('WS_PORT'),
     path: cfg.string('WS_PATH'),
@@ -61,44 +149,28 @@ export function createGatewayFromEnv(
     apiKey: cfg.string('API_KEY') ?? null,
     drainTimeoutMs: cfg.int('DRAIN_TIMEOUT_MS'),
     httpFallback: cfg.bool('DEMO_ENABLED') ? demoFallback(cfg.string('WS_PATH') ?? '/ws') : undefined,
-    logger,
   };
-  const ctx: PluginContext = { logger };
-  const backendName = cfg.string('BACKEND');
-  const backendPlugin = PLUGINS.find((p) => p.backend?.name === backendName);
-  // A backend's bad settings are reported together with every plugin's, in one message.
-  const problems: string[] = profileProblems(cfg);
-  try {
-    options.backend = backendPlugin?.backend ? backendPlugin.backend.create(cfg, ctx) : new MemoryBackend();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems);
-  }
-  for (const p of PLUGINS) problems.push(...(p.configure?.(cfg, options, ctx) ?? []));
-  if (problems.length > 0) throw new ConfigError(problems, 'environment');
-  const gateway = new WebSocketGateway(options);
-  for (const p of PLUGINS) p.attach?.(cfg, gateway, ctx);
-  if (!cfg.bool('METRICS_ENABLED')) {
-    // Keep the hooks a plugin set (tracing, logs): only /metrics goes quiet.
-    const off = () => '# metrics are off (METRICS_ENABLED=false)\n';
-    const hooks = gateway.observabilityHooks;
-    if (hooks === undefined) gateway.setObservabilityHooks({ metrics: off });
-    else hooks.metrics = off;
-  }
-  // A demo handler, so that the README's tour has a custom type to try.
-  gateway.addMessageHandler('echo', (_session, data) => data ?? null);
-  // A plugin may have replaced the logger (the observability plugin's redacts secrets).
-  const stop = async () => {
-    await gateway.stop();
-    for (const p of PLUGINS) {
-      try {
-        await p.stop?.(cfg);
-      } catch (error) {
-        ctx.logger.error({ error, plugin: p.name }, 'a plugin failed to stop');
-      }
-    }
-  };
-  return { gateway, logger: ctx.logger, env: cfg, stop };
+}
+
+/** The logger of the first plugin that makes one, else core's console logger. */
+function createAppLogger(cfg: EnvConfig, plugins: readonly GatewayPlugin[]): Logger {
+  const maker = plugins.find((p) => p.createLogger !== undefined)?.createLogger;
+  return maker === undefined
+    ? createConsoleLogger(cfg.string('LOG_LEVEL') as LogLevel, { service: 'dotmac-gateway' })
+    : maker(cfg);
+}
+
+/** The backend a plugin provides (memory when none does), wrapped by every wrapper, in order. */
+function chosenBackend(parts: readonly PluginContribution[]): Backend {
+  let backend: Backend = parts.find((p) => p.backend !== undefined)?.backend ?? new MemoryBackend();
+  for (const part of parts) if (part.wrapBackend !== undefined) backend = part.wrapBackend(backend);
+  return backend;
+}
+
+/** A plugin's option problems in the variables that set those options. */
+function namedProblems(problems: readonly string[], plugin: GatewayPlugin, cfg: EnvConfig): string[] {
+  const map = typeof plugin.optionEnv === 'function' ? plugin.optionEnv(cfg) : (plugin.optionEnv ?? {});
+  return problems.map((p) => problemInEnvTerms(p, map, cfg));
 }
 
 /**

@@ -13,6 +13,8 @@ export interface EnvConfig {
   readonly profileSource: string;
   /** Each variable of the schema by name, parsed (defaults applied). */
   readonly values: Readonly<Record<string, EnvValue>>;
+  /** The text the variable was set as, or its default's; undefined when neither. */
+  raw(name: string): string | undefined;
   /** True when the variable was set (not left to its default). */
   isSet(name: string): boolean;
   /** Reads a string variable. */
@@ -39,6 +41,7 @@ export function readEnvConfig(
   const problems: string[] = [];
   const values: Record<string, EnvValue> = {};
   const set = new Set<string>();
+  const texts = new Map<string, string>();
   const { profile, source: profileSource } = profileOf(env);
   for (const v of schema) {
     const raw = env[v.name];
@@ -46,6 +49,7 @@ export function readEnvConfig(
     if (given) set.add(v.name);
     const fallback = profile === 'production' && v.production !== undefined ? v.production : v.default;
     const text = given ? raw.trim() : (fallback ?? undefined);
+    if (text !== undefined) texts.set(v.name, text);
     if (text === undefined) {
       values[v.name] = undefined;
       continue;
@@ -59,6 +63,7 @@ export function readEnvConfig(
     profile,
     profileSource,
     values,
+    raw: (name) => texts.get(name),
     isSet: (name) => set.has(name),
     string: (name) => values[name] as string | undefined,
     int: (name) => values[name] as number,

@@ -205,13 +205,6 @@ export const CORE_ENV: readonly EnvVar[] = [
       'Bearer key of `POST /api/publish`, `GET /api/stats` and the detailed `GET /health`; unset turns the HTTP API off.',
   },
   {
-    name: 'METRICS_ENABLED',
-    group: 'http',
-    kind: { type: 'bool' },
-    default: 'true',
-    description: 'Serve `GET /metrics`.',
-  },
-  {
     name: 'DEMO_ENABLED',
     group: 'http',
     kind: { type: 'bool' },
@@ -238,13 +231,21 @@ export const CORE_ENV: readonly EnvVar[] = [
 
 /** What the schema needs to know of the plugins. */
 export interface SchemaPlugin {
+  /** The variables the plugin owns. */
   env: readonly EnvVar[];
-  backend?: { name: string };
+  /** The backend it provides, if any. */
+  backendName?: string;
 }
 
-/** Every variable: the gateway's own, `BACKEND` (with the backends the plugins bring), then the plugins'. */
+/**
+ * Every variable: the gateway's own, `BACKEND` (with the backends the plugins bring), then the plugins'. Throws when two
+ * declare the same variable (each has one owner).
+ */
 export function envSchema(plugins: readonly SchemaPlugin[]): EnvVar[] {
-  const backends = ['memory', ...plugins.flatMap((p) => (p.backend ? [p.backend.name] : []))];
+  const backends = [
+    'memory',
+    ...plugins.flatMap((p) => (p.backendName === undefined ? [] : [p.backendName])),
+  ];
   const backend: EnvVar = {
     name: 'BACKEND',
     group: 'backend',
@@ -252,5 +253,12 @@ export function envSchema(plugins: readonly SchemaPlugin[]): EnvVar[] {
     default: 'memory',
     description: `How nodes reach each other: ${backends.map((b) => `\`${b}\``).join(', ')}.`,
   };
-  return [...CORE_ENV, backend, ...plugins.flatMap((p) => p.env)];
+  const all = [...CORE_ENV, backend, ...plugins.flatMap((p) => p.env)];
+  const seen = new Set<string>();
+  for (const v of all) {
+    // One owner per variable: two declarations would read it two ways.
+    if (seen.has(v.name)) throw new Error(`${v.name} is declared twice: give it one owner`);
+    seen.add(v.name);
+  }
+  return all;
 }

@@ -9,7 +9,8 @@ export {
   GATEWAY_PROFILES,
   type GatewayProfile,
 } from './env-schema';
-export type { GatewayPlugin, PluginContext } from './plugin';
+export { type OptionEnvMap, problemInEnvTerms } from './option-env-names';
+export type { GatewayPlugin, PluginContext, PluginContribution } from './plugin';
 export { PLUGINS } from './plugins';
 export { DOC_MARKERS, renderConfigurationDoc, withConfigurationReference } from './render-docs';
 export { runGateway } from './run';

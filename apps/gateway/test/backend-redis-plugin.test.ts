@@ -42,7 +42,7 @@ describe('backend-redis plugin', () => {
       "REDIS_URL names the database 'x' when it must be an integer from 0 (as in redis://host:6379/0)",
       "REDIS_CLUSTER_NODES entry 2 is 'nohost' when it must be host:port (port 1-65535) or a redis:// URL",
       "REDIS_CLUSTER_NODES entry 3 is 'h:99999' when it must be host:port (port 1-65535) or a redis:// URL",
-      "REDIS_KEY_PREFIX is 'has space' when it must be a string of at most 200 characters without spaces or braces",
+      "REDIS_KEY_PREFIX is set as 'has space' when it must be a string of at most 200 characters without spaces or braces",
     ]);
     expect(problemsOf({ BACKEND: 'redis', REDIS_SHARDED: 'maybe' })).toEqual([
       "REDIS_SHARDED is set as 'maybe' when it must be true or false",

@@ -120,6 +120,22 @@ describe('readEnvConfig', () => {
     expect(names.length).toBe(new Set(names).size);
     expect(names).toEqual(expect.arrayContaining(CORE_ENV.map((v) => v.name)));
   });
+
+  it('refuses a schema where two owners declare one variable', () => {
+    const redisUrl = envSchema(PLUGINS).find((v) => v.name === 'REDIS_URL')!;
+    const metrics = envSchema(PLUGINS).find((v) => v.name === 'METRICS_ENABLED')!;
+    expect(() => envSchema([...PLUGINS, { env: [redisUrl] }])).toThrow(
+      'REDIS_URL is declared twice: give it one owner',
+    );
+    expect(() => envSchema([...PLUGINS, { env: [metrics] }])).toThrow(
+      'METRICS_ENABLED is declared twice: give it one owner',
+    );
+    // Each variable has one owner: the ratelimit plugin reads REDIS_URL but the Redis backend owns it.
+    const owner = (name: string) => PLUGINS.find((p) => p.env.some((v) => v.name === name))?.name;
+    expect(owner('REDIS_URL')).toBe('backend-redis');
+    expect(owner('METRICS_ENABLED')).toBe('observability');
+    expect(CORE_ENV.some((v) => v.name === 'METRICS_ENABLED')).toBe(false);
+  });
 });
 
 describe('createGatewayFromEnv', () => {

@@ -1,34 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { freePort, onCleanup, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-
-const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [BIN], {
-    env: { PATH: process.env.PATH ?? '', WS_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  onCleanup(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, output: () => out, exited };
-}
+import { BIN, runBin as run } from './bin-process';
 
 async function ready(port: number, ms = 10000): Promise<void> {
   const deadline = Date.now() + ms;

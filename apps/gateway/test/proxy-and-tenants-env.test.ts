@@ -1,8 +1,7 @@
-import { ConfigError } from '@dotmac-ws/core';
 import { TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createGatewayFromEnv } from '../src/index';
-import { BASE_ENV as BASE, startApp } from './helpers';
+import { BASE_ENV as BASE, problemsOf, startApp } from './helpers';
 
 describe('TRUST_PROXY', () => {
   it.each([
@@ -16,10 +15,16 @@ describe('TRUST_PROXY', () => {
     expect(createGatewayFromEnv(env).gateway.config.trustProxy.description).toBe(description);
   });
 
-  it('refuses an entry that is not an address or range', () => {
-    expect(() => createGatewayFromEnv({ ...BASE, TRUST_PROXY: '10.0.0.0/8, proxy.local' })).toThrow(
-      ConfigError,
-    );
+  it('names a bad entry by the variable, with the text it was set as', () => {
+    const what =
+      "an IP address, a CIDR range such as '10.0.0.0/8' or 'fd00::/8', or loopback, linklocal or uniquelocal";
+    expect(problemsOf({ TRUST_PROXY: 'x' })).toEqual([`TRUST_PROXY is set as 'x' when it must be ${what}`]);
+    expect(problemsOf({ TRUST_PROXY: '10.0.0.0/8, proxy.local' })).toEqual([
+      `TRUST_PROXY is set as '10.0.0.0/8, proxy.local', whose entry 'proxy.local' is not valid: each entry must be ${what}`,
+    ]);
+    expect(problemsOf({ TRUST_PROXY: '500' })).toEqual([
+      "TRUST_PROXY is set as '500' when a hop count must be an integer from 0 to 100",
+    ]);
   });
 
   it('behind a trusted loopback proxy, the right-most address of X-Forwarded-For is the client', async () => {

@@ -6,11 +6,11 @@ import {
   jwtAuthenticator,
   parseChannelRules,
 } from '@dotmac-ws/auth-jwt';
-import { ConfigError } from '@dotmac-ws/core';
+import { ConfigError, type GatewayOptions } from '@dotmac-ws/core';
 import type { EnvConfig } from '../env-config';
 import type { GatewayPlugin } from '../plugin';
 
-/** Where each option of the authenticator comes from, to name variables in its problems. */
+/** Where each option of the authenticator comes from, to name its problems in variables. */
 const OPTION_VARIABLES: Readonly<Record<string, string>> = {
   secret: 'JWT_SECRET_KEY',
   publicKey: 'JWT_PUBLIC_KEY',
@@ -114,8 +114,14 @@ export const authJwtPlugin: GatewayPlugin = {
         'JSON file of channel rules (`[{ "pattern": "admin:*", "subscribe": { "roles": ["admin"] } }]`); with it the rules decide who publishes, whatever CLIENT_PUBLISH says.',
     },
   ],
-  configure(env, options, ctx) {
+  optionEnv: (env) =>
+    env.string('JWT_PUBLIC_KEY_FILE') === undefined
+      ? OPTION_VARIABLES
+      : { ...OPTION_VARIABLES, publicKey: 'JWT_PUBLIC_KEY_FILE' },
+  setup(env, { logger }) {
     const problems: string[] = [];
+    const optionProblems: string[] = [];
+    const options: Partial<GatewayOptions> = {};
     const auth = authenticatorOptions(env, problems);
     const requireToken = env.bool('REQUIRE_TOKEN');
     if (auth === null) {
@@ -136,14 +142,13 @@ export const authJwtPlugin: GatewayPlugin = {
         const authenticator = jwtAuthenticator(auth);
         options.authenticator = authenticator;
         options.requireToken = requireToken;
-        ctx.logger.info(
-          { algorithms: authenticator.algorithms, issuer: auth.issuer ?? null, require_token: requireToken },
+        logger.info(
+          { algorithms: authenticator.algorithms, issuer: auth.issuer, require_token: requireToken },
           'JWT authentication on',
         );
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        const usesFile = env.string('JWT_PUBLIC_KEY_FILE') !== undefined;
-        problems.push(...error.problems.map((p) => inVariableNames(p, usesFile)));
+        optionProblems.push(...error.problems);
       }
     }
 
@@ -153,10 +158,10 @@ export const authJwtPlugin: GatewayPlugin = {
       if (rules !== undefined) {
         options.channelPolicy = channelPolicy(rules.rules, rules);
         options.clientPublish = false;
-        ctx.logger.info({ file: rulesFile, rules: rules.rules.length }, 'channel rules on');
+        logger.info({ file: rulesFile, rules: rules.rules.length }, 'channel rules on');
       }
     }
-    return problems;
+    return { options, problems, optionProblems };
   },
 };
 
@@ -203,14 +208,6 @@ function authenticatorOptions(
   const maxAge = env.values.JWT_MAX_AGE_SEC;
   if (typeof maxAge === 'number') options.maxAgeSec = maxAge;
   return options;
-}
-
-/** "secret is 6 bytes…" -> "JWT_SECRET_KEY is 6 bytes…": problems in the names the operator set. */
-function inVariableNames(problem: string, usesFile: boolean): string {
-  return problem.replace(
-    /\b(secret|publicKey|jwks|algorithms|issuer|audience|clockToleranceSec|maxAgeSec)\b/g,
-    (name) => (name === 'publicKey' && usesFile ? 'JWT_PUBLIC_KEY_FILE' : (OPTION_VARIABLES[name] ?? name)),
-  );
 }
 
 function readRules(file: string, problems: string[]): ReturnType<typeof parseChannelRules> | undefined {

@@ -1,17 +1,5 @@
 import { NatsBackend } from '@dotmac-ws/backend-nats';
-import { ConfigError } from '@dotmac-ws/core';
 import type { GatewayPlugin } from '../plugin';
-
-/** NatsBackend's problems in the names of the variables that set the options. */
-function inEnvTerms(problem: string): string {
-  return problem
-    .replace(/\bservers\[(\d+)\]/g, (_, i: string) => `NATS_URL entry ${Number(i) + 1}`)
-    .replace(/\bservers\b/g, 'NATS_URL')
-    .replace(/\bsubjectPrefix\b/g, 'NATS_SUBJECT_PREFIX')
-    .replace(/\buser\b/g, 'NATS_USER')
-    .replace(/\bpassword\b/g, 'NATS_PASSWORD')
-    .replace(/\btoken\b/g, 'NATS_TOKEN');
-}
 
 /**
  * `@dotmac-ws/backend-nats`: `BACKEND=nats` connects the nodes through NATS (one server or a
@@ -19,6 +7,7 @@ function inEnvTerms(problem: string): string {
  */
 export const backendNatsPlugin: GatewayPlugin = {
   name: 'backend-nats',
+  backendName: 'nats',
   env: [
     {
       name: 'NATS_URL',
@@ -61,23 +50,24 @@ export const backendNatsPlugin: GatewayPlugin = {
       description: 'NATS authentication token (instead of NATS_USER and NATS_PASSWORD).',
     },
   ],
-  backend: {
-    name: 'nats',
-    create(env, ctx) {
-      try {
-        return new NatsBackend({
-          servers: env.list('NATS_URL'),
-          subjectPrefix: env.string('NATS_SUBJECT_PREFIX'),
-          user: env.string('NATS_USER'),
-          password: env.string('NATS_PASSWORD'),
-          token: env.string('NATS_TOKEN'),
-          logger: ctx.logger,
-        });
-      } catch (error) {
-        if (error instanceof ConfigError)
-          throw new ConfigError(error.problems.map(inEnvTerms), 'environment');
-        throw error;
-      }
-    },
+  optionEnv: {
+    servers: 'NATS_URL',
+    subjectPrefix: 'NATS_SUBJECT_PREFIX',
+    user: 'NATS_USER',
+    password: 'NATS_PASSWORD',
+    token: 'NATS_TOKEN',
+  },
+  setup(env, { logger }) {
+    if (env.string('BACKEND') !== 'nats') return {};
+    return {
+      backend: new NatsBackend({
+        servers: env.list('NATS_URL'),
+        subjectPrefix: env.string('NATS_SUBJECT_PREFIX'),
+        user: env.string('NATS_USER'),
+        password: env.string('NATS_PASSWORD'),
+        token: env.string('NATS_TOKEN'),
+        logger,
+      }),
+    };
   },
 };

@@ -1,25 +1,24 @@
 import { RedisBackend } from '@dotmac-ws/backend-redis';
-import { ConfigError } from '@dotmac-ws/core';
 import type { GatewayPlugin } from '../plugin';
-
-/** RedisBackend's problems in the names of the variables that set the options. */
-function inEnvTerms(problem: string): string {
-  return problem
-    .replace(/\bclusterNodes\[(\d+)\]/g, (_, i: string) => `REDIS_CLUSTER_NODES entry ${Number(i) + 1}`)
-    .replace(/\bclusterNodes\b/g, 'REDIS_CLUSTER_NODES')
-    .replace(/^url\b/g, 'REDIS_URL')
-    .replace(/^keyPrefix\b/g, 'REDIS_KEY_PREFIX');
-}
 
 /**
  * `@dotmac-ws/backend-redis`: `BACKEND=redis` connects the nodes through Redis pub/sub (one
  * Redis, or a Redis Cluster with `REDIS_CLUSTER_NODES`, optionally with sharded pub/sub).
- * `REDIS_URL` is declared once for every Redis feature (by the ratelimit plugin); here it gives
- * the server, or with a cluster the credentials and TLS of its nodes.
+ * It owns `REDIS_URL`, the one Redis server of every Redis feature (the ratelimit plugin's
+ * `RATE_LIMIT_STORE=redis` uses it too); with a cluster it gives the credentials and TLS of its
+ * nodes.
  */
 export const backendRedisPlugin: GatewayPlugin = {
   name: 'backend-redis',
+  backendName: 'redis',
   env: [
+    {
+      name: 'REDIS_URL',
+      group: 'backend',
+      kind: { type: 'string', pattern: /^rediss?:\/\/\S*$/, hint: "a URL such as 'redis://127.0.0.1:6379'" },
+      default: 'redis://127.0.0.1:6379',
+      description: 'The Redis server (`redis://` or `rediss://`) of every Redis feature.',
+    },
     {
       name: 'REDIS_KEY_PREFIX',
       group: 'backend',
@@ -45,22 +44,22 @@ export const backendRedisPlugin: GatewayPlugin = {
         'Use sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`, Redis 7+): in a cluster, messages stay within the shard that owns the channel.',
     },
   ],
-  backend: {
-    name: 'redis',
-    create(env, ctx) {
-      try {
-        return new RedisBackend({
-          url: env.string('REDIS_URL'),
-          keyPrefix: env.string('REDIS_KEY_PREFIX'),
-          clusterNodes: env.list('REDIS_CLUSTER_NODES'),
-          sharded: env.bool('REDIS_SHARDED'),
-          logger: ctx.logger,
-        });
-      } catch (error) {
-        if (error instanceof ConfigError)
-          throw new ConfigError(error.problems.map(inEnvTerms), 'environment');
-        throw error;
-      }
-    },
+  optionEnv: {
+    url: 'REDIS_URL',
+    keyPrefix: 'REDIS_KEY_PREFIX',
+    clusterNodes: 'REDIS_CLUSTER_NODES',
+    sharded: 'REDIS_SHARDED',
+  },
+  setup(env, { logger }) {
+    if (env.string('BACKEND') !== 'redis') return {};
+    return {
+      backend: new RedisBackend({
+        url: env.string('REDIS_URL'),
+        keyPrefix: env.string('REDIS_KEY_PREFIX'),
+        clusterNodes: env.list('REDIS_CLUSTER_NODES'),
+        sharded: env.bool('REDIS_SHARDED'),
+        logger,
+      }),
+    };
   },
 };

@@ -3,7 +3,6 @@ import {
   createDotmacObservabilityHooks,
   createLogger,
   createSampler,
-  type DotmacObservability,
   SAMPLER_NAMES,
   type SamplerName,
   traceBackend,
@@ -12,10 +11,6 @@ import type { EnvConfig } from '../env-config';
 import type { GatewayPlugin } from '../plugin';
 
 const URL_KIND = { type: 'string', pattern: /^https?:\/\/\S+$/, hint: 'an http(s) URL' } as const;
-
-/** The observability of each gateway built, between `configure` and `attach`. */
-const tracingOn = new WeakMap<EnvConfig, boolean>();
-const built = new WeakMap<EnvConfig, DotmacObservability>();
 
 /** Tracing runs when OTEL_ENABLED says so, else when an OTLP endpoint is set (and the SDK is not disabled). */
 function wantsTracing(env: EnvConfig): boolean {
@@ -55,6 +50,13 @@ export const observabilityPlugin: GatewayPlugin = {
   name: 'observability',
   env: [
     {
+      name: 'METRICS_ENABLED',
+      group: 'http',
+      kind: { type: 'bool' },
+      default: 'true',
+      description: 'Serve `GET /metrics`.',
+    },
+    {
       name: 'METRICS_TENANT_LABEL_LIMIT',
       group: 'observability',
       kind: { type: 'int', min: 0, max: 100_000 },
@@ -90,7 +92,7 @@ export const observabilityPlugin: GatewayPlugin = {
       group: 'observability',
       kind: { type: 'string', pattern: /^\S{1,200}$/, hint: '1-200 characters without spaces' },
       default: 'dotmac-gateway',
-      description: '`service.name` of the spans.',
+      description: '`service.name` of the spans, and `service` of every log line.',
     },
     {
       name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
@@ -131,7 +133,12 @@ export const observabilityPlugin: GatewayPlugin = {
       description: 'The ratio of the `traceidratio` samplers.',
     },
   ],
-  configure(env, options, ctx) {
+  createLogger: (env) =>
+    createLogger({
+      level: env.string('LOG_LEVEL') as LogLevel,
+      base: { service: env.string('OTEL_SERVICE_NAME') ?? 'dotmac-gateway' },
+    }),
+  setup(env, { logger }) {
     const problems: string[] = [];
     for (const pair of env.list('OTEL_EXPORTER_OTLP_HEADERS') ?? []) {
       if (pair.indexOf('=') <= 0) {
@@ -141,54 +148,46 @@ export const observabilityPlugin: GatewayPlugin = {
     if (env.values.OTEL_ENABLED === true && env.bool('OTEL_SDK_DISABLED')) {
       problems.push('OTEL_ENABLED is true but OTEL_SDK_DISABLED is true too: set one of them');
     }
-    const logger = createLogger({
-      level: env.string('LOG_LEVEL') as LogLevel,
-      base: { service: 'dotmac-gateway' },
-    });
-    options.logger = logger;
-    ctx.logger = logger;
     const tracing = wantsTracing(env);
-    tracingOn.set(env, tracing);
-    // The global tracer: it records once `attach` has started the SDK.
-    if (tracing && options.backend !== undefined) options.backend = traceBackend(options.backend);
-    return problems;
-  },
-  attach(env, gateway, ctx) {
-    const tracing = tracingOn.get(env) ?? false;
     const url = tracesUrl(env);
     const hdrs = headers(env);
-    const obs = createDotmacObservabilityHooks(env.string('OTEL_SERVICE_NAME') ?? 'dotmac-gateway', {
-      metrics: env.bool('METRICS_ENABLED')
-        ? {
-            tenantLabelLimit: env.int('METRICS_TENANT_LABEL_LIMIT'),
-            messageTypeLabelLimit: env.int('METRICS_MESSAGE_TYPE_LABEL_LIMIT'),
-          }
-        : false,
-      tracing: tracing ? {} : false,
-      startSdk: tracing
-        ? {
-            ...(url === undefined ? {} : { url }),
-            ...(hdrs === undefined ? {} : { headers: hdrs }),
-            sampler: createSampler(
-              env.string('OTEL_TRACES_SAMPLER') as SamplerName,
-              Number(env.string('OTEL_TRACES_SAMPLER_ARG')),
-            ),
-          }
-        : false,
-      logger: ctx.logger,
-    });
-    obs.instrument(gateway);
-    built.set(env, obs);
-    if (tracing) {
-      ctx.logger.info(
-        { service: obs.serviceName, endpoint: url ?? 'http://localhost:4318/v1/traces' },
-        'OpenTelemetry tracing on',
-      );
-    }
+    return {
+      problems,
+      // The global tracer: it records once `attach` has started the SDK.
+      ...(tracing ? { wrapBackend: traceBackend } : {}),
+      attach(gateway) {
+        const obs = createDotmacObservabilityHooks(env.string('OTEL_SERVICE_NAME') ?? 'dotmac-gateway', {
+          metrics: env.bool('METRICS_ENABLED')
+            ? {
+                tenantLabelLimit: env.int('METRICS_TENANT_LABEL_LIMIT'),
+                messageTypeLabelLimit: env.int('METRICS_MESSAGE_TYPE_LABEL_LIMIT'),
+              }
+            : false,
+          tracing: tracing ? {} : false,
+          startSdk: tracing
+            ? {
+                ...(url === undefined ? {} : { url }),
+                ...(hdrs === undefined ? {} : { headers: hdrs }),
+                sampler: createSampler(
+                  env.string('OTEL_TRACES_SAMPLER') as SamplerName,
+                  Number(env.string('OTEL_TRACES_SAMPLER_ARG')),
+                ),
+              }
+            : false,
+          logger,
+        });
+        obs.instrument(gateway);
+        if (!env.bool('METRICS_ENABLED')) {
+          // Keep the hooks (tracing, logs): only /metrics goes quiet.
+          const off = () => '# metrics are off (METRICS_ENABLED=false)\n';
+          const hooks = gateway.observabilityHooks;
+          if (hooks === undefined) gateway.setObservabilityHooks({ metrics: off });
+          else hooks.metrics = off;
+        }
+        // `service` is every line's already (OTEL_SERVICE_NAME).
+        if (tracing)
+          logger.info({ endpoint: url ?? 'http://localhost:4318/v1/traces' }, 'OpenTelemetry tracing on');
+      },
+    };
   },
 };
-
-/** The observability the plugin attached to the gateway built from `env` (for tests). */
-export function observabilityOf(env: EnvConfig): DotmacObservability | undefined {
-  return built.get(env);
-}

@@ -1,10 +1,5 @@
-import { ConfigError } from '@dotmac-ws/core';
-import { createRateLimiter, type RateLimiter, type RateLimitOptions } from '@dotmac-ws/ratelimit';
-import type { EnvConfig } from '../env-config';
+import { createRateLimiter, type RateLimitOptions } from '@dotmac-ws/ratelimit';
 import type { GatewayPlugin } from '../plugin';
-
-/** The limiter each configured environment gets, made in `configure` and added in `attach`. */
-const limiters = new WeakMap<EnvConfig, RateLimiter>();
 
 /**
  * `@dotmac-ws/ratelimit`: open-connection limits per address, user and tenant (429 before the
@@ -12,6 +7,14 @@ const limiters = new WeakMap<EnvConfig, RateLimiter>();
  */
 export const ratelimitPlugin: GatewayPlugin = {
   name: 'ratelimit',
+  optionEnv: {
+    maxConnectionsPerIp: 'MAX_CONNECTIONS_PER_IP',
+    maxConnectionsPerUser: 'MAX_CONNECTIONS_PER_USER',
+    maxConnectionsPerTenant: 'MAX_CONNECTIONS_PER_TENANT',
+    messagesPerMinute: 'MESSAGES_PER_MINUTE',
+    burstSize: 'BURST_SIZE',
+    redis: 'REDIS_URL',
+  },
   env: [
     {
       name: 'RATE_LIMIT_ENABLED',
@@ -65,43 +68,29 @@ export const ratelimitPlugin: GatewayPlugin = {
       description:
         '`memory` (this node) or `redis` (`REDIS_URL`, shared by every node; falls back to memory while Redis is down).',
     },
-    {
-      name: 'REDIS_URL',
-      group: 'backend',
-      kind: { type: 'string', pattern: /^rediss?:\/\/\S*$/, hint: "a URL such as 'redis://127.0.0.1:6379'" },
-      default: 'redis://127.0.0.1:6379',
-      description: 'The Redis server (`redis://` or `rediss://`) of every Redis feature.',
-    },
   ],
-  configure(env, _options, ctx) {
-    if (!env.bool('RATE_LIMIT_ENABLED')) return [];
+  setup(env, { logger }) {
+    if (!env.bool('RATE_LIMIT_ENABLED')) return {};
     const options: RateLimitOptions = {
       maxConnectionsPerIp: env.int('MAX_CONNECTIONS_PER_IP'),
       maxConnectionsPerUser: env.int('MAX_CONNECTIONS_PER_USER'),
       maxConnectionsPerTenant: env.int('MAX_CONNECTIONS_PER_TENANT'),
       messagesPerMinute: env.int('MESSAGES_PER_MINUTE'),
       burstSize: env.int('BURST_SIZE'),
-      logger: ctx.logger,
+      logger,
     };
+    // The one Redis of the gateway (REDIS_URL, owned by the backend-redis plugin).
     if (env.string('RATE_LIMIT_STORE') === 'redis') options.redis = env.string('REDIS_URL');
-    try {
-      limiters.set(env, createRateLimiter(options));
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  },
-  stop(env) {
-    limiters.get(env)?.close();
-  },
-  attach(env, gateway, ctx) {
-    const limiter = limiters.get(env);
-    if (limiter === undefined) return;
-    gateway.use(limiter);
-    ctx.logger.info(
-      { store: env.string('RATE_LIMIT_STORE'), messages_per_minute: env.int('MESSAGES_PER_MINUTE') },
-      'rate limits on',
-    );
+    const limiter = createRateLimiter(options);
+    return {
+      middleware: [limiter],
+      attach() {
+        logger.info(
+          { store: env.string('RATE_LIMIT_STORE'), messages_per_minute: env.int('MESSAGES_PER_MINUTE') },
+          'rate limits on',
+        );
+      },
+      stop: () => limiter.close(),
+    };
   },
 };
