@@ -38,7 +38,6 @@ interface RoutedContext extends MessageContext {
   readonly connection: Connection;
 }
 
-
 /**
  * Handles inbound frames: reads each one, runs the message middleware, and routes the reserved
  * types (`auth`, `subscribe`, `unsubscribe`, `publish`, `ping`) and the custom ones. This is
