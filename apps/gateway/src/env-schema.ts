@@ -139,6 +139,22 @@ export const CORE_ENV: readonly EnvVar[] = [
     description: 'Largest inbound frame; larger closes with 1009.',
   },
   {
+    name: 'MAX_JSON_DEPTH',
+    group: 'protocol',
+    kind: { type: 'int', min: 2, max: 1000 },
+    default: '32',
+    description:
+      'Deepest nesting of an inbound frame or HTTP API body (the object itself is level 1); deeper gets `bad_request` / 400.',
+  },
+  {
+    name: 'MAX_PENDING_BYTES',
+    group: 'protocol',
+    kind: { type: 'int', min: 64, max: 4_294_967_296 },
+    default: undefined,
+    description:
+      'Bytes of inbound frames queued per session before the gateway stops reading that client; unset is four times `MAX_MESSAGE_BYTES`.',
+  },
+  {
     name: 'MAX_BUFFERED_BYTES',
     group: 'protocol',
     kind: { type: 'int', min: 1024, max: 1_073_741_824 },

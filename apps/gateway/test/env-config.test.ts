@@ -22,6 +22,7 @@ describe('readEnvConfig', () => {
       CLIENT_PUBLISH: true,
       TENANT_ISOLATION: true,
       MAX_MESSAGE_BYTES: 65536,
+      MAX_JSON_DEPTH: 32,
       MAX_BUFFERED_BYTES: 1048576,
       HEARTBEAT_MS: 25000,
       DRAIN_TIMEOUT_MS: 10000,
@@ -235,5 +236,33 @@ describe('docs/configuration.md', () => {
     const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
     expect(doc).toBe(withConfigurationReference(doc));
     for (const v of envSchema(PLUGINS)) expect(doc).toContain(`\`${v.name}\``);
+  });
+});
+
+describe('inbound limits from the environment', () => {
+  it('MAX_JSON_DEPTH and MAX_PENDING_BYTES reach the gateway, and a deeper frame gets bad_request', async () => {
+    const { gateway, url } = await startApp({ MAX_JSON_DEPTH: '4', MAX_PENDING_BYTES: '100000' });
+    expect(gateway.config.maxJsonDepth).toBe(4);
+    expect(gateway.config.maxPendingBytes).toBe(100000);
+    const c = await TestClient.open(url);
+    await c.welcome();
+    // The frame object is level 1, so data [[[1]]] is 4 levels deep and [[[[1]]]] is 5.
+    expect(await c.request({ type: 'echo', id: 1, data: [[[1]]] })).toEqual({
+      type: 'ack',
+      id: 1,
+      data: [[[1]]],
+    });
+    expect(await c.request({ type: 'echo', id: 2, data: [[[[1]]]] })).toEqual({
+      type: 'error',
+      id: 2,
+      data: { code: 'bad_request', message: 'the frame nests deeper than 4 levels' },
+    });
+  });
+
+  it('refuses out-of-range values in env terms', () => {
+    expect(problemsOf({ MAX_JSON_DEPTH: '1', MAX_PENDING_BYTES: '10' })).toEqual([
+      "MAX_JSON_DEPTH is set as '1' when it must be an integer from 2 to 1000",
+      "MAX_PENDING_BYTES is set as '10' when it must be an integer from 64 to 4294967296",
+    ]);
   });
 });
