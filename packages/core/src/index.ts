@@ -78,6 +78,30 @@ export {
   silentLogger,
 } from './logger';
 export { MemoryBackend, type MemoryBackendOptions, MemoryBus } from './memory-backend';
+export { MemoryHistoryStore, type MemoryHistoryStoreOptions } from './memory-history-store';
+export { MemoryPresenceStore } from './memory-presence-store';
+export type {
+  AppendResult,
+  HistoryAppend,
+  HistoryQuery,
+  HistoryReadResult,
+  HistoryStore,
+  StoredPublication,
+} from './history-store';
+export type {
+  PresenceAddResult,
+  PresenceMember,
+  PresenceStats,
+  PresenceStore,
+} from './presence-store';
+export type { StreamPosition } from './stream-position';
+export { decodePositioned, encodePositioned, isPositioned } from './positioned-payload';
+export {
+  CHANNEL_OPTION_DEFAULTS,
+  type ChannelOptions,
+  channelOptionProblems,
+  type RecoveryMode,
+} from './channel-options';
 export {
   type ConnectionContext,
   type ConnectionMiddleware,

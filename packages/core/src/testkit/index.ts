@@ -11,3 +11,13 @@ export {
   type ConformanceCluster,
   runBackendConformance,
 } from './backend-conformance';
+export {
+  type HistoryStoreCluster,
+  type HistoryStoreConformanceOptions,
+  runHistoryStoreConformance,
+} from './history-store-conformance';
+export {
+  type PresenceStoreCluster,
+  type PresenceStoreConformanceOptions,
+  runPresenceStoreConformance,
+} from './presence-store-conformance';
