@@ -6,3 +6,8 @@ export {
   RedisHistoryStore,
   type RedisHistoryStoreOptions,
 } from './redis-history-store';
+export {
+  PRESENCE_KEY_GRACE_MS,
+  RedisPresenceStore,
+  type RedisPresenceStoreOptions,
+} from './redis-presence-store';
