@@ -26,6 +26,8 @@ export interface ConnectionNode {
   readonly hooks: HookRunner;
   /** Reads and handles one inbound frame (the router). */
   handleFrame(connection: Connection, text: string | null, bytes: number): Promise<void>;
+  /** Subscribes the connection to the channels its identity names (server-side subscriptions). */
+  subscribeIdentityChannels(connection: Connection, channels: readonly string[]): void;
   /** Takes the connection out of a channel (and its presence; after a grace period when it disconnected). */
   leaveChannel(connection: Connection, internal: string, disconnected: boolean): void;
   /** Called after a connection ended and left the registries (the drain waits on it). */
@@ -159,6 +161,7 @@ export class Connection implements SessionCore {
     );
     node.sessions.add(this);
     node.counters.connections_total++;
+    if (identity !== null) this.subscribeIdentityChannels(identity);
     if (config.requireToken && !this.authenticated) {
       this.#authTimer = setTimeout(() => this.#authTimedOut(), config.authTimeoutMs);
     }
@@ -238,6 +241,19 @@ export class Connection implements SessionCore {
     this.expiresAt = identity.expiresAt ?? null;
     this.authenticated = authenticated;
     this.#node.sessions.reindex(this, before);
+  }
+
+  /**
+   * Subscribes to the channels an identity names: `identity.channels`, else a `channels` claim
+   * (an array of channel names) kept in `extra.claims`.
+   */
+  subscribeIdentityChannels(identity: Pick<Identity, 'channels' | 'extra'>): void {
+    const claims = identity.extra?.claims as Record<string, unknown> | undefined;
+    const named =
+      identity.channels ?? (claims !== null && typeof claims === 'object' ? claims.channels : undefined);
+    if (!Array.isArray(named) || named.length === 0) return;
+    const channels = named.filter((c): c is string => typeof c === 'string');
+    this.#node.subscribeIdentityChannels(this, channels);
   }
 
   /** Who the connection is now, for the registry's indexes. */

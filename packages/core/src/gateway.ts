@@ -11,9 +11,12 @@ import { internalChannelName, isValidChannelName, isValidEventName } from './cha
 import type { ChannelRef } from './channel-policy';
 import { answerHistory, answerPresence, answerPresenceStats } from './channel-queries';
 import { ChannelRegistry } from './channel-registry';
+import { Cluster } from './cluster';
 import { type GatewayOptions, type ResolvedGatewayConfig, resolveConfig } from './config';
 import type { Connection, ConnectionNode } from './connection';
 import { CloseCode, ErrorCode, RESERVED_CLIENT_TYPES, SERVER_FRAME_TYPES, SUBPROTOCOL } from './constants';
+import type { NodeInfo } from './control-message';
+import { ControlPlane } from './control-plane';
 import { Drain } from './drain';
 import { Handshake } from './handshake';
 import type { GatewayHealth } from './health';
@@ -33,6 +36,7 @@ import { SessionRegistry } from './session-registry';
 import { createCounters, type GatewayCounters, type GatewayStats } from './stats';
 import type { StreamPosition } from './stream-position';
 import { TopicInterest } from './topic-interest';
+import { VERSION } from './version';
 import { WriteCoalescer } from './write-coalescer';
 
 export type { MessageHandler, MessageHandlerContext } from './message-handler';
@@ -91,6 +95,9 @@ export class WebSocketGateway {
   readonly #channels: ChannelRegistry<Connection>;
   readonly #broadcaster: Broadcaster;
   readonly #features: ChannelFeatures;
+  readonly #control: ControlPlane;
+  /** The whole cluster: disconnect, subscribe and unsubscribe sessions on every node; `info`, `channels`. */
+  readonly cluster: Cluster;
   readonly #counters: GatewayCounters = createCounters();
   /** Inbound frames read on this node and not yet handled (every connection's inbox). */
   readonly #pendingInbound = { frames: 0, bytes: 0 };
@@ -154,6 +161,23 @@ export class WebSocketGateway {
       hooks: this.#hooks,
     });
     this.#features = features;
+    const control = new ControlPlane({
+      nodeId: this.nodeId,
+      backend: config.backend,
+      interest: this.#interest,
+      sessions: this.#sessions,
+      channels: this.#channels,
+      features,
+      tenantIsolation: config.tenantIsolation,
+      channelPolicy: config.channelPolicy,
+      maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
+      snapshot: () => this.#nodeInfo(),
+      onError: (error, context) => this.#hooks.reportError(error, context),
+      announceIntervalMs: config.announceIntervalMs,
+      queryTimeoutMs: config.clusterQueryTimeoutMs,
+    });
+    this.#control = control;
+    this.cluster = new Cluster(control);
     const tokens = new TokenVerifier(config, this.#counters, this.#hooks);
     // The message middleware ends in the router; the router runs identity middleware.
     const middleware: MiddlewareStack = new MiddlewareStack((ctx) => router.routeOrRefuse(ctx));
@@ -182,7 +206,10 @@ export class WebSocketGateway {
       wss: this.#wss,
       upgradeListener: this.#upgradeListener,
       requestListener: this.#requestListener,
-      beforeBackendStop: () => features.stop(),
+      beforeBackendStop: async () => {
+        control.stop();
+        await features.stop();
+      },
     });
     this.#drain = drain;
     const connections: ConnectionNode = {
@@ -197,6 +224,8 @@ export class WebSocketGateway {
       handleFrame: (connection, text, bytes) => router.handleFrame(connection, text, bytes),
       leaveChannel: (connection, internal, disconnected) =>
         features.leave(connection, internal, disconnected),
+      subscribeIdentityChannels: (connection, channels) =>
+        void control.subscribeClaimed(connection, channels),
       gone: () => drain.gone(),
     };
     this.#handshake = new Handshake({
@@ -244,6 +273,7 @@ export class WebSocketGateway {
     try {
       await this.config.backend.start((topic, payload) => this.#receive(topic, payload));
       await this.#features.start();
+      await this.#control.start();
       await this.#interest.need(BROADCAST_TOPIC);
       this.server.on('upgrade', this.#upgradeListener);
       if (this.config.serveHttp) this.server.on('request', this.#requestListener);
@@ -466,6 +496,7 @@ export class WebSocketGateway {
   /** A payload from the backend: a numbered channel publication, or an envelope. */
   #receive(topic: string, payload: Uint8Array): void {
     if (isPositioned(payload)) this.#features.history.receive(payload);
+    else if (this.#control.owns(topic)) this.#control.receive(payload);
     else this.#broadcaster.receive(topic, payload);
   }
 
@@ -637,6 +668,23 @@ export class WebSocketGateway {
       counters: { ...this.#counters },
       backend: { name: this.config.backend.name, ...backendStats },
       channel_features: this.#features.stats(),
+    };
+  }
+
+  /** What this node announces to the others (and answers `info` with). */
+  #nodeInfo(): NodeInfo {
+    const c = this.#counters;
+    return {
+      node_id: this.nodeId,
+      version: VERSION,
+      uptime_s: this.#startedAt === 0 ? 0 : Math.round((Date.now() - this.#startedAt) / 1000),
+      sessions: this.#sessions.size,
+      users: this.#sessions.userCount,
+      channels: this.#channels.channelCount,
+      subscriptions: this.#channels.subscriptionCount,
+      messages_sent: c.messages_sent,
+      messages_received: c.messages_received,
+      memory_rss: process.memoryUsage.rss(),
     };
   }
 

@@ -403,6 +403,7 @@ export class Router {
     connection.applyIdentity(verified, true);
     connection.authenticatedInBand();
     await this.#recheckSubscriptions(connection);
+    connection.subscribeIdentityChannels(verified);
     this.#ack(connection, frame.id, {
       user_id: connection.userId,
       tenant_id: connection.tenantId,
