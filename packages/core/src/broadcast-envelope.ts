@@ -21,6 +21,11 @@ export interface EnvelopeHeader {
   type: string;
   /** W3C trace context of the publish, if tracing is on. */
   traceparent?: string;
+  /**
+   * In a channel with history: the byte index of the frame where `"offset":N,` goes (the frame
+   * is stored and sent between nodes without it; the store numbers it).
+   */
+  fh?: number;
 }
 
 /** The topic that all role, permission and everyone broadcasts share; nodes filter locally. */

@@ -191,8 +191,11 @@ export class Broadcaster {
     // Framed once; every recipient's socket gets the same bytes.
     let frame: Buffer | undefined;
     let delivered = 0;
+    const channel = target.kind === 'channel' ? target.channel : null;
     for (const s of recipients) {
       if (tenant !== null && s.tenantId !== tenant) continue;
+      // A session whose subscribe is still being answered gets nothing of the channel before the ack.
+      if (channel !== null && s.holds?.has(channel)) continue;
       if (filter !== null && !filter(s)) continue;
       frame ??= encodeTextFrame(payload);
       if (s.writeFramed(frame)) delivered++;

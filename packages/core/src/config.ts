@@ -4,9 +4,12 @@ import type { Authenticator } from './authenticator';
 import type { Backend } from './backend';
 import { type ChannelPolicy, defaultChannelPolicy } from './channel-policy';
 import { ConfigError } from './config-error';
+import type { HistoryStore } from './history-store';
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from './json-depth';
 import { createConsoleLogger, type Logger } from './logger';
 import { MemoryBackend } from './memory-backend';
+import { MemoryHistoryStore } from './memory-history-store';
+import { MemoryPresenceStore } from './memory-presence-store';
 import type { ObservabilityHooks } from './observability-hooks';
 import {
   checkIntegerOptions,
@@ -14,6 +17,7 @@ import {
   type IntegerRule,
   withoutUndefined,
 } from './option-checks';
+import type { PresenceStore } from './presence-store';
 import { compileTrustProxy, type TrustedProxies, type TrustProxyOption } from './trusted-proxies';
 
 /** What happens to a session whose outbound buffer passes `maxBufferedBytes`. */
@@ -111,6 +115,26 @@ export interface GatewayOptions {
    * @default false
    */
   tenantAgnosticTokens?: boolean;
+  /**
+   * Where channels with history keep it (see {@link ChannelPolicy.options}). With a broker
+   * backend, pass its package's store (`RedisHistoryStore`, `NatsHistoryStore`), or every node
+   * keeps its own history. @default new MemoryHistoryStore()
+   */
+  history?: HistoryStore | undefined;
+  /**
+   * Where channels with presence keep their members. With a broker backend, pass its package's
+   * store (`RedisPresenceStore`, `NatsPresenceStore`). @default new MemoryPresenceStore()
+   */
+  presence?: PresenceStore | undefined;
+  /** A member whose node stopped refreshing it (the node died) is gone after this long. @default 60000 */
+  presenceTtlMs?: number;
+  /**
+   * How long a session that disconnected stays a member, so that a client that reconnects at
+   * once does not appear to leave. 0 removes it at once. @default 3000
+   */
+  presenceGraceMs?: number;
+  /** Member info (the token's `info` claim) larger than this, as JSON, is left out. @default 1024 */
+  maxPresenceInfoBytes?: number;
   /** Where logs go. @default JSON lines at level `info` */
   logger?: Logger | undefined;
   /** Metrics, tracing and log hooks. @default undefined */
@@ -151,6 +175,11 @@ export interface ResolvedGatewayConfig {
   rateLimitCloseAfter: number;
   trustProxy: TrustedProxies;
   tenantAgnosticTokens: boolean;
+  history: HistoryStore;
+  presence: PresenceStore;
+  presenceTtlMs: number;
+  presenceGraceMs: number;
+  maxPresenceInfoBytes: number;
   logger: Logger;
   hooks: ObservabilityHooks | undefined;
 }
@@ -180,6 +209,9 @@ export const DEFAULTS = {
   rateLimitCloseAfter: 50,
   trustProxy: false,
   tenantAgnosticTokens: false,
+  presenceTtlMs: 60_000,
+  presenceGraceMs: 3000,
+  maxPresenceInfoBytes: 1024,
 } as const satisfies Partial<GatewayOptions>;
 
 const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
@@ -195,6 +227,9 @@ const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
   ['heartbeatMs', 100, 3_600_000],
   ['drainTimeoutMs', 0, 3_600_000],
   ['rateLimitCloseAfter', 1, 1_000_000],
+  ['presenceTtlMs', 100, 86_400_000],
+  ['presenceGraceMs', 0, 3_600_000],
+  ['maxPresenceInfoBytes', 0, 1024 * 1024],
 ];
 /** Checked only when set: its default follows `maxMessageBytes`. */
 const PENDING_BYTES_RULE: IntegerRule<'maxPendingBytes'> = ['maxPendingBytes', 64, 4 * 1024 * 1024 * 1024];
@@ -287,6 +322,18 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     );
     if (missing.length > 0) problems.push(`backend lacks the Backend methods ${missing.join(', ')}`);
   }
+  for (const [key, methods] of [
+    ['history', ['start', 'append', 'read', 'top', 'remove', 'stop']],
+    ['presence', ['start', 'add', 'remove', 'refresh', 'list', 'stats', 'prune', 'stop']],
+  ] as const) {
+    const store = o[key] as unknown as Record<string, unknown> | undefined;
+    if (store === undefined) continue;
+    const missing = methods.filter((m) => typeof store?.[m] !== 'function');
+    if (missing.length > 0) problems.push(`${key} lacks the store methods ${missing.join(', ')}`);
+  }
+  if (o.channelPolicy?.options !== undefined && typeof o.channelPolicy.options !== 'function') {
+    problems.push('channelPolicy.options must be a function (channel) returning the channel options');
+  }
   if (o.server !== undefined && (typeof o.server !== 'object' || typeof o.server?.on !== 'function')) {
     problems.push('server must be a node:http Server');
   }
@@ -307,6 +354,11 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     httpFallback: o.httpFallback,
     nodeId: o.nodeId ?? `node-${randomBytes(4).toString('hex')}`,
     backend: o.backend ?? new MemoryBackend(),
+    history: o.history ?? new MemoryHistoryStore(),
+    presence: o.presence ?? new MemoryPresenceStore(),
+    presenceTtlMs: o.presenceTtlMs,
+    presenceGraceMs: o.presenceGraceMs,
+    maxPresenceInfoBytes: o.maxPresenceInfoBytes,
     authenticator: o.authenticator,
     requireToken: o.requireToken,
     authInBand: o.authInBand,

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import type { Identity } from './authenticator';
+import type { HeldDeliveries } from './channel-history';
 import type { ChannelRegistry } from './channel-registry';
 import type { ResolvedGatewayConfig } from './config';
 import { CloseCode, CloseReason, PROTOCOL_VERSION } from './constants';
@@ -25,6 +26,8 @@ export interface ConnectionNode {
   readonly hooks: HookRunner;
   /** Reads and handles one inbound frame (the router). */
   handleFrame(connection: Connection, text: string | null, bytes: number): Promise<void>;
+  /** Takes the connection out of a channel (and its presence; after a grace period when it disconnected). */
+  leaveChannel(connection: Connection, internal: string, disconnected: boolean): void;
   /** Called after a connection ended and left the registries (the drain waits on it). */
   gone(): void;
 }
@@ -45,6 +48,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const OPEN = 1;
 
+/** What `welcome.data.features` lists when the channel policy can switch channel options on. */
+const CHANNEL_FEATURES: readonly string[] = ['history', 'recovery', 'presence'];
+
 /**
  * One open WebSocket connection and all of its state: who it is, its subscriptions, its
  * inbound queue and its bounds, its auth and expiry timers, and how frames are written to it.
@@ -60,6 +66,11 @@ export class Connection implements SessionCore {
   readonly context: ConnectionContext;
   /** client channel name -> internal channel name */
   readonly subscriptions = new Map<string, string>();
+  /**
+   * Channels (internal names) whose deliveries are held while a subscribe with history is
+   * answered; null when none (the common case, checked on the delivery path).
+   */
+  holds: Map<string, HeldDeliveries> | null = null;
   /** ms since the epoch of the last frame or pong */
   lastSeenAt: number;
   /** rate_limited refusals in a row */
@@ -141,6 +152,7 @@ export class Connection implements SessionCore {
             user_id: this.userId,
             tenant_id: this.tenantId,
             heartbeat_ms: config.heartbeatMs,
+            features: config.channelPolicy.options === undefined ? [] : CHANNEL_FEATURES,
           },
         }),
       ),
@@ -351,7 +363,7 @@ export class Connection implements SessionCore {
     const node = this.#node;
     this.closing = true;
     if (!node.sessions.remove(this)) return;
-    for (const internal of this.subscriptions.values()) node.channels.remove(internal, this);
+    for (const internal of this.subscriptions.values()) node.leaveChannel(this, internal, true);
     this.subscriptions.clear();
     clearTimeout(this.#authTimer);
     clearTimeout(this.#expiringTimer);

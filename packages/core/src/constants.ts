@@ -1,6 +1,7 @@
 import {
   RESERVED_CLIENT_TYPES as RESERVED_CLIENT_TYPE_LIST,
   SERVER_FRAME_TYPES as SERVER_FRAME_TYPE_LIST,
+  V1_1_CLIENT_TYPES,
 } from '@dotmac-ws/protocol';
 
 // The protocol's constants have one source, `@dotmac-ws/protocol`, shared with the client.
@@ -21,4 +22,7 @@ export {
 export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set(SERVER_FRAME_TYPE_LIST);
 
 /** Client frame types the gateway handles itself; `addMessageHandler` refuses them. */
-export const RESERVED_CLIENT_TYPES: ReadonlySet<string> = new Set(RESERVED_CLIENT_TYPE_LIST);
+export const RESERVED_CLIENT_TYPES: ReadonlySet<string> = new Set([
+  ...RESERVED_CLIENT_TYPE_LIST,
+  ...V1_1_CLIENT_TYPES,
+]);

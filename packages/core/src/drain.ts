@@ -22,6 +22,8 @@ export interface DrainNode {
   readonly wss: WebSocketServer;
   readonly upgradeListener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly requestListener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Runs after the sessions are gone, while the backend is still up (presence leaves, stores). */
+  beforeBackendStop(): Promise<void>;
 }
 
 /**
@@ -83,6 +85,7 @@ export class Drain {
     const open = n.sessions.size;
     n.config.logger.info({ node_id: n.nodeId, sessions: open }, 'gateway draining');
     await this.#drainSessions();
+    await n.beforeBackendStop();
     await n.interest.settled();
     try {
       await n.config.backend.stop();

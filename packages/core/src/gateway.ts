@@ -6,7 +6,10 @@ import { TokenVerifier } from './authentication';
 import { basicMetrics } from './basic-metrics';
 import { BROADCAST_TOPIC, type BroadcastTarget } from './broadcast-envelope';
 import { Broadcaster } from './broadcaster';
+import { ChannelFeatures, type ChannelPublishResult } from './channel-features';
 import { internalChannelName, isValidChannelName, isValidEventName } from './channel-name';
+import type { ChannelRef } from './channel-policy';
+import { answerHistory, answerPresence, answerPresenceStats } from './channel-queries';
 import { ChannelRegistry } from './channel-registry';
 import { type GatewayOptions, type ResolvedGatewayConfig, resolveConfig } from './config';
 import type { Connection, ConnectionNode } from './connection';
@@ -22,11 +25,13 @@ import type { MessageHandler } from './message-handler';
 import type { GatewayMiddleware } from './middleware';
 import { MiddlewareStack } from './middleware-stack';
 import type { ObservabilityHooks } from './observability-hooks';
+import { isPositioned } from './positioned-payload';
 import { ProtocolError } from './protocol-error';
 import { Router } from './router';
 import type { WebSocketSession } from './session';
 import { SessionRegistry } from './session-registry';
 import { createCounters, type GatewayCounters, type GatewayStats } from './stats';
+import type { StreamPosition } from './stream-position';
 import { TopicInterest } from './topic-interest';
 import { WriteCoalescer } from './write-coalescer';
 
@@ -85,6 +90,7 @@ export class WebSocketGateway {
   readonly #sessions: SessionRegistry<Connection>;
   readonly #channels: ChannelRegistry<Connection>;
   readonly #broadcaster: Broadcaster;
+  readonly #features: ChannelFeatures;
   readonly #counters: GatewayCounters = createCounters();
   /** Inbound frames read on this node and not yet handled (every connection's inbox). */
   readonly #pendingInbound = { frames: 0, bytes: 0 };
@@ -139,6 +145,15 @@ export class WebSocketGateway {
       eligible: (c) => c.authenticated || !config.requireToken,
       onError: (error, context) => this.#hooks.reportError(error, context),
     });
+    const features = new ChannelFeatures({
+      config,
+      nodeId: this.nodeId,
+      channels: this.#channels,
+      broadcaster: this.#broadcaster,
+      counters: this.#counters,
+      hooks: this.#hooks,
+    });
+    this.#features = features;
     const tokens = new TokenVerifier(config, this.#counters, this.#hooks);
     // The message middleware ends in the router; the router runs identity middleware.
     const middleware: MiddlewareStack = new MiddlewareStack((ctx) => router.routeOrRefuse(ctx));
@@ -149,6 +164,7 @@ export class WebSocketGateway {
       hooks: this.#hooks,
       channels: this.#channels,
       broadcaster: this.#broadcaster,
+      features,
       handlers: this.#handlers,
       middleware,
       tokens,
@@ -166,6 +182,7 @@ export class WebSocketGateway {
       wss: this.#wss,
       upgradeListener: this.#upgradeListener,
       requestListener: this.#requestListener,
+      beforeBackendStop: () => features.stop(),
     });
     this.#drain = drain;
     const connections: ConnectionNode = {
@@ -178,6 +195,8 @@ export class WebSocketGateway {
       channels: this.#channels,
       hooks: this.#hooks,
       handleFrame: (connection, text, bytes) => router.handleFrame(connection, text, bytes),
+      leaveChannel: (connection, internal, disconnected) =>
+        features.leave(connection, internal, disconnected),
       gone: () => drain.gone(),
     };
     this.#handshake = new Handshake({
@@ -223,7 +242,8 @@ export class WebSocketGateway {
     if (this.#status !== 'idle') throw new Error(`the gateway cannot start: it is ${this.#status}`);
     this.#status = 'starting';
     try {
-      await this.config.backend.start((topic, payload) => this.#broadcaster.receive(topic, payload));
+      await this.config.backend.start((topic, payload) => this.#receive(topic, payload));
+      await this.#features.start();
       await this.#interest.need(BROADCAST_TOPIC);
       this.server.on('upgrade', this.#upgradeListener);
       if (this.config.serveHttp) this.server.on('request', this.#requestListener);
@@ -241,6 +261,7 @@ export class WebSocketGateway {
       this.server.off('upgrade', this.#upgradeListener);
       this.server.off('request', this.#requestListener);
       await this.config.backend.stop().catch(() => undefined);
+      await this.#features.stop();
       throw error;
     }
     this.#drain.startHeartbeat();
@@ -361,7 +382,91 @@ export class WebSocketGateway {
   broadcast(target: GatewayBroadcastTarget, type: string, data: unknown): Promise<number> {
     const resolved = this.#resolveTarget(target, type);
     if (resolved instanceof ProtocolError) return Promise.reject(resolved);
+    if (resolved.kind === 'channel') {
+      const tenantId = target.kind === 'channel' ? (target.tenantId ?? null) : null;
+      return this.#features.publish(channelRef(resolved, tenantId), type, data).then((r) => r.delivered);
+    }
     return this.#broadcaster.publish(resolved, type, data);
+  }
+
+  /**
+   * Publishes `{type, channel, data}` to a channel on every node, like
+   * {@link broadcastToChannel}, and tells where it went: in a channel with history its `offset`
+   * and `epoch`, and whether `idempotencyKey` was seen before (`duplicate`: nothing was delivered
+   * again). Rejects like {@link broadcast}.
+   *
+   * @example
+   * const { offset } = await gateway.publish('room:1', 'message', { text: 'hi' }, { idempotencyKey: 'msg-42' })
+   */
+  publish(
+    channel: string,
+    type: string,
+    data: unknown,
+    options: BroadcastOptions & { idempotencyKey?: string } = {},
+  ): Promise<ChannelPublishResult> {
+    const resolved = this.#resolveTarget(
+      { kind: 'channel', name: channel, tenantId: options.tenantId },
+      type,
+    );
+    if (resolved instanceof ProtocolError) return Promise.reject(resolved);
+    if (resolved.kind !== 'channel')
+      return Promise.reject(new ProtocolError(ErrorCode.BadRequest, 'not a channel'));
+    const ref = channelRef(resolved, options.tenantId ?? null);
+    return this.#features.publish(ref, type, data, options.idempotencyKey);
+  }
+
+  /**
+   * Reads a channel's history (`POST /api/history`): its current position and, oldest first
+   * (newest first with `reverse`), up to `limit` publications after `since`. Rejects with
+   * `not_available` for a channel without history, `bad_request` for a bad option, and
+   * `BackendUnavailableError` when the store does not answer.
+   *
+   * @example
+   * const { offset, epoch, publications } = await gateway.history('room:1', { limit: 50 })
+   */
+  async history(channel: string, options: HistoryOptions = {}): Promise<HistoryResult> {
+    const ref = this.#queryRef(channel, options.tenantId);
+    const r = await answerHistory(this.#features, ref, { ...options }, '');
+    return {
+      offset: r.offset,
+      epoch: r.epoch,
+      publications: r.publications.map((p) => JSON.parse(p) as HistoryResult['publications'][number]),
+    };
+  }
+
+  /** Forgets a channel's history (`POST /api/history_remove`); the channel gets a new epoch. */
+  async removeHistory(channel: string, options: BroadcastOptions = {}): Promise<void> {
+    const ref = this.#queryRef(channel, options.tenantId);
+    await this.#features.history.remove(ref.internal);
+  }
+
+  /** The members of a channel with presence, by session id (`POST /api/presence`). */
+  async presence(
+    channel: string,
+    options: BroadcastOptions = {},
+  ): Promise<Record<string, Record<string, unknown>>> {
+    return (await answerPresence(this.#features, this.#queryRef(channel, options.tenantId))).clients;
+  }
+
+  /** The counts of a channel with presence (`POST /api/presence_stats`). */
+  presenceStats(
+    channel: string,
+    options: BroadcastOptions = {},
+  ): Promise<{ num_clients: number; num_users: number }> {
+    return answerPresenceStats(this.#features, this.#queryRef(channel, options.tenantId));
+  }
+
+  #queryRef(channel: string, tenantId: string | null | undefined): ChannelRef {
+    const resolved = this.#resolveTarget({ kind: 'channel', name: channel, tenantId }, 'message');
+    if (resolved instanceof ProtocolError) throw resolved;
+    if (resolved.kind !== 'channel') throw new ProtocolError(ErrorCode.BadRequest, 'not a channel');
+    return channelRef(resolved, tenantId ?? null);
+  }
+
+  /** A payload from the backend: a numbered channel publication, or an envelope. */
+  #receive(topic: string, payload: Uint8Array): void {
+    if (isPositioned(payload)) this.#features.history.receive(payload);
+    else this.#broadcaster.receive(topic, payload);
   }
 
   /** Checks a broadcast's target and type; the target as the broadcaster takes it, or the refusal. */
@@ -531,6 +636,7 @@ export class WebSocketGateway {
       pending_inbound: { ...this.#pendingInbound },
       counters: { ...this.#counters },
       backend: { name: this.config.backend.name, ...backendStats },
+      channel_features: this.#features.stats(),
     };
   }
 
@@ -559,4 +665,25 @@ export class WebSocketGateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     return this.#handshake.handle(req, socket, head);
   }
+}
+
+/** Options of {@link WebSocketGateway.history}. */
+export interface HistoryOptions extends BroadcastOptions {
+  /** At most this many publications (0-1000). @default the channel's history_size, at most 1000 */
+  limit?: number;
+  /** Only publications after this position (none when its epoch is not the channel's). @default from the oldest kept */
+  since?: StreamPosition;
+  /** Newest first. @default false */
+  reverse?: boolean;
+}
+
+/** What {@link WebSocketGateway.history} resolves with. */
+export interface HistoryResult extends StreamPosition {
+  /** The publications, as clients receive them in a `history` ack. */
+  publications: { type: string; data: unknown; offset: number }[];
+}
+
+/** The channel of a resolved channel target, as a policy sees it. */
+function channelRef(target: BroadcastTarget & { kind: 'channel' }, tenantId: string | null): ChannelRef {
+  return { name: target.name, internal: target.channel, tenantId };
 }

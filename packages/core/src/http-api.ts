@@ -5,6 +5,8 @@ import { isValidChannelName, isValidEventName, isValidTenantId } from './channel
 import { SERVER_FRAME_TYPES } from './constants';
 import type { GatewayBroadcastTarget, WebSocketGateway } from './gateway';
 import type { ComponentHealth, GatewayHealth } from './health';
+import { readIdempotencyKey } from './history-query';
+import { answerChannelApi, CHANNEL_API_PATHS } from './http-channel-api';
 import { sendJson } from './http-response';
 import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
 import { safeJsonParse } from './safe-json-parse';
@@ -18,6 +20,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/metrics': ['GET', 'HEAD'],
   '/api/publish': ['POST'],
   '/api/stats': ['GET'],
+  ...Object.fromEntries(CHANNEL_API_PATHS.map((p) => [p, ['POST']])),
 };
 
 /**
@@ -99,40 +102,74 @@ export function handleHttpApiRequest(
         });
         return;
       }
+      if (path !== '/api/publish') {
+        return answerChannelApi(
+          gateway,
+          path as (typeof CHANNEL_API_PATHS)[number],
+          body,
+          gateway.config.maxJsonDepth,
+        ).then(
+          (answer) => sendJson(res, answer.status, answer.body),
+          (error: unknown) => {
+            if (!(error instanceof BackendUnavailableError)) throw error;
+            sendUnavailable(res, error, undefined);
+          },
+        );
+      }
       const parsed = parsePublishBody(body, gateway.config.maxJsonDepth);
       if (typeof parsed === 'string') {
         sendJson(res, 400, { error: { code: 'bad_request', message: parsed } });
         return;
       }
       const hooks = gateway.observabilityHooks;
-      const published = hooks?.aroundHttpApi
-        ? hooks.aroundHttpApi('publish', req, () =>
-            gateway.broadcast(parsed.target, parsed.type, parsed.data),
-          )
-        : gateway.broadcast(parsed.target, parsed.type, parsed.data);
+      const run = (): Promise<PublishAnswer> => {
+        const t = parsed.target;
+        if (t.kind !== 'channel')
+          return gateway.broadcast(t, parsed.type, parsed.data).then((n) => ({ delivered_local: n }));
+        return gateway
+          .publish(t.name, parsed.type, parsed.data, {
+            tenantId: t.tenantId,
+            idempotencyKey: parsed.idempotencyKey,
+          })
+          .then((r) => {
+            const answer: PublishAnswer = { delivered_local: r.duplicate === true ? 0 : r.delivered };
+            if (r.offset !== undefined) answer.offset = r.offset;
+            if (r.epoch !== undefined) answer.epoch = r.epoch;
+            return answer;
+          });
+      };
+      const published = hooks?.aroundHttpApi ? hooks.aroundHttpApi('publish', req, run) : run();
       return published.then(
-        (n) => sendJson(res, 200, { delivered_local: n }),
+        (answer) => sendJson(res, 200, answer),
         (error: unknown) => {
           if (!(error instanceof BackendUnavailableError)) throw error;
           // protocol.md v1.1: not acknowledged as done; local subscribers may have it.
-          sendJson(
-            res,
-            503,
-            {
-              error: {
-                code: error.code,
-                message: error.message,
-                retry_after_ms: error.retryAfterMs,
-              },
-              delivered_local: error.deliveredLocal ?? 0,
-            },
-            { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) },
-          );
+          sendUnavailable(res, error, error.deliveredLocal ?? 0);
         },
       );
     })
     .catch(fail);
   return true;
+}
+
+/** What `POST /api/publish` answers. */
+interface PublishAnswer {
+  delivered_local: number;
+  offset?: number;
+  epoch?: string;
+}
+
+/** 503 `backend_unavailable` with `Retry-After` (protocol.md v1.1). */
+function sendUnavailable(
+  res: ServerResponse,
+  error: BackendUnavailableError,
+  deliveredLocal: number | undefined,
+): void {
+  const body: Record<string, unknown> = {
+    error: { code: error.code, message: error.message, retry_after_ms: error.retryAfterMs },
+  };
+  if (deliveredLocal !== undefined) body.delivered_local = deliveredLocal;
+  sendJson(res, 503, body, { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) });
 }
 
 /** True when `req` carries `Authorization: Bearer <apiKey>` (never without an API key). */
@@ -216,6 +253,8 @@ export interface PublishRequest {
   type: string;
   /** The payload. */
   data: unknown;
+  /** A retry with the same key (in a channel with history) is not delivered again. */
+  idempotencyKey?: string;
 }
 
 /**
@@ -251,6 +290,12 @@ export function parsePublishBody(
   if (b.tenant_id !== undefined && !isValidTenantId(b.tenant_id)) {
     problems.push('"tenant_id" must be 1-200 characters of A-Z a-z 0-9 _ - . @ / =');
   }
+  let idempotencyKey: string | undefined;
+  try {
+    idempotencyKey = readIdempotencyKey(b.idempotency_key, '"idempotency_key"');
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   if (problems.length > 0) return problems.join('; ');
   const targets = (['channel', 'user_id', 'role', 'permission'] as const).filter((k) => b[k] !== undefined);
   const tenantId = (b.tenant_id as string | undefined) ?? null;
@@ -264,7 +309,12 @@ export function parsePublishBody(
   }
   switch (targets[0]) {
     case 'channel':
-      return { target: { kind: 'channel', name: b.channel as string, tenantId }, type, data };
+      return {
+        target: { kind: 'channel', name: b.channel as string, tenantId },
+        type,
+        data,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      };
     case 'user_id':
       return { target: { kind: 'user', userId: b.user_id as string, tenantId }, type, data };
     case 'role':

@@ -32,6 +32,12 @@ export {
   isValidTenantId,
   MAX_CHANNEL_LENGTH,
 } from './channel-name';
+export {
+  CHANNEL_OPTION_DEFAULTS,
+  type ChannelOptions,
+  channelOptionProblems,
+  type RecoveryMode,
+} from './channel-options';
 export { type ChannelPolicy, type ChannelRef, defaultChannelPolicy } from './channel-policy';
 export {
   createDevelopmentConfig,
@@ -67,6 +73,14 @@ export {
 } from './gateway';
 export { HandshakeError } from './handshake-error';
 export { type ComponentHealth, type GatewayHealth, type HealthStatus, worstStatus } from './health';
+export type {
+  AppendResult,
+  HistoryAppend,
+  HistoryQuery,
+  HistoryReadResult,
+  HistoryStore,
+  StoredPublication,
+} from './history-store';
 export { type PublishRequest, parsePublishBody } from './http-api';
 export { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
 export {
@@ -80,28 +94,6 @@ export {
 export { MemoryBackend, type MemoryBackendOptions, MemoryBus } from './memory-backend';
 export { MemoryHistoryStore, type MemoryHistoryStoreOptions } from './memory-history-store';
 export { MemoryPresenceStore } from './memory-presence-store';
-export type {
-  AppendResult,
-  HistoryAppend,
-  HistoryQuery,
-  HistoryReadResult,
-  HistoryStore,
-  StoredPublication,
-} from './history-store';
-export type {
-  PresenceAddResult,
-  PresenceMember,
-  PresenceStats,
-  PresenceStore,
-} from './presence-store';
-export type { StreamPosition } from './stream-position';
-export { decodePositioned, encodePositioned, isPositioned } from './positioned-payload';
-export {
-  CHANNEL_OPTION_DEFAULTS,
-  type ChannelOptions,
-  channelOptionProblems,
-  type RecoveryMode,
-} from './channel-options';
 export {
   type ConnectionContext,
   type ConnectionMiddleware,
@@ -120,11 +112,19 @@ export {
   redactUrl,
   withoutUndefined,
 } from './option-checks';
+export { decodePositioned, encodePositioned, isPositioned } from './positioned-payload';
+export type {
+  PresenceAddResult,
+  PresenceMember,
+  PresenceStats,
+  PresenceStore,
+} from './presence-store';
 export { ProtocolError, type ProtocolErrorOptions } from './protocol-error';
 export { safeJsonParse } from './safe-json-parse';
 export { WebSocketSession } from './session';
 export { StartStopLifecycle, type StartStopSteps } from './start-stop-lifecycle';
 export type { GatewayCounters, GatewayStats } from './stats';
+export type { StreamPosition } from './stream-position';
 export {
   matchGatewayPath,
   resolveTenant,

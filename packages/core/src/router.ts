@@ -1,5 +1,6 @@
 import type { TokenVerifier } from './authentication';
 import type { Broadcaster } from './broadcaster';
+import type { ChannelFeatures } from './channel-features';
 import {
   internalChannelName,
   isValidChannelName,
@@ -7,18 +8,21 @@ import {
   TENANT_CHANNEL_PREFIX,
 } from './channel-name';
 import type { ChannelRef } from './channel-policy';
+import { answerHistory, answerPresence, answerPresenceStats, withPublications } from './channel-queries';
 import type { ChannelRegistry } from './channel-registry';
 import type { ResolvedGatewayConfig } from './config';
 import type { Connection } from './connection';
 import { CloseCode, ErrorCode, SERVER_FRAME_TYPES } from './constants';
 import { errorFrame, type Frame, FrameError, type FrameId, parseFrame } from './frame';
 import type { WebSocketGateway } from './gateway';
+import { readIdempotencyKey, readSince } from './history-query';
 import type { HookRunner } from './hook-runner';
 import type { MessageHandler } from './message-handler';
 import type { MessageContext } from './middleware';
 import type { MiddlewareStack } from './middleware-stack';
 import { ProtocolError } from './protocol-error';
 import type { GatewayCounters } from './stats';
+import { encodeTextFrame } from './websocket-frame';
 
 /** What the router needs of the node. @internal */
 export interface RouterNode {
@@ -27,6 +31,7 @@ export interface RouterNode {
   readonly hooks: HookRunner;
   readonly channels: ChannelRegistry<Connection>;
   readonly broadcaster: Broadcaster;
+  readonly features: ChannelFeatures;
   readonly handlers: ReadonlyMap<string, MessageHandler>;
   readonly middleware: MiddlewareStack;
   readonly tokens: TokenVerifier;
@@ -153,6 +158,10 @@ export class Router {
         return this.#clientPublish(connection, frame);
       case 'auth':
         return this.#auth(connection, frame);
+      case 'history':
+      case 'presence':
+      case 'presence_stats':
+        return this.#query(connection, frame, type);
       default:
         return this.#custom(connection, frame);
     }
@@ -189,13 +198,22 @@ export class Router {
     return { name, internal: internalChannelName(name, tenantId, isolation), tenantId };
   }
 
-  /** `subscribe`: the subscription limit, then the channel policy decides. */
+  /**
+   * `subscribe`: the subscription limit, then the channel policy decides; a channel with
+   * presence takes the session as a member (or refuses `presence_full`), a channel with history
+   * answers with its position and, with `since`, what the client missed (protocol.md v1.1).
+   */
   async #subscribe(connection: Connection, frame: Frame): Promise<void> {
     const n = this.#n;
     const name = this.#channelOf(frame, true);
     const existing = connection.subscriptions.get(name);
     if (existing !== undefined) {
-      this.#ack(connection, frame.id, { channel: name, subscribers: n.channels.subscribers(existing).size });
+      const position = n.features.history.position(existing);
+      this.#ack(connection, frame.id, {
+        channel: name,
+        subscribers: n.channels.subscribers(existing).size,
+        ...(position === null ? {} : position),
+      });
       return;
     }
     if (connection.subscriptions.size >= n.config.maxSubscriptionsPerSession) {
@@ -208,13 +226,78 @@ export class Router {
     if (!(await n.config.channelPolicy.canSubscribe(connection.session, ref))) {
       throw new ProtocolError(ErrorCode.Forbidden, `subscribing to "${name}" is not allowed`);
     }
-    if (!connection.session.isOpen) return;
+    const options = n.features.options(ref);
+    const d = frame.data;
+    const since =
+      options.historySize > 0 && d !== null && typeof d === 'object'
+        ? readSince((d as Record<string, unknown>).since, 'data.since')
+        : null;
+    if (!connection.session.isOpen || connection.subscriptions.has(name)) return;
+    const member = options.presence ? await n.features.presence.join(connection, ref, options) : null;
+    if (!connection.session.isOpen || connection.subscriptions.has(name)) {
+      if (member !== null) n.features.presence.left(connection, ref.internal, false);
+      return;
+    }
     connection.subscriptions.set(name, ref.internal);
-    await n.channels.add(ref.internal, connection);
-    this.#ack(connection, frame.id, {
-      channel: name,
-      subscribers: n.channels.subscribers(ref.internal).size,
-    });
+    try {
+      if (options.historySize > 0) {
+        await n.features.history.subscribe(connection, ref, options, since, (fields, publications) => {
+          const data = { channel: name, subscribers: n.channels.subscribers(ref.internal).size, ...fields };
+          if (frame.id === undefined) {
+            // No id, no ack: what the client missed arrives as deliveries.
+            for (const p of publications ?? []) connection.writeFramed(encodeTextFrame(p.frame()));
+            return;
+          }
+          const head = `{"type":"ack","id":${JSON.stringify(frame.id)},"data":`;
+          const body =
+            publications === null
+              ? JSON.stringify(data)
+              : withPublications(
+                  data,
+                  publications.map((p) => p.json),
+                );
+          connection.sendRaw(Buffer.from(`${head}${body}}`));
+        });
+      } else {
+        await n.channels.add(ref.internal, connection);
+        this.#ack(connection, frame.id, {
+          channel: name,
+          subscribers: n.channels.subscribers(ref.internal).size,
+        });
+      }
+    } catch (error) {
+      if (connection.subscriptions.get(name) === ref.internal)
+        this.#dropSubscription(connection, name, ref.internal);
+      throw error;
+    }
+    if (member !== null && connection.subscriptions.get(name) === ref.internal) {
+      n.features.presence.announceJoin(ref, member);
+    }
+  }
+
+  /** `history`, `presence`, `presence_stats`: need subscribe permission on the channel. */
+  async #query(connection: Connection, frame: Frame, type: string): Promise<void> {
+    const n = this.#n;
+    const name = this.#channelOf(frame, true);
+    const ref = this.#channelRef(connection, name);
+    if (!(await n.config.channelPolicy.canSubscribe(connection.session, ref))) {
+      throw new ProtocolError(ErrorCode.Forbidden, `reading "${name}" is not allowed`);
+    }
+    const d = frame.data;
+    const input =
+      d !== null && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>) : {};
+    if (type === 'history') {
+      const r = await answerHistory(n.features, ref, input, 'data.');
+      if (frame.id === undefined || !connection.session.isOpen) return;
+      const body = withPublications({ channel: name, offset: r.offset, epoch: r.epoch }, r.publications);
+      connection.sendRaw(Buffer.from(`{"type":"ack","id":${JSON.stringify(frame.id)},"data":${body}}`));
+      return;
+    }
+    const answer =
+      type === 'presence'
+        ? await answerPresence(n.features, ref)
+        : await answerPresenceStats(n.features, ref);
+    this.#ack(connection, frame.id, { channel: name, ...answer });
   }
 
   async #unsubscribe(connection: Connection, frame: Frame): Promise<void> {
@@ -226,7 +309,7 @@ export class Router {
 
   #dropSubscription(connection: Connection, name: string, internal: string): void {
     connection.subscriptions.delete(name);
-    this.#n.channels.remove(internal, connection);
+    this.#n.features.leave(connection, internal, false);
   }
 
   /**
@@ -282,8 +365,14 @@ export class Router {
     // of this session may be handled while the backend confirms: order is kept, latency is not paid twice.
     // The answer follows the backend's: an ack once it accepted the message, else
     // `backend_unavailable` (protocol.md v1.1), with or without an id.
-    n.broadcaster.publish({ kind: 'channel', channel: ref.internal, name }, event, frame.data).then(
-      () => this.#ack(connection, frame.id, { channel: name }),
+    const idempotencyKey = readIdempotencyKey(frame.idempotency_key, 'idempotency_key');
+    n.features.publish(ref, event, frame.data, idempotencyKey).then(
+      (r) =>
+        this.#ack(
+          connection,
+          frame.id,
+          r.offset === undefined ? { channel: name } : { channel: name, offset: r.offset },
+        ),
       (error: unknown) => {
         if (connection.session.isOpen) this.#refuseFrame(connection, frame.type, frame.id, error);
       },

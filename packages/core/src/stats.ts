@@ -19,6 +19,8 @@ export interface GatewayCounters {
   stale_sessions_removed: number;
   backend_errors: number;
   handler_errors: number;
+  /** Member info left out of presence for being larger than `maxPresenceInfoBytes`. */
+  presence_info_dropped: number;
 }
 
 /** A fresh set of counters. */
@@ -43,6 +45,7 @@ export function createCounters(): GatewayCounters {
     stale_sessions_removed: 0,
     backend_errors: 0,
     handler_errors: 0,
+    presence_info_dropped: 0,
   };
 }
 
@@ -68,4 +71,6 @@ export interface GatewayStats {
   pending_inbound: { frames: number; bytes: number };
   counters: GatewayCounters;
   backend: { name: string } & Record<string, number | string>;
+  /** History and presence on this node: duplicates dropped, holes skipped, reads merged, members. */
+  channel_features: Record<string, number>;
 }

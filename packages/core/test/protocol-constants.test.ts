@@ -25,7 +25,10 @@ describe("core's protocol constants", () => {
     expect(core.ErrorCode.BackendUnavailable).toBe('backend_unavailable');
     expect(core.ErrorCode.PresenceFull).toBe('presence_full');
     expect([...core.SERVER_FRAME_TYPES]).toEqual([...protocol.SERVER_FRAME_TYPES]);
-    expect([...core.RESERVED_CLIENT_TYPES]).toEqual([...protocol.RESERVED_CLIENT_TYPES]);
+    expect([...core.RESERVED_CLIENT_TYPES]).toEqual([
+      ...protocol.RESERVED_CLIENT_TYPES,
+      ...protocol.V1_1_CLIENT_TYPES,
+    ]);
     expect(core.CloseCode).toBe(protocol.CloseCode);
     expect(core.ErrorCode).toBe(protocol.ErrorCode);
   });

@@ -22,6 +22,7 @@ describe('welcome', () => {
       user_id: null,
       tenant_id: null,
       heartbeat_ms: 12345,
+      features: [],
     });
     expect(gw.getSession((w.data as { session_id: string }).session_id)).toBeDefined();
   });

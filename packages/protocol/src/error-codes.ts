@@ -25,6 +25,11 @@ export const ErrorCode = {
   BackendUnavailable: 'backend_unavailable',
   /** v1.1: the channel has `max_presence_members` members already. */
   PresenceFull: 'presence_full',
+  /**
+   * v1.1 (dotmac-ws): a `history`, `presence` or `presence_stats` request for a channel that has
+   * no history or no presence.
+   */
+  NotAvailable: 'not_available',
 } as const;
 
 /** An error code from {@link ErrorCode}. */

@@ -64,6 +64,7 @@ describe('the constants match docs/protocol.md', () => {
         'forbidden',
         'internal_error',
         'invalid_channel',
+        'not_available',
         'presence_full',
         'rate_limited',
         'too_many_subscriptions',

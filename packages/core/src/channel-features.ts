@@ -1,0 +1,149 @@
+import type { Broadcaster } from './broadcaster';
+import { ChannelHistory } from './channel-history';
+import { type ResolvedChannelOptions, resolveChannelOptions } from './channel-options';
+import type { ChannelPolicy, ChannelRef } from './channel-policy';
+import { ChannelPresence } from './channel-presence';
+import type { ChannelRegistry } from './channel-registry';
+import type { ResolvedGatewayConfig } from './config';
+import type { Connection } from './connection';
+import type { HookRunner } from './hook-runner';
+import type { GatewayCounters } from './stats';
+
+/** What a channel publish resolves with. */
+export interface ChannelPublishResult {
+  /** Local subscribers that got (or, in a channel with history, will get in order) the message. */
+  delivered: number;
+  /** Its offset, in a channel with history. */
+  offset?: number;
+  /** The channel's epoch, in a channel with history. */
+  epoch?: string;
+  /** True when the idempotency key was seen before: nothing was delivered again. */
+  duplicate?: boolean;
+}
+
+/** What channel features need of the node. @internal */
+export interface ChannelFeaturesDeps {
+  config: ResolvedGatewayConfig;
+  nodeId: string;
+  channels: ChannelRegistry<Connection>;
+  broadcaster: Broadcaster;
+  counters: GatewayCounters;
+  hooks: HookRunner;
+}
+
+/** How long a hole in a channel's offsets waits for the missing publications before reading them. */
+const GAP_WAIT_MS = 250;
+
+/**
+ * What channels have switched on (protocol.md v1.1, "Channel options"): reads each channel's
+ * options from the channel policy and routes to history ({@link ChannelHistory}) and presence
+ * ({@link ChannelPresence}): publishes in a channel with history are numbered, a session leaving
+ * a channel leaves its presence. @internal
+ */
+export class ChannelFeatures {
+  readonly history: ChannelHistory;
+  readonly presence: ChannelPresence;
+  readonly #d: ChannelFeaturesDeps;
+  readonly #policy: ChannelPolicy;
+
+  constructor(deps: ChannelFeaturesDeps) {
+    this.#d = deps;
+    const { config } = deps;
+    this.#policy = config.channelPolicy;
+    const onError = (error: unknown, context: string) => deps.hooks.reportError(error, context);
+    this.history = new ChannelHistory({
+      nodeId: deps.nodeId,
+      store: config.history,
+      backend: config.backend,
+      channels: deps.channels,
+      counters: deps.counters,
+      hooks: deps.hooks,
+      onError,
+      gapWaitMs: GAP_WAIT_MS,
+    });
+    this.presence = new ChannelPresence({
+      nodeId: deps.nodeId,
+      store: config.presence,
+      broadcaster: deps.broadcaster,
+      counters: deps.counters,
+      onError,
+      ttlMs: config.presenceTtlMs,
+      graceMs: config.presenceGraceMs,
+      maxInfoBytes: config.maxPresenceInfoBytes,
+    });
+  }
+
+  /** The channel's options; a policy that throws counts as none (and is reported). */
+  options(ref: ChannelRef): ResolvedChannelOptions {
+    if (this.#policy.options === undefined) return resolveChannelOptions(null);
+    try {
+      return resolveChannelOptions(this.#policy.options(ref));
+    } catch (error) {
+      this.#d.hooks.reportError(error, 'channel policy options');
+      return resolveChannelOptions(null);
+    }
+  }
+
+  /**
+   * Publishes `{type, channel, data}` to the channel on every node: numbered through the history
+   * store where the channel has history, else as a plain broadcast. Rejects with a
+   * `BackendUnavailableError` when the store or the backend did not take it.
+   */
+  async publish(
+    ref: ChannelRef,
+    type: string,
+    data: unknown,
+    idempotencyKey?: string,
+  ): Promise<ChannelPublishResult> {
+    const options = this.options(ref);
+    if (options.historySize > 0) {
+      const r = await this.history.publish(ref, options, type, data, idempotencyKey);
+      return { delivered: r.delivered, offset: r.offset, epoch: r.epoch, duplicate: r.duplicate };
+    }
+    const delivered = await this.#d.broadcaster.publish(
+      { kind: 'channel', channel: ref.internal, name: ref.name },
+      type,
+      data,
+    );
+    return { delivered };
+  }
+
+  /** The session left the channel (unsubscribed, dropped, or disconnected). */
+  leave(connection: Connection, internal: string, disconnected: boolean): void {
+    const channels = this.#d.channels;
+    channels.remove(internal, connection);
+    if (channels.subscribers(internal).size === 0) this.history.released(internal);
+    this.presence.left(connection, internal, disconnected);
+  }
+
+  /** Starts the stores and the presence refresher. */
+  async start(): Promise<void> {
+    const { config } = this.#d;
+    await config.history.start();
+    await config.presence.start();
+    this.presence.start();
+    if (config.backend.name !== 'memory' && config.history.name === 'memory') {
+      config.logger.warn(
+        { backend: config.backend.name },
+        "history and presence are kept per node (memory stores) while the backend is a broker: pass the backend package's stores",
+      );
+    }
+  }
+
+  /** Removes this node's presence members and stops the stores. */
+  async stop(): Promise<void> {
+    const { config } = this.#d;
+    await this.presence.stop().catch((error: unknown) => this.#d.hooks.reportError(error, 'presence stop'));
+    await config.presence
+      .stop()
+      .catch((error: unknown) => this.#d.hooks.reportError(error, 'presence store stop'));
+    await config.history
+      .stop()
+      .catch((error: unknown) => this.#d.hooks.reportError(error, 'history store stop'));
+  }
+
+  /** Counters for `/api/stats`. */
+  stats(): Record<string, number> {
+    return { ...this.history.stats(), presence_members_local: this.presence.memberCount };
+  }
+}
