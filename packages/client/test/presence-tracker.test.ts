@@ -96,7 +96,7 @@ describe('trackPresence: the member map', () => {
   });
 
   it('re-syncs with a new snapshot after a reconnect, reporting only the difference', async () => {
-    const { server, tracker, changes, presence, summary } = await tracked();
+    const { tracker, changes, presence, summary } = await tracked();
     await expect.poll(() => presence.length).toBe(1);
     const first = presence[0] as (typeof presence)[number];
     first.connection.ack(first.frame, {
