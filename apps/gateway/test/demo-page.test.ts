@@ -38,6 +38,19 @@ async function sessionPrefix(page: Page): Promise<string> {
   return match[1] as string;
 }
 
+/** Opens the demo in two pages, each connected and subscribed to `lobby`. */
+async function twoPagesInLobby(base: string) {
+  const browser = await launchChromium();
+  const pages = [await openPage(browser, `${base}/demo`), await openPage(browser, `${base}/demo`)] as const;
+  for (const { page } of pages) {
+    await page.getByTestId('state').filter({ hasText: 'connected' }).waitFor({ timeout: 10_000 });
+    await page.getByLabel('channel').fill('lobby');
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    await page.getByTestId('subscribed').filter({ hasText: 'subscribed to lobby' }).waitFor();
+  }
+  return pages;
+}
+
 /** The lines of the page's "Online in" list, sorted. */
 const members = async (page: Page) =>
   (await page.getByTestId('members').locator('li').allTextContents()).sort();
@@ -59,15 +72,7 @@ it('serves the page and the client bundle, and not when DEMO_ENABLED=false', asy
 describeBrowser('the demo page in headless Chromium', () => {
   it('a message published from one page appears in another', { timeout: 45_000 }, async () => {
     const { base } = await startApp();
-    const browser = await launchChromium();
-    const a = await openPage(browser, `${base}/demo`);
-    const b = await openPage(browser, `${base}/demo`);
-    for (const { page } of [a, b]) {
-      await page.getByTestId('state').filter({ hasText: 'connected' }).waitFor({ timeout: 10_000 });
-      await page.getByLabel('channel').fill('lobby');
-      await page.getByRole('button', { name: 'Subscribe' }).click();
-      await page.getByTestId('subscribed').filter({ hasText: 'subscribed to lobby' }).waitFor();
-    }
+    const [a, b] = await twoPagesInLobby(base);
     await a.page.getByLabel('message').fill('hello from A');
     await a.page.getByRole('button', { name: 'Publish' }).click();
     for (const { page } of [b, a]) {
@@ -86,15 +91,7 @@ describeBrowser('the demo page shows who is online', () => {
     timeout: 45_000,
   }, async () => {
     const base = await startAppWithPresence();
-    const browser = await launchChromium();
-    const a = await openPage(browser, `${base}/demo`);
-    const b = await openPage(browser, `${base}/demo`);
-    for (const { page } of [a, b]) {
-      await page.getByTestId('state').filter({ hasText: 'connected' }).waitFor({ timeout: 10_000 });
-      await page.getByLabel('channel').fill('lobby');
-      await page.getByRole('button', { name: 'Subscribe' }).click();
-      await page.getByTestId('subscribed').filter({ hasText: 'subscribed to lobby' }).waitFor();
-    }
+    const [a, b] = await twoPagesInLobby(base);
     const [idA, idB] = [await sessionPrefix(a.page), await sessionPrefix(b.page)];
     await expect.poll(() => members(a.page)).toEqual([`guest ${idA} (you)`, `guest ${idB}`].sort());
     await expect.poll(() => members(b.page)).toEqual([`guest ${idA}`, `guest ${idB} (you)`].sort());

@@ -31,12 +31,20 @@ async function tracked() {
     members: [...tracker.members.keys()].sort(),
     users: Object.fromEntries([...tracker.users].map(([k, u]) => [k, u.clients])),
   });
-  return { server, client, sub, tracker, changes, presence, summary };
+  /** Answers the `index`-th presence request with `clients` and waits until the tracker applied it. */
+  const answer = async (index: number, clients: Record<string, ReturnType<typeof member>>) => {
+    await expect.poll(() => presence.length).toBeGreaterThan(index);
+    const request = presence[index] as (typeof presence)[number];
+    request.connection.ack(request.frame, { channel: 'room', clients });
+    await expect.poll(() => tracker.synced).toBe(true);
+    return request.connection;
+  };
+  return { server, client, sub, tracker, changes, presence, summary, answer };
 }
 
 describe('trackPresence: the member map', () => {
   it('takes a snapshot after subscribing, replays pushes that crossed it, then follows join/leave', async () => {
-    const { server, tracker, changes, presence, summary } = await tracked();
+    const { server, tracker, changes, presence, summary, answer } = await tracked();
     await expect.poll(() => presence.length).toBe(1);
     expect(tracker.synced).toBe(false);
     const c0 = await server.connection(0);
@@ -45,12 +53,7 @@ describe('trackPresence: the member map', () => {
     c0.send(leave('c', 'carl'));
     c0.send(join('d', 'dora'));
     await expect.poll(() => changes.length).toBe(1); // d's join (c was never seen)
-    const first = presence[0] as (typeof presence)[number];
-    first.connection.ack(first.frame, {
-      channel: 'room',
-      clients: { a: member('ann'), b: member('bob'), c: member('carl') },
-    });
-    await expect.poll(() => tracker.synced).toBe(true);
+    await answer(0, { a: member('ann'), b: member('bob'), c: member('carl') });
     expect(summary()).toEqual({
       members: ['a', 'b', 'd'],
       users: { ann: ['a'], bob: ['b'], dora: ['d'] },
@@ -76,11 +79,8 @@ describe('trackPresence: the member map', () => {
   });
 
   it("a user's new session joining before the old one leaves changes no user", async () => {
-    const { server, tracker, changes, presence, summary } = await tracked();
-    await expect.poll(() => presence.length).toBe(1);
-    const first = presence[0] as (typeof presence)[number];
-    first.connection.ack(first.frame, { channel: 'room', clients: { a1: member('ann') } });
-    await expect.poll(() => tracker.synced).toBe(true);
+    const { server, tracker, changes, summary, answer } = await tracked();
+    await answer(0, { a1: member('ann') });
     const c0 = await server.connection(0);
     c0.send(join('a2', 'ann'));
     c0.send(leave('a1', 'ann'));
@@ -96,25 +96,13 @@ describe('trackPresence: the member map', () => {
   });
 
   it('re-syncs with a new snapshot after a reconnect, reporting only the difference', async () => {
-    const { tracker, changes, presence, summary } = await tracked();
-    await expect.poll(() => presence.length).toBe(1);
-    const first = presence[0] as (typeof presence)[number];
-    first.connection.ack(first.frame, {
-      channel: 'room',
-      clients: { s0: member('me'), b: member('bob'), c: member('carl') },
-    });
-    await expect.poll(() => tracker.synced).toBe(true);
-    first.connection.drop();
+    const { tracker, changes, summary, answer } = await tracked();
+    const first = await answer(0, { s0: member('me'), b: member('bob'), c: member('carl') });
+    first.drop();
     await expect.poll(() => tracker.synced).toBe(false);
     expect(summary().members).toEqual(['b', 'c', 's0']); // kept while reconnecting: no flicker
-    await expect.poll(() => presence.length).toBe(2);
-    const second = presence[1] as (typeof presence)[number];
-    expect(second.connection.index).toBe(1);
-    second.connection.ack(second.frame, {
-      channel: 'room',
-      clients: { s1: member('me'), b: member('bob'), e: member('eve') },
-    });
-    await expect.poll(() => tracker.synced).toBe(true);
+    const second = await answer(1, { s1: member('me'), b: member('bob'), e: member('eve') });
+    expect(second.index).toBe(1);
     expect(summary()).toEqual({
       members: ['b', 'e', 's1'],
       users: { me: ['s1'], bob: ['b'], eve: ['e'] },

@@ -10,6 +10,14 @@ const E2 = 'epoch-2';
 /** A delivery of `news` at `offset` (its data is the offset, so the received list reads as offsets). */
 const msg = (offset: number) => ({ type: 'message', channel: 'news', data: offset, offset });
 const pub = (offset: number) => ({ type: 'message', data: offset, offset });
+/** A resubscribe ack in epoch E1 at `top` that recovered the publications at `offsets`. */
+const recoveredAck = (top: number, ...offsets: number[]) => ({
+  channel: 'news',
+  offset: top,
+  epoch: E1,
+  recovered: true,
+  publications: offsets.map(pub),
+});
 
 /** A client subscribed to `news` on a scripted server; `got` lists the data (offsets) its handler saw. */
 async function subscribed(onFrame: (c: ScriptedConnection, f: SentFrame) => void) {
@@ -55,13 +63,7 @@ describe('recovery: positions, duplicates, resubscribe from the last offset', ()
     // The live stream may overtake the ack: the client holds it and sends it after the publications.
     again.connection.send(msg(10));
     again.connection.send(msg(9));
-    again.connection.ack(again.frame, {
-      channel: 'news',
-      offset: 9,
-      epoch: E1,
-      recovered: true,
-      publications: [pub(7), pub(8), pub(9)],
-    });
+    again.connection.ack(again.frame, recoveredAck(9, 7, 8, 9));
     again.connection.send(msg(11));
     await expect.poll(() => got).toEqual([6, 7, 8, 9, 10, 11]);
     expect(sub.recovered).toBe(true);
@@ -221,13 +223,7 @@ describe('recovery: gaps in the live stream', () => {
     expect(reads).toBe(2);
     // 6 was held behind the gap and never delivered: the resubscribe recovers from 3.
     expect(again.frame.data).toEqual({ channel: 'news', since: { offset: 3, epoch: E1 } });
-    again.connection.ack(again.frame, {
-      channel: 'news',
-      offset: 6,
-      epoch: E1,
-      recovered: true,
-      publications: [pub(4), pub(5), pub(6)],
-    });
+    again.connection.ack(again.frame, recoveredAck(6, 4, 5, 6));
     await expect.poll(() => got).toEqual([3, 4, 5, 6]);
     expect(resyncs).toHaveLength(1);
   });
