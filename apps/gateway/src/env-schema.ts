@@ -147,6 +147,29 @@ export const CORE_ENV: readonly EnvVar[] = [
       'Deepest nesting of an inbound frame or HTTP API body (the object itself is level 1); deeper gets `bad_request` / 400.',
   },
   {
+    name: 'PRESENCE_TTL_MS',
+    group: 'protocol',
+    kind: { type: 'int', min: 100, max: 86_400_000 },
+    default: '60000',
+    description:
+      'A presence member whose node stopped refreshing it (the node died) is gone after this long; channels get presence from `CHANNEL_RULES_FILE`.',
+  },
+  {
+    name: 'PRESENCE_GRACE_MS',
+    group: 'protocol',
+    kind: { type: 'int', min: 0, max: 3_600_000 },
+    default: '3000',
+    description:
+      'How long a disconnected session stays a presence member, so that a client that reconnects at once does not appear to leave.',
+  },
+  {
+    name: 'MAX_PRESENCE_INFO_BYTES',
+    group: 'protocol',
+    kind: { type: 'int', min: 0, max: 1_048_576 },
+    default: '1024',
+    description: "A token's `info` claim larger than this (as JSON) is left out of presence.",
+  },
+  {
     name: 'MAX_PENDING_BYTES',
     group: 'protocol',
     kind: { type: 'int', min: 64, max: 4_294_967_296 },

@@ -1,4 +1,4 @@
-import type { ChannelPolicy, ChannelRef } from '@dotmac-ws/core';
+import type { ChannelOptions, ChannelPolicy, ChannelRef } from '@dotmac-ws/core';
 import {
   type ChannelAccess,
   type ChannelPolicyOptions,
@@ -6,6 +6,7 @@ import {
   type PatternPart,
   parseChannelRules,
   parsePattern,
+  ruleChannelOptions,
 } from './channel-rules';
 
 /** What of a session a channel policy reads. */
@@ -35,7 +36,11 @@ interface CompiledRule {
   parts: PatternPart[];
   shape: RegExp;
   placeholders: boolean;
+  options: ChannelOptions | null;
 }
+
+/** Channel names whose options are remembered; the cache starts over when full. */
+const OPTION_CACHE_SIZE = 10_000;
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -48,6 +53,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$
 export class RuleChannelPolicy implements ChannelPolicy {
   readonly #rules: CompiledRule[];
   readonly #defaults: Record<ChannelAction, ChannelAccess>;
+  readonly #optionCache = new Map<string, ChannelOptions | null>();
 
   /** Checks the rules (throws one `ConfigError` listing every problem). */
   constructor(rules: readonly ChannelRule[], options: ChannelPolicyOptions = {}) {
@@ -61,7 +67,13 @@ export class RuleChannelPolicy implements ChannelPolicy {
       const shape = new RegExp(
         `^${parts.map((p) => (p.kind === 'text' ? escapeRegExp(p.text) : p.kind === 'any' ? '.*' : '.+')).join('')}$`,
       );
-      return { rule, parts, shape, placeholders: parts.some((p) => p.kind === 'placeholder') };
+      return {
+        rule,
+        parts,
+        shape,
+        placeholders: parts.some((p) => p.kind === 'placeholder'),
+        options: ruleChannelOptions(rule),
+      };
     });
   }
 
@@ -73,6 +85,25 @@ export class RuleChannelPolicy implements ChannelPolicy {
   /** May `session` publish on `channel`? */
   canPublish(session: PolicySubject, channel: ChannelRef): boolean {
     return this.decide(session, channel.name, 'publish').allowed;
+  }
+
+  /**
+   * The channel's options (history, recovery, presence): those of the first rule whose pattern
+   * fits the name (placeholders fit any segment: options belong to the channel, not the session).
+   */
+  options(channel: ChannelRef): ChannelOptions | null {
+    const cached = this.#optionCache.get(channel.name);
+    if (cached !== undefined) return cached;
+    let found: ChannelOptions | null = null;
+    for (const c of this.#rules) {
+      if (c.shape.test(channel.name)) {
+        found = c.options;
+        break;
+      }
+    }
+    if (this.#optionCache.size >= OPTION_CACHE_SIZE) this.#optionCache.clear();
+    this.#optionCache.set(channel.name, found);
+    return found;
   }
 
   /** Decides `action` on the channel `name` (as the client names it), and says which rule decided. */

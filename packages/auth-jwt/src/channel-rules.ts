@@ -1,4 +1,4 @@
-import { ConfigError } from '@dotmac-ws/core';
+import { type ChannelOptions, ConfigError, channelOptionProblems } from '@dotmac-ws/core';
 
 /**
  * Who may do something on a channel: `true` anyone (also unauthenticated sessions), `false`
@@ -36,6 +36,43 @@ export interface ChannelRule {
   subscribe?: ChannelAccess;
   /** Who may publish; unset falls to the policy's `defaultPublish`. @default undefined */
   publish?: ChannelAccess;
+  /** Publications kept for recovery and `history` (protocol.md v1.1); 0 is off. @default 0 */
+  history_size?: number;
+  /** How long history lives after the channel's last publication, in ms. @default 300000 */
+  history_ttl_ms?: number;
+  /** `stream` recovers every missed publication; `cache` gives each subscribe the latest. @default 'stream' */
+  recovery?: 'stream' | 'cache';
+  /** More missed publications than this and a recovery answers `recovered:false`. @default 300 */
+  max_recovery_publications?: number;
+  /** Subscribers are members of the channel's presence. @default false */
+  presence?: boolean;
+  /** Subscribers get `join`/`leave` pushes (needs `presence`). @default false */
+  join_leave?: boolean;
+  /** More members than this and a subscribe is refused with `presence_full`. @default unlimited */
+  max_presence_members?: number;
+}
+
+/** The channel option keys of a rule, as protocol.md names them, and their `ChannelOptions` names. */
+export const RULE_OPTION_KEYS = {
+  history_size: 'historySize',
+  history_ttl_ms: 'historyTtlMs',
+  recovery: 'recovery',
+  max_recovery_publications: 'maxRecoveryPublications',
+  presence: 'presence',
+  join_leave: 'joinLeave',
+  max_presence_members: 'maxPresenceMembers',
+} as const satisfies Record<string, keyof ChannelOptions>;
+
+/** The channel options a rule sets, or null when it sets none. */
+export function ruleChannelOptions(rule: ChannelRule): ChannelOptions | null {
+  let out: ChannelOptions | null = null;
+  for (const [key, name] of Object.entries(RULE_OPTION_KEYS)) {
+    const v = rule[key as keyof typeof RULE_OPTION_KEYS];
+    if (v === undefined) continue;
+    out ??= {};
+    (out as Record<string, unknown>)[name] = v;
+  }
+  return out;
 }
 
 /** Defaults of a {@link channelPolicy}, for channels no rule matches (and actions a rule leaves unset). */
@@ -132,8 +169,15 @@ export function parseChannelRules(value: unknown, subject = 'channel rules'): Ch
       }
       const r = raw as Record<string, unknown>;
       for (const key of Object.keys(r)) {
-        if (key !== 'pattern' && key !== 'subscribe' && key !== 'publish') {
-          problems.push(`${at}.${key} is not a rule field: use pattern, subscribe or publish`);
+        if (
+          key !== 'pattern' &&
+          key !== 'subscribe' &&
+          key !== 'publish' &&
+          !Object.hasOwn(RULE_OPTION_KEYS, key)
+        ) {
+          problems.push(
+            `${at}.${key} is not a rule field: use pattern, subscribe, publish or a channel option (${Object.keys(RULE_OPTION_KEYS).join(', ')})`,
+          );
         }
       }
       if (typeof r.pattern !== 'string') {
@@ -148,6 +192,22 @@ export function parseChannelRules(value: unknown, subject = 'channel rules'): Ch
           const access = checkAccess(r[action], `${at}.${action}`, problems);
           if (access !== undefined) rule[action] = access;
         }
+      }
+      const options: Record<string, unknown> = {};
+      for (const [key, name] of Object.entries(RULE_OPTION_KEYS)) {
+        if (r[key] !== undefined) {
+          options[name] = r[key];
+          (rule as unknown as Record<string, unknown>)[key] = r[key];
+        }
+      }
+      for (const problem of channelOptionProblems(options, at)) {
+        // Name the fields as the rules file does.
+        problems.push(
+          Object.entries(RULE_OPTION_KEYS).reduce(
+            (text, [key, name]) => text.replace(`${at}.${name} `, `${at}.${key} `),
+            problem,
+          ),
+        );
       }
       config.rules.push(rule);
     });
