@@ -1,33 +1,22 @@
-import type { ChannelPolicy } from '@dotmac-ws/core';
-import { onCleanup } from '@dotmac-ws/test-utils';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeBrowser, launchChromium, openPage } from '@dotmac-ws/test-utils/browser';
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
-import { createGatewayFromEnv, type GatewayPlugin, PLUGINS } from '../src/index';
-import { BASE_ENV, startApp } from './helpers';
+import { startApp } from './helpers';
 
 const GRACE_MS = 1000;
 
-/** Turns presence with join/leave on for every channel (as a rules file with `presence`, `join_leave` would). */
-const presencePlugin: GatewayPlugin = {
-  name: 'test-presence',
-  env: [],
-  setup: () => {
-    const channelPolicy: ChannelPolicy = {
-      canSubscribe: () => true,
-      canPublish: () => false,
-      options: () => ({ presence: true, joinLeave: true }),
-    };
-    return { options: { channelPolicy, presenceGraceMs: GRACE_MS } };
-  },
-};
-
-/** The reference gateway with {@link presencePlugin} added to its plugins. */
-async function startAppWithPresence() {
-  const built = createGatewayFromEnv({ ...BASE_ENV }, [...PLUGINS, presencePlugin]);
-  await built.gateway.start();
-  onCleanup(() => built.stop());
-  return `http://127.0.0.1:${built.gateway.address()?.port}`;
+/** The reference gateway with presence and join/leave on every channel, from a rules file. */
+async function startAppWithPresence(): Promise<string> {
+  const rules = join(mkdtempSync(join(tmpdir(), 'dotmac-demo-')), 'rules.json');
+  writeFileSync(
+    rules,
+    JSON.stringify([{ pattern: '*', subscribe: true, publish: true, presence: true, join_leave: true }]),
+  );
+  const { base } = await startApp({ CHANNEL_RULES_FILE: rules, PRESENCE_GRACE_MS: String(GRACE_MS) });
+  return base;
 }
 
 /** The first 8 characters of the page's session id, as the page shows it. */
