@@ -117,12 +117,20 @@ export function handleHttpApiRequest(
         return;
       }
       if (path !== '/api/publish') {
-        return answerChannelApi(
-          gateway,
-          path as (typeof CHANNEL_API_PATHS)[number],
-          body,
-          gateway.config.maxJsonDepth,
-        ).then(
+        const answer = (CHANNEL_API_PATHS as readonly string[]).includes(path)
+          ? answerChannelApi(
+              gateway,
+              path as (typeof CHANNEL_API_PATHS)[number],
+              body,
+              gateway.config.maxJsonDepth,
+            )
+          : answerServerApi(
+              gateway,
+              path as (typeof SERVER_API_PATHS)[number],
+              body,
+              gateway.config.maxJsonDepth,
+            );
+        return answer.then(
           (answer) => sendJson(res, answer.status, answer.body),
           (error: unknown) => {
             if (!(error instanceof BackendUnavailableError)) throw error;
