@@ -4,6 +4,15 @@
  * @packageDocumentation
  */
 export { NatsBackend, type NatsBackendStats } from './nats-backend';
+export { NatsHistoryStore } from './nats-history-store';
+export {
+  NATS_HISTORY_STORE_DEFAULTS,
+  NATS_PRESENCE_STORE_DEFAULTS,
+  type NatsHistoryStoreOptions,
+  type NatsPresenceStoreOptions,
+  type NatsStoreOptions,
+  type NatsStoreStorage,
+} from './nats-store-options';
 export { NatsBackendError, type NatsBackendErrorCode } from './nats-backend-error';
 export { NATS_BACKEND_DEFAULTS, type NatsBackendOptions } from './nats-backend-options';
 export { decodeToken, encodeToken, MAX_TOKEN_LENGTH, subjectToTopic, topicToSubject } from './nats-subject';

@@ -1,0 +1,157 @@
+import {
+  BackendUnavailableError,
+  type ComponentHealth,
+  DEFAULT_BACKEND_RETRY_AFTER_MS,
+  errorText,
+  StartStopLifecycle,
+  timedPing,
+  waitAtMost,
+  withTimeout,
+} from '@dotmac-ws/core';
+import {
+  type JetStreamClient,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { NatsBackendError } from './nats-backend-error';
+import type { ResolvedNatsBackendOptions } from './nats-backend-options';
+import { natsConnectOptions } from './nats-connect-options';
+
+/** The longest the health check waits for the server's answer to a ping. */
+const HEALTH_PING_MS = 1000;
+
+/** What a store works with while connected. @internal */
+export interface JetStreamHandles {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+/**
+ * The NATS connection of one JetStream store (history or presence): connects with the backend's
+ * options, reconnects forever, follows the client's status, and turns every failure to reach
+ * NATS into core's `BackendUnavailableError` at once (while disconnected, nothing is buffered:
+ * a call rejects immediately) or within `commandTimeoutMs` (a request in flight when the
+ * connection broke). An error JetStream itself answered (`JetStreamApiError`) is passed on.
+ * @internal
+ */
+export class NatsStoreConnection {
+  readonly #o: ResolvedNatsBackendOptions;
+  readonly #what: string;
+  readonly #life = new StartStopLifecycle({ open: () => this.#open(), close: () => this.#close() });
+  #h: JetStreamHandles | null = null;
+  #connected = false;
+  #lastError: string | null = null;
+  /** Called after each reconnection (a store drops what it cached about the server's state). */
+  onReconnect: () => void = () => undefined;
+
+  constructor(options: ResolvedNatsBackendOptions, what: string) {
+    this.#o = options;
+    this.#what = what;
+  }
+
+  get options(): ResolvedNatsBackendOptions {
+    return this.#o;
+  }
+
+  /** True while connected. */
+  get connected(): boolean {
+    return this.#connected && !this.#life.stopped;
+  }
+
+  start(): Promise<void> {
+    return this.#life.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#life.stop();
+  }
+
+  async #open(): Promise<void> {
+    const o = this.#o;
+    let nc: NatsConnection;
+    try {
+      nc = await connect(natsConnectOptions(o, { name: `${o.name}-${this.#what}` }));
+    } catch (error) {
+      throw new NatsBackendError(
+        'connect_failed',
+        `the NATS ${this.#what} store could not connect to ${o.servers.join(', ')}: ${errorText(error)}`,
+        { cause: error },
+      );
+    }
+    const timeout = o.commandTimeoutMs;
+    this.#h = { nc, js: jetstream(nc, { timeout }), jsm: await jetstreamManager(nc, { timeout, checkAPI: false }) };
+    this.#connected = true;
+    this.#watch(nc).catch((error: unknown) => {
+      this.#lastError = errorText(error);
+    });
+  }
+
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (nc !== this.#h?.nc) continue;
+      if (status.type === 'disconnect' || status.type === 'reconnecting') this.#connected = false;
+      else if (status.type === 'reconnect') {
+        this.#connected = true;
+        this.onReconnect();
+      } else if (status.type === 'close') this.#connected = false;
+      else if (status.type === 'error') this.#lastError = errorText(status.error);
+    }
+  }
+
+  async #close(): Promise<void> {
+    const h = this.#h;
+    this.#h = null;
+    this.#connected = false;
+    if (h === null || h.nc.isClosed()) return;
+    await waitAtMost(h.nc.drain(), this.#o.drainTimeoutMs);
+    if (!h.nc.isClosed()) await h.nc.close().catch(() => undefined);
+  }
+
+  /** The error a call gets while NATS cannot be reached. */
+  unavailable(what: string, cause?: unknown): BackendUnavailableError {
+    const o = this.#o;
+    return new BackendUnavailableError(`NATS is unreachable: ${what} failed`, {
+      retryAfterMs: Math.max(DEFAULT_BACKEND_RETRY_AFTER_MS, o.reconnectTimeWaitMs + o.reconnectJitterMs),
+      cause,
+    });
+  }
+
+  /**
+   * Runs `fn` with the connection, within `commandTimeoutMs` (or `ms`). Rejects at once with
+   * `BackendUnavailableError` while disconnected, and with it too when the request fails for
+   * want of NATS (timeout, no responders, connection closed). `JetStreamApiError` (JetStream
+   * answered with an error) and errors of the store's own are passed on unchanged.
+   */
+  async run<T>(what: string, fn: (h: JetStreamHandles) => Promise<T>, ms = this.#o.commandTimeoutMs): Promise<T> {
+    const h = this.#life.running(
+      this.#h,
+      () => new NatsBackendError('not_started', `cannot ${what}: the NATS ${this.#what} store is not started`),
+    );
+    if (!this.#connected) throw this.unavailable(what, this.#lastError ?? undefined);
+    try {
+      return await withTimeout(fn(h), ms + 100, () => this.unavailable(`${what} (no answer within ${ms} ms)`));
+    } catch (error) {
+      if (error instanceof JetStreamApiError || error instanceof BackendUnavailableError) throw error;
+      if (error instanceof NatsBackendError) throw error;
+      this.#lastError = errorText(error);
+      throw this.unavailable(what, error);
+    }
+  }
+
+  /** `healthy` when connected and the server answers a ping; `unhealthy` otherwise. */
+  async health(extra: Record<string, unknown>): Promise<ComponentHealth> {
+    const h = this.#h;
+    const base = { store: `nats-${this.#what}`, servers: this.#o.servers.join(','), ...extra };
+    if (h === null || this.#life.stopped) return { status: 'unhealthy', ...base, state: 'stopped' };
+    if (!this.#connected) return { status: 'unhealthy', ...base, state: 'reconnecting', error: this.#lastError };
+    const ping = await timedPing(() =>
+      withTimeout(h.nc.flush(), Math.min(this.#o.commandTimeoutMs, HEALTH_PING_MS), () => new Error('no answer to a ping')),
+    );
+    if (!ping.ok) return { status: 'degraded', ...base, error: ping.error };
+    return { status: 'healthy', ...base, latency_ms: ping.latencyMs };
+  }
+}
