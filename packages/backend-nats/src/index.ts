@@ -5,6 +5,7 @@
  */
 export { NatsBackend, type NatsBackendStats } from './nats-backend';
 export { NatsHistoryStore } from './nats-history-store';
+export { NatsPresenceStore } from './nats-presence-store';
 export {
   NATS_HISTORY_STORE_DEFAULTS,
   NATS_PRESENCE_STORE_DEFAULTS,

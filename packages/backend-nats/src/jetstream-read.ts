@@ -5,6 +5,8 @@ import type { JetStreamHandles } from './nats-store-connection';
 /** One message read from a stream by {@link readMessages}. @internal */
 export interface ReadMessage {
   subject: string;
+  /** Its stream sequence (a KV entry's revision). */
+  seq: number;
   header: MsgHdrs | undefined;
   data: Uint8Array;
 }
@@ -66,7 +68,7 @@ function fetchBatch(h: JetStreamHandles, stream: string, consumer: string, want:
         const code = msg.headers?.code ?? 0;
         // A status message (404 no messages, 408 timeout, 409 ...) ends the batch.
         if (code !== 0 && msg.data.length === 0) return finish(null);
-        out.push({ subject: msg.subject, header: msg.headers, data: msg.data });
+        out.push({ subject: msg.subject, seq: streamSeq(msg.reply), header: msg.headers, data: msg.data });
         if (out.length >= want) finish(null);
       },
     });
@@ -88,4 +90,15 @@ function fetchBatch(h: JetStreamHandles, stream: string, consumer: string, want:
       finish(error instanceof Error ? error : new Error(String(error)));
     }
   });
+}
+
+/**
+ * The stream sequence in a consumer message's reply subject:
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`, or with
+ * `<domain>.<account hash>` after `$JS.ACK` (and a random token at the end) on newer servers.
+ */
+function streamSeq(reply: string | undefined): number {
+  const t = reply?.split('.') ?? [];
+  const n = Number(t.length === 9 ? t[5] : t.length >= 11 ? t[7] : NaN);
+  return Number.isSafeInteger(n) ? n : 0;
 }

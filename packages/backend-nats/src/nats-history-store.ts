@@ -11,7 +11,6 @@ import type {
 } from '@dotmac-ws/core';
 import {
   DiscardPolicy,
-  JetStreamApiCodes,
   JetStreamApiError,
   type PubAck,
   type StoredMsg,
@@ -25,7 +24,7 @@ import { historySubject, historySubjects, idempotencyMsgId } from './jetstream-n
 import { KeyedSerializer } from './keyed-serializer';
 import { encodeToken } from './nats-subject';
 import { NatsBackendError } from './nats-backend-error';
-import { type JetStreamHandles, NatsStoreConnection } from './nats-store-connection';
+import { isConflict, type JetStreamHandles, NatsStoreConnection } from './nats-store-connection';
 import {
   type NatsHistoryStoreOptions,
   type ResolvedHistoryStoreOptions,
@@ -61,22 +60,6 @@ const MAX_SEARCH_STEPS = 64;
 const ms2ns = (ms: number) => ms * 1_000_000;
 const newEpoch = () => randomBytes(6).toString('base64url');
 
-function isConflict(error: unknown): boolean {
-  return (
-    error instanceof JetStreamApiError &&
-    (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
-}
-
-/** The stream (or bucket) is gone, e.g. a NATS with memory storage restarted. */
-function isMissingStream(error: unknown): boolean {
-  if (error instanceof JetStreamApiError) return error.code === JetStreamApiCodes.StreamNotFound;
-  // A publish that no stream captures has no responders.
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.name === 'JetStreamNotEnabled';
-}
-
 /**
  * Channel history on NATS JetStream ({@link HistoryStore} of core), for gateways on the
  * {@link NatsBackend}. One stream per deployment (`<prefix>_history`) holds one subject per
@@ -110,7 +93,6 @@ export class NatsHistoryStore implements HistoryStore {
   readonly #serial = new KeyedSerializer();
   readonly #tails = new Map<string, Tail>();
   #kv: KV | null = null;
-  #ensuring: Promise<void> | null = null;
 
   /** Validates `options` (one `ConfigError` listing every problem); connects on `start`. */
   constructor(options: NatsHistoryStoreOptions = {}) {
@@ -118,6 +100,7 @@ export class NatsHistoryStore implements HistoryStore {
     this.#conn = new NatsStoreConnection(this.#o.connection, 'history');
     // The server may have restarted without its data: what this node remembers may be stale.
     this.#conn.onReconnect = () => this.#tails.clear();
+    this.#conn.ensure = (h) => this.#ensureOn(h);
   }
 
   /** The JetStream stream holding the history. */
@@ -138,7 +121,7 @@ export class NatsHistoryStore implements HistoryStore {
   /** Connects and creates (or updates) the stream and the epoch bucket. */
   async start(): Promise<void> {
     await this.#conn.start();
-    if (this.#kv === null) await this.#ensure();
+    if (this.#kv === null) await this.#conn.ensureNow();
   }
 
   /** Drains and closes the connection. */
@@ -146,16 +129,6 @@ export class NatsHistoryStore implements HistoryStore {
     await this.#conn.stop();
     this.#kv = null;
     this.#tails.clear();
-  }
-
-  /** Creates the stream and bucket, or brings their limits to the options; one at a time. */
-  #ensure(): Promise<void> {
-    this.#ensuring ??= this.#conn
-      .run('create the history stream', (h) => this.#ensureOn(h))
-      .finally(() => {
-        this.#ensuring = null;
-      });
-    return this.#ensuring;
   }
 
   async #ensureOn(h: JetStreamHandles): Promise<void> {
@@ -187,25 +160,13 @@ export class NatsHistoryStore implements HistoryStore {
     });
   }
 
-  /**
-   * Runs one JetStream call; when the stream or bucket is gone (a NATS without its data came
-   * back), creates them again and runs it once more.
-   */
-  async #call<T>(what: string, fn: (h: JetStreamHandles, kv: KV) => Promise<T>): Promise<T> {
-    const once = () =>
-      this.#conn.run(what, (h) => {
-        const kv = this.#kv;
-        if (kv === null) throw new NatsBackendError('not_started', `cannot ${what}: the history store is not started`);
-        return fn(h, kv);
-      });
-    try {
-      return await once();
-    } catch (error) {
-      if (!isMissingStream(error)) throw error;
-      this.#tails.clear();
-      await this.#ensure();
-      return once();
-    }
+  /** Runs one JetStream call (see `NatsStoreConnection.call`) with the epoch bucket. */
+  #call<T>(what: string, fn: (h: JetStreamHandles, kv: KV) => Promise<T>): Promise<T> {
+    return this.#conn.call(what, (h) => {
+      const kv = this.#kv;
+      if (kv === null) throw new NatsBackendError('not_started', `cannot ${what}: the history store is not started`);
+      return fn(h, kv);
+    });
   }
 
   /** The channel's last message from the server; null when it has none. */

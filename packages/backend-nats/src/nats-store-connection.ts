@@ -9,8 +9,9 @@ import {
   withTimeout,
 } from '@dotmac-ws/core';
 import {
-  type JetStreamClient,
+  JetStreamApiCodes,
   JetStreamApiError,
+  type JetStreamClient,
   type JetStreamManager,
   jetstream,
   jetstreamManager,
@@ -19,6 +20,23 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsBackendError } from './nats-backend-error';
 import type { ResolvedNatsBackendOptions } from './nats-backend-options';
 import { natsConnectOptions } from './nats-connect-options';
+
+/** The stream (or bucket) is gone, e.g. a NATS with memory storage restarted. */
+function isMissingStream(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code === JetStreamApiCodes.StreamNotFound;
+  // A publish that no stream captures has no responders.
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && cause.name === 'JetStreamNotEnabled';
+}
+
+/** True when JetStream refused a write because the subject's last sequence was not the expected one. @internal */
+export function isConflict(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
 
 /** The longest the health check waits for the server's answer to a ping. */
 const HEALTH_PING_MS = 1000;
@@ -47,6 +65,9 @@ export class NatsStoreConnection {
   #lastError: string | null = null;
   /** Called after each reconnection (a store drops what it cached about the server's state). */
   onReconnect: () => void = () => undefined;
+  /** Creates the store's stream or bucket (again); see {@link call}. */
+  ensure: (h: JetStreamHandles) => Promise<void> = async () => undefined;
+  #ensuring: Promise<void> | null = null;
 
   constructor(options: ResolvedNatsBackendOptions, what: string) {
     this.#o = options;
@@ -139,6 +160,29 @@ export class NatsStoreConnection {
       if (error instanceof NatsBackendError) throw error;
       this.#lastError = errorText(error);
       throw this.unavailable(what, error);
+    }
+  }
+
+  /** Runs {@link ensure}, one call at a time. */
+  ensureNow(): Promise<void> {
+    this.#ensuring ??= this.run('create the JetStream stream', (h) => this.ensure(h)).finally(() => {
+      this.#ensuring = null;
+    });
+    return this.#ensuring;
+  }
+
+  /**
+   * {@link run}, and when the stream or bucket turns out to be gone (a NATS without its data
+   * came back), {@link ensureNow} and once more.
+   */
+  async call<T>(what: string, fn: (h: JetStreamHandles) => Promise<T>): Promise<T> {
+    try {
+      return await this.run(what, fn);
+    } catch (error) {
+      if (!isMissingStream(error)) throw error;
+      this.onReconnect();
+      await this.ensureNow();
+      return this.run(what, fn);
     }
   }
 
