@@ -237,7 +237,8 @@ export class NatsHistoryStore implements HistoryStore {
     const size = Math.max(1, entry.size);
     const deadline = Date.now() + this.#o.appendTimeoutMs;
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS && Date.now() < deadline; attempt++) {
-      const tail = this.#tails.get(channel) ?? (await this.#fetchTail(channel));
+      const cached = this.#tails.get(channel);
+      const tail = cached ?? (await this.#fetchTail(channel));
       const now = Date.now();
       let meta: HistoryMeta;
       if (tail === null) {
@@ -265,7 +266,15 @@ export class NatsHistoryStore implements HistoryStore {
         this.#tails.delete(channel);
         continue;
       }
-      if (ack.duplicate) return this.#duplicate(channel, ack.seq);
+      if (ack.duplicate) {
+        // JetStream checks the key before the expected sequence: with a remembered tail the
+        // epoch in the key may be stale (the channel was removed): look again, then answer.
+        if (cached !== undefined) {
+          this.#tails.delete(channel);
+          continue;
+        }
+        return this.#duplicate(channel, ack.seq);
+      }
       this.#remember(channel, { seq: ack.seq, meta, at: Date.now() });
       this.#trim(subject, meta);
       return { offset: meta.offset, epoch: meta.epoch, duplicate: false };

@@ -39,8 +39,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *   at the revision it read, so exactly one of the nodes pruning at once gets it (and sends the
  *   one `leave`); a refresh never brings back a member another node just removed.
  * - The member limit is a compare-and-set counter per channel (see `PresenceCounter`): never
- *   overshot by adds from several nodes at once. Expired members not yet pruned hold their place
- *   until pruned.
+ *   overshot by adds from several nodes at once.
  *
  * @example
  * const nats = { servers: ['nats://n1:4222'], subjectPrefix: 'chat' }
@@ -158,7 +157,9 @@ export class NatsPresenceStore implements PresenceStore {
         const e = await this.#call('read the member count', (kv) => kv.get(key));
         if (e === null || e.operation !== 'PUT') return null;
         const v = e.json<Partial<CounterValue>>();
-        return typeof v.n === 'number' && typeof v.g === 'string' ? { n: v.n, g: v.g, rev: e.revision } : null;
+        return typeof v.n === 'number' && typeof v.g === 'string' && typeof v.t === 'number'
+          ? { n: v.n, g: v.g, t: v.t, rev: e.revision }
+          : null;
       },
       create: async (value) => {
         await this.#call('write the member count', (kv) => kv.create(key, JSON.stringify(value)));
@@ -166,7 +167,9 @@ export class NatsPresenceStore implements PresenceStore {
       update: async (value, rev) => {
         await this.#call('write the member count', (kv) => kv.update(key, JSON.stringify(value), rev));
       },
-      recount: async (exclude) => (await this.#all(channel)).filter((m) => !exclude.has(m.key)).length,
+      // An unreadable value counts (too many is the safe side).
+      recount: async (exclude, t) =>
+        (await this.#all(channel)).filter((m) => !exclude.has(m.key) && (m.entry === null || m.entry.x > t)).length,
       isConflict,
     };
   }
@@ -176,10 +179,10 @@ export class NatsPresenceStore implements PresenceStore {
     return (await this.#counterIO(channel).get())?.g ?? null;
   }
 
-  /** Gives back the places of `count` deleted members; a failure only leaves the count high. */
-  async #release(channel: string, g: string | null, count: number): Promise<void> {
-    if (g === null || count === 0) return;
-    await this.#counter.release(channel, this.#counterIO(channel), g, count).catch(() => undefined);
+  /** Gives back the places of deleted members (their expiries); a failure only leaves the count high. */
+  async #release(channel: string, g: string | null, expiries: readonly number[]): Promise<void> {
+    if (g === null || expiries.length === 0) return;
+    await this.#counter.release(channel, this.#counterIO(channel), g, expiries).catch(() => undefined);
   }
 
   /** Adds or refreshes a member; see core's `PresenceStore` contract. */
@@ -201,13 +204,8 @@ export class NatsPresenceStore implements PresenceStore {
           this.#remember(key, await this.#write(key, entry, read.rev), entry);
           return 'refreshed';
         }
-        if (read !== null && e !== null && e.p !== 1) {
-          // An expired member nobody pruned yet: it is counted, so it comes back in its place.
-          const entry = toEntry(member, now + ttlMs, false);
-          this.#remember(key, await this.#write(key, entry, read.rev), entry);
-          return 'added';
-        }
-        // A new member: written pending (counted by a recount from now on), then admitted.
+        // A new member (or an expired one nobody pruned yet): written pending (a recount counts
+        // it from now on), then admitted.
         const rev = await this.#write(key, toEntry(member, now + ttlMs, true), read?.rev ?? 0);
         return await this.#admit(channel, key, member, ttlMs, max, rev);
       } catch (error) {
@@ -248,7 +246,7 @@ export class NatsPresenceStore implements PresenceStore {
       if (read === null || e === null || e.p === 1) return false;
       const g = await this.#generation(channel);
       if (!(await this.#delete(key, read.rev))) continue;
-      await this.#release(channel, g, 1);
+      await this.#release(channel, g, [e.x]);
       return e.x > Date.now();
     }
     throw this.#conn.unavailable(`remove from ${channel} (other nodes kept changing the member)`);
@@ -301,15 +299,15 @@ export class NatsPresenceStore implements PresenceStore {
     const g = await this.#generation(channel);
     const won = await Promise.all(expired.map((m) => this.#delete(m.key, m.rev)));
     const gone: PresenceMember[] = [];
-    let counted = 0;
+    const expiries: number[] = [];
     for (const [i, m] of expired.entries()) {
       // A pending entry whose add died: never listed; whether it was counted is unknown (a
       // count too high is the safe side).
       if (!won[i] || m.entry === null || m.entry.p === 1) continue;
-      counted++;
       gone.push(toMember(m.entry));
+      expiries.push(m.entry.x);
     }
-    await this.#release(channel, g, counted);
+    await this.#release(channel, g, expiries);
     return gone;
   }
 

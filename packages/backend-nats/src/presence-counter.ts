@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * A channel's member count as kept in KV: `n` counts the member keys of the channel (live or
- * expired, not yet deleted; never fewer), `g` changes whenever a recount sets `n`.
+ * A channel's member count as kept in KV: `n` counts the channel's members admitted since the
+ * last recount and those the recount found alive (never fewer than the live members); `g`
+ * changes and `t` (ms since the epoch) is set whenever a recount sets `n`: members that had
+ * expired by `t` are not in it.
  * @internal
  */
 export interface CounterValue {
   n: number;
   g: string;
+  t: number;
 }
 
 /** What a {@link PresenceCounter} needs of the store for one channel. @internal */
@@ -18,15 +21,15 @@ export interface CounterIO {
   create(value: CounterValue): Promise<void>;
   /** Replaces the counter at `rev`; rejects with a conflict when it changed. */
   update(value: CounterValue, rev: number): Promise<void>;
-  /** The member keys of the channel now present (any state), without `exclude`. */
-  recount(exclude: ReadonlySet<string>): Promise<number>;
+  /** The member keys of the channel now present that expire after `t` (pending ones too), without `exclude`. */
+  recount(exclude: ReadonlySet<string>, t: number): Promise<number>;
   /** True for the error of a conflicting write. */
   isConflict(error: unknown): boolean;
 }
 
 type Op =
   | { kind: 'admit'; max: number; key: string; resolve: (ok: boolean) => void; reject: (e: unknown) => void }
-  | { kind: 'release'; g: string; count: number; resolve: () => void; reject: (e: unknown) => void };
+  | { kind: 'release'; g: string; expiries: readonly number[]; resolve: () => void; reject: (e: unknown) => void };
 
 /** Compare-and-set rounds of one batch at most. */
 const MAX_ROUNDS = 50;
@@ -41,8 +44,10 @@ const newGeneration = () => randomBytes(6).toString('base64url');
  *
  * The counter may count too many (a node died between two writes), never too few: a member key
  * is written (pending) before it is counted, and a release only applies when no recount
- * happened since the releaser read the counter's generation. When the limit refuses an
- * admission, the keys present are counted again and the counter lowered to that count.
+ * happened since the releaser read the counter's generation, for members the counter holds.
+ * When the limit would refuse an admission, the live member keys are counted again and the
+ * counter lowered to that count, so members that expired (pruned or not) and places lost to a
+ * dead node give their place back.
  * @internal
  */
 export class PresenceCounter {
@@ -61,9 +66,13 @@ export class PresenceCounter {
     return new Promise((resolve, reject) => this.#push(channel, io, { kind: 'admit', max, key, resolve, reject }));
   }
 
-  /** Gives back `count` places, if the counter is still at generation `g`. */
-  release(channel: string, io: CounterIO, g: string, count: number): Promise<void> {
-    return new Promise((resolve, reject) => this.#push(channel, io, { kind: 'release', g, count, resolve, reject }));
+  /**
+   * Gives back the places of deleted members (by their expiries), if the counter is still at
+   * generation `g` (read before they were deleted) and they were counted (alive at the last
+   * recount, or admitted since).
+   */
+  release(channel: string, io: CounterIO, g: string, expiries: readonly number[]): Promise<void> {
+    return new Promise((resolve, reject) => this.#push(channel, io, { kind: 'release', g, expiries, resolve, reject }));
   }
 
   #push(channel: string, io: CounterIO, op: Op): void {
@@ -104,25 +113,29 @@ export class PresenceCounter {
         const c = await io.get();
         if (c === null) {
           // Never created, or collected after the channel was idle: count what is there.
-          await io.create({ n: await io.recount(own), g: newGeneration() });
+          const t = Date.now();
+          await io.create({ n: await io.recount(own, t), g: newGeneration(), t });
           recounted = true;
           continue;
         }
         let n = c.n;
-        for (const op of batch) if (op.kind === 'release' && op.g === c.g) n -= op.count;
+        for (const op of batch) {
+          if (op.kind === 'release' && op.g === c.g) n -= op.expiries.filter((x) => x > c.t).length;
+        }
         n = Math.max(0, n);
         const granted = batch.map((op) => op.kind === 'admit' && n < op.max && ++n > 0);
         const refused = batch.some((op, i) => op.kind === 'admit' && !granted[i]);
         if (refused && !recounted) {
           recounted = true;
-          const present = await io.recount(own);
+          const t = Date.now();
+          const present = await io.recount(own, t);
           if (present < c.n) {
             // Releases read before this are void from now on (their keys are not counted).
-            await io.update({ n: present, g: newGeneration() }, c.rev);
+            await io.update({ n: present, g: newGeneration(), t }, c.rev);
             continue;
           }
         }
-        if (n !== c.n) await io.update({ n, g: c.g }, c.rev);
+        if (n !== c.n) await io.update({ n, g: c.g, t: c.t }, c.rev);
         return granted;
       } catch (error) {
         if (!io.isConflict(error)) throw error;
