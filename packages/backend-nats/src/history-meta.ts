@@ -47,7 +47,8 @@ export function readMeta(h: MsgHdrs | undefined): HistoryMeta | null {
   const size = num(H.size);
   const ttlMs = num(H.ttl);
   const epoch = h.get(H.epoch);
-  if (offset === null || offset < 1 || since === null || size === null || ttlMs === null || epoch === '') return null;
+  if (offset === null || offset < 1 || since === null || size === null || ttlMs === null || epoch === '')
+    return null;
   return { offset, epoch, since, size, ttlMs };
 }
 

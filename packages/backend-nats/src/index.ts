@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 export { NatsBackend, type NatsBackendStats } from './nats-backend';
+export { NatsBackendError, type NatsBackendErrorCode } from './nats-backend-error';
+export { NATS_BACKEND_DEFAULTS, type NatsBackendOptions } from './nats-backend-options';
 export { NatsHistoryStore } from './nats-history-store';
 export { NatsPresenceStore } from './nats-presence-store';
 export {
@@ -14,6 +16,4 @@ export {
   type NatsStoreOptions,
   type NatsStoreStorage,
 } from './nats-store-options';
-export { NatsBackendError, type NatsBackendErrorCode } from './nats-backend-error';
-export { NATS_BACKEND_DEFAULTS, type NatsBackendOptions } from './nats-backend-options';
 export { decodeToken, encodeToken, MAX_TOKEN_LENGTH, subjectToTopic, topicToSubject } from './nats-subject';

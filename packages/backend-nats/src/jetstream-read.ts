@@ -31,7 +31,12 @@ export interface ReadRange {
  * `BackendUnavailableError`). Works on nats-server 2.9 (no batch direct get needed).
  * @internal
  */
-export async function readMessages(h: JetStreamHandles, stream: string, range: ReadRange, ms: number): Promise<ReadMessage[]> {
+export async function readMessages(
+  h: JetStreamHandles,
+  stream: string,
+  range: ReadRange,
+  ms: number,
+): Promise<ReadMessage[]> {
   if (range.max <= 0) return [];
   const config: Partial<ConsumerConfig> = {
     filter_subject: range.filter,
@@ -58,7 +63,13 @@ export async function readMessages(h: JetStreamHandles, stream: string, range: R
   }
 }
 
-function fetchBatch(h: JetStreamHandles, stream: string, consumer: string, want: number, ms: number): Promise<ReadMessage[]> {
+function fetchBatch(
+  h: JetStreamHandles,
+  stream: string,
+  consumer: string,
+  want: number,
+  ms: number,
+): Promise<ReadMessage[]> {
   return new Promise<ReadMessage[]>((resolve, reject) => {
     const out: ReadMessage[] = [];
     const inbox = createInbox();
@@ -72,7 +83,10 @@ function fetchBatch(h: JetStreamHandles, stream: string, consumer: string, want:
         if (out.length >= want) finish(null);
       },
     });
-    const timer = setTimeout(() => finish(new Error(`a read of ${want} messages got ${out.length} within ${ms} ms`)), ms);
+    const timer = setTimeout(
+      () => finish(new Error(`a read of ${want} messages got ${out.length} within ${ms} ms`)),
+      ms,
+    );
     let done = false;
     function finish(error: Error | null): void {
       if (done) return;
@@ -83,9 +97,13 @@ function fetchBatch(h: JetStreamHandles, stream: string, consumer: string, want:
       else reject(error);
     }
     try {
-      h.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch: want, no_wait: true }), {
-        reply: inbox,
-      });
+      h.nc.publish(
+        `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+        JSON.stringify({ batch: want, no_wait: true }),
+        {
+          reply: inbox,
+        },
+      );
     } catch (error) {
       finish(error instanceof Error ? error : new Error(String(error)));
     }

@@ -18,12 +18,12 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import { NatsBackendError } from './nats-backend-error';
-import { natsConnectOptions } from './nats-connect-options';
 import {
   type NatsBackendOptions,
   type ResolvedNatsBackendOptions,
   resolveNatsBackendOptions,
 } from './nats-backend-options';
+import { natsConnectOptions } from './nats-connect-options';
 import { topicToSubject } from './nats-subject';
 
 /** The longest the health check waits for the server's answer to a ping. */

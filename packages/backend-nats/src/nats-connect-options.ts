@@ -7,7 +7,10 @@ import type { ResolvedNatsBackendOptions } from './nats-backend-options';
  * be mid-way through a reload). Shared by the backend and the JetStream stores.
  * @internal
  */
-export function natsConnectOptions(o: ResolvedNatsBackendOptions, extra: Partial<NodeConnectionOptions> = {}): NodeConnectionOptions {
+export function natsConnectOptions(
+  o: ResolvedNatsBackendOptions,
+  extra: Partial<NodeConnectionOptions> = {},
+): NodeConnectionOptions {
   const options: NodeConnectionOptions = {
     ...o.natsOptions,
     servers: o.servers,

@@ -13,16 +13,15 @@ import {
   DiscardPolicy,
   JetStreamApiError,
   type PubAck,
+  StorageType,
   type StoredMsg,
   type StreamConfig,
-  StorageType,
 } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { type HistoryMeta, metaHeaders, oldestReadable, readMeta } from './history-meta';
-import { readMessages } from './jetstream-read';
 import { historySubject, historySubjects, idempotencyMsgId } from './jetstream-names';
+import { readMessages } from './jetstream-read';
 import { KeyedSerializer } from './keyed-serializer';
-import { encodeToken } from './nats-subject';
 import { NatsBackendError } from './nats-backend-error';
 import { isConflict, type JetStreamHandles, NatsStoreConnection } from './nats-store-connection';
 import {
@@ -30,6 +29,7 @@ import {
   type ResolvedHistoryStoreOptions,
   resolveHistoryStoreOptions,
 } from './nats-store-options';
+import { encodeToken } from './nats-subject';
 
 /** The last publication of a channel as this node last saw it. */
 interface Tail {
@@ -50,8 +50,11 @@ interface EpochRecord {
 
 /** Tails remembered at most (the channels this node appends to). */
 const MAX_CACHED_TAILS = 10_000;
-/** Attempts of one append on a channel other nodes keep appending to. */
-const MAX_APPEND_ATTEMPTS = 200;
+/**
+ * Attempts of one append on a channel other nodes keep appending to (a node with a backlog on
+ * the channel may win many rounds in a row; `appendTimeoutMs` is the bound that matters).
+ */
+const MAX_APPEND_ATTEMPTS = 10_000;
 /** Attempts of a compare-and-set on a channel's epoch record. */
 const MAX_EPOCH_ATTEMPTS = 20;
 /** Steps of the search for the stream sequence of an offset (a bisection over 2^53 ends in 53). */
@@ -164,7 +167,8 @@ export class NatsHistoryStore implements HistoryStore {
   #call<T>(what: string, fn: (h: JetStreamHandles, kv: KV) => Promise<T>): Promise<T> {
     return this.#conn.call(what, (h) => {
       const kv = this.#kv;
-      if (kv === null) throw new NatsBackendError('not_started', `cannot ${what}: the history store is not started`);
+      if (kv === null)
+        throw new NatsBackendError('not_started', `cannot ${what}: the history store is not started`);
       return fn(h, kv);
     });
   }
@@ -181,7 +185,10 @@ export class NatsHistoryStore implements HistoryStore {
   #toTail(msg: StoredMsg): Tail {
     const meta = readMeta(msg.header);
     if (meta === null) {
-      throw new NatsBackendError('store_failed', `${msg.subject} holds a message that is not a publication (seq ${msg.seq})`);
+      throw new NatsBackendError(
+        'store_failed',
+        `${msg.subject} holds a message that is not a publication (seq ${msg.seq})`,
+      );
     }
     return { seq: msg.seq, meta, at: msg.time.getTime(), body: Buffer.from(msg.data) };
   }
@@ -207,7 +214,8 @@ export class NatsHistoryStore implements HistoryStore {
           const write = (r: EpochRecord) => JSON.stringify(r);
           if (entry === null || record === null) {
             const e = newEpoch();
-            if (entry !== null && entry.operation === 'PUT') await kv.update(key, write({ e, u: use ? 1 : 0 }), entry.revision);
+            if (entry !== null && entry.operation === 'PUT')
+              await kv.update(key, write({ e, u: use ? 1 : 0 }), entry.revision);
             else await kv.create(key, write({ e, u: use ? 1 : 0 }));
             return e;
           }
@@ -223,7 +231,9 @@ export class NatsHistoryStore implements HistoryStore {
         if (!isConflict(error)) throw error;
       }
     }
-    throw this.#conn.unavailable(`the epoch of ${channel} (changed by other nodes ${MAX_EPOCH_ATTEMPTS} times in a row)`);
+    throw this.#conn.unavailable(
+      `the epoch of ${channel} (changed by other nodes ${MAX_EPOCH_ATTEMPTS} times in a row)`,
+    );
   }
 
   /** Appends one publication; see core's `HistoryStore` contract. */
@@ -242,7 +252,13 @@ export class NatsHistoryStore implements HistoryStore {
       const now = Date.now();
       let meta: HistoryMeta;
       if (tail === null) {
-        meta = { offset: 1, epoch: await this.#emptyEpoch(channel, true), since: 1, size, ttlMs: entry.ttlMs };
+        meta = {
+          offset: 1,
+          epoch: await this.#emptyEpoch(channel, true),
+          since: 1,
+          size,
+          ttlMs: entry.ttlMs,
+        };
       } else {
         const offset = tail.meta.offset + 1;
         // After a pause longer than the channel's TTL, what came before is dead.
@@ -279,13 +295,18 @@ export class NatsHistoryStore implements HistoryStore {
       this.#trim(subject, meta);
       return { offset: meta.offset, epoch: meta.epoch, duplicate: false };
     }
-    throw this.#conn.unavailable(`append on ${channel} (other nodes kept appending for ${this.#o.appendTimeoutMs} ms)`);
+    throw this.#conn.unavailable(
+      `append on ${channel} (other nodes kept appending for ${this.#o.appendTimeoutMs} ms)`,
+    );
   }
 
   /** A JetStream refusal other than a conflict (e.g. a body over `max_payload`). */
   #failed(what: string, error: unknown): Error {
-    if (!(error instanceof JetStreamApiError)) return error instanceof Error ? error : new Error(String(error));
-    return new NatsBackendError('store_failed', `JetStream refused to ${what}: ${error.message}`, { cause: error });
+    if (!(error instanceof JetStreamApiError))
+      return error instanceof Error ? error : new Error(String(error));
+    return new NatsBackendError('store_failed', `JetStream refused to ${what}: ${error.message}`, {
+      cause: error,
+    });
   }
 
   /**
@@ -337,9 +358,12 @@ export class NatsHistoryStore implements HistoryStore {
       to = Math.min(last.offset, from + limit - 1);
     }
     // A channel idle for its TTL has no history left.
-    if (limit === 0 || from > to || Date.now() - tail.at >= last.ttlMs) return { ...position, publications: [] };
+    if (limit === 0 || from > to || Date.now() - tail.at >= last.ttlMs)
+      return { ...position, publications: [] };
     const publications =
-      from === last.offset ? [{ offset: last.offset, body: tail.body ?? Buffer.alloc(0) }] : await this.#range(channel, from, to, tail);
+      from === last.offset
+        ? [{ offset: last.offset, body: tail.body ?? Buffer.alloc(0) }]
+        : await this.#range(channel, from, to, tail);
     if (query.reverse === true) publications.reverse();
     return { ...position, publications };
   }

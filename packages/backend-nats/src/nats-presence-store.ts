@@ -1,10 +1,20 @@
-import type { ComponentHealth, PresenceAddResult, PresenceMember, PresenceStats, PresenceStore } from '@dotmac-ws/core';
+import type {
+  ComponentHealth,
+  PresenceAddResult,
+  PresenceMember,
+  PresenceStats,
+  PresenceStore,
+} from '@dotmac-ws/core';
 import { StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { readMessages } from './jetstream-read';
 import { NatsBackendError } from './nats-backend-error';
 import { isConflict, type JetStreamHandles, NatsStoreConnection } from './nats-store-connection';
-import { type NatsPresenceStoreOptions, type ResolvedPresenceStoreOptions, resolvePresenceStoreOptions } from './nats-store-options';
+import {
+  type NatsPresenceStoreOptions,
+  type ResolvedPresenceStoreOptions,
+  resolvePresenceStoreOptions,
+} from './nats-store-options';
 import { encodeToken } from './nats-subject';
 import { type CounterIO, type CounterValue, PresenceCounter } from './presence-counter';
 import { countMembers, type PresenceEntry, parseEntry, toEntry, toMember } from './presence-entry';
@@ -97,7 +107,8 @@ export class NatsPresenceStore implements PresenceStore {
   #call<T>(what: string, fn: (kv: KV, h: JetStreamHandles) => Promise<T>): Promise<T> {
     return this.#conn.call(what, (h) => {
       const kv = this.#kv;
-      if (kv === null) throw new NatsBackendError('not_started', `cannot ${what}: the presence store is not started`);
+      if (kv === null)
+        throw new NatsBackendError('not_started', `cannot ${what}: the presence store is not started`);
       return fn(kv, h);
     });
   }
@@ -111,7 +122,9 @@ export class NatsPresenceStore implements PresenceStore {
   /** Writes `entry` at `rev` (0: the key must be absent); the new revision. */
   #write(key: string, entry: PresenceEntry, rev: number): Promise<number> {
     const data = JSON.stringify(entry);
-    return this.#call('write a member', (kv) => (rev === 0 ? kv.create(key, data) : kv.update(key, data, rev)));
+    return this.#call('write a member', (kv) =>
+      rev === 0 ? kv.create(key, data) : kv.update(key, data, rev),
+    );
   }
 
   /** Deletes `key` at `rev`; false when it changed since (someone else got there first). */
@@ -138,7 +151,12 @@ export class NatsPresenceStore implements PresenceStore {
     const prefix = `$KV.${this.#o.bucket}.`;
     const ms = this.#o.connection.commandTimeoutMs;
     const msgs = await this.#call('read the members', (_kv, h) =>
-      readMessages(h, stream, { filter: `${prefix}${memberPrefix(channel)}.*`, lastPerSubject: true, max: MAX_MEMBERS }, ms),
+      readMessages(
+        h,
+        stream,
+        { filter: `${prefix}${memberPrefix(channel)}.*`, lastPerSubject: true, max: MAX_MEMBERS },
+        ms,
+      ),
     );
     const out = [];
     for (const m of msgs) {
@@ -169,7 +187,8 @@ export class NatsPresenceStore implements PresenceStore {
       },
       // An unreadable value counts (too many is the safe side).
       recount: async (exclude, t) =>
-        (await this.#all(channel)).filter((m) => !exclude.has(m.key) && (m.entry === null || m.entry.x > t)).length,
+        (await this.#all(channel)).filter((m) => !exclude.has(m.key) && (m.entry === null || m.entry.x > t))
+          .length,
       isConflict,
     };
   }
@@ -215,7 +234,14 @@ export class NatsPresenceStore implements PresenceStore {
     throw this.#conn.unavailable(`add to ${channel} (other nodes kept changing the member)`);
   }
 
-  async #admit(channel: string, key: string, member: PresenceMember, ttlMs: number, max: number, rev: number): Promise<PresenceAddResult> {
+  async #admit(
+    channel: string,
+    key: string,
+    member: PresenceMember,
+    ttlMs: number,
+    max: number,
+    rev: number,
+  ): Promise<PresenceAddResult> {
     let admitted: boolean;
     try {
       admitted = await this.#counter.admit(channel, this.#counterIO(channel), max, key);

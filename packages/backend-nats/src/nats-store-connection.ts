@@ -104,7 +104,11 @@ export class NatsStoreConnection {
       );
     }
     const timeout = o.commandTimeoutMs;
-    this.#h = { nc, js: jetstream(nc, { timeout }), jsm: await jetstreamManager(nc, { timeout, checkAPI: false }) };
+    this.#h = {
+      nc,
+      js: jetstream(nc, { timeout }),
+      jsm: await jetstreamManager(nc, { timeout, checkAPI: false }),
+    };
     this.#connected = true;
     this.#watch(nc).catch((error: unknown) => {
       this.#lastError = errorText(error);
@@ -147,14 +151,21 @@ export class NatsStoreConnection {
    * want of NATS (timeout, no responders, connection closed). `JetStreamApiError` (JetStream
    * answered with an error) and errors of the store's own are passed on unchanged.
    */
-  async run<T>(what: string, fn: (h: JetStreamHandles) => Promise<T>, ms = this.#o.commandTimeoutMs): Promise<T> {
+  async run<T>(
+    what: string,
+    fn: (h: JetStreamHandles) => Promise<T>,
+    ms = this.#o.commandTimeoutMs,
+  ): Promise<T> {
     const h = this.#life.running(
       this.#h,
-      () => new NatsBackendError('not_started', `cannot ${what}: the NATS ${this.#what} store is not started`),
+      () =>
+        new NatsBackendError('not_started', `cannot ${what}: the NATS ${this.#what} store is not started`),
     );
     if (!this.#connected) throw this.unavailable(what, this.#lastError ?? undefined);
     try {
-      return await withTimeout(fn(h), ms + 100, () => this.unavailable(`${what} (no answer within ${ms} ms)`));
+      return await withTimeout(fn(h), ms + 100, () =>
+        this.unavailable(`${what} (no answer within ${ms} ms)`),
+      );
     } catch (error) {
       if (error instanceof JetStreamApiError || error instanceof BackendUnavailableError) throw error;
       if (error instanceof NatsBackendError) throw error;
@@ -191,9 +202,14 @@ export class NatsStoreConnection {
     const h = this.#h;
     const base = { store: `nats-${this.#what}`, servers: this.#o.servers.join(','), ...extra };
     if (h === null || this.#life.stopped) return { status: 'unhealthy', ...base, state: 'stopped' };
-    if (!this.#connected) return { status: 'unhealthy', ...base, state: 'reconnecting', error: this.#lastError };
+    if (!this.#connected)
+      return { status: 'unhealthy', ...base, state: 'reconnecting', error: this.#lastError };
     const ping = await timedPing(() =>
-      withTimeout(h.nc.flush(), Math.min(this.#o.commandTimeoutMs, HEALTH_PING_MS), () => new Error('no answer to a ping')),
+      withTimeout(
+        h.nc.flush(),
+        Math.min(this.#o.commandTimeoutMs, HEALTH_PING_MS),
+        () => new Error('no answer to a ping'),
+      ),
     );
     if (!ping.ok) return { status: 'degraded', ...base, error: ping.error };
     return { status: 'healthy', ...base, latency_ms: ping.latencyMs };

@@ -1,6 +1,16 @@
-import { ConfigError, checkIntegerOptions, describeOptionValue, type IntegerRule, withoutUndefined } from '@dotmac-ws/core';
+import {
+  ConfigError,
+  checkIntegerOptions,
+  describeOptionValue,
+  type IntegerRule,
+  withoutUndefined,
+} from '@dotmac-ws/core';
 import { jetStreamBaseName } from './jetstream-names';
-import { type NatsBackendOptions, type ResolvedNatsBackendOptions, resolveNatsBackendOptions } from './nats-backend-options';
+import {
+  type NatsBackendOptions,
+  type ResolvedNatsBackendOptions,
+  resolveNatsBackendOptions,
+} from './nats-backend-options';
 
 /** Where JetStream keeps a store's data. */
 export type NatsStoreStorage = 'file' | 'memory';
@@ -133,9 +143,11 @@ function resolveCommon(options: NatsStoreOptions, problems: string[]) {
     problems.push(...error.problems);
   }
   const s = storage ?? 'file';
-  if (s !== 'file' && s !== 'memory') problems.push(`storage is ${describeOptionValue(s)} when it must be 'file' or 'memory'`);
+  if (s !== 'file' && s !== 'memory')
+    problems.push(`storage is ${describeOptionValue(s)} when it must be 'file' or 'memory'`);
   const r = replicas ?? 1;
-  if (r !== 1 && r !== 3 && r !== 5) problems.push(`replicas is ${describeOptionValue(r)} when it must be 1, 3 or 5`);
+  if (r !== 1 && r !== 3 && r !== 5)
+    problems.push(`replicas is ${describeOptionValue(r)} when it must be 1, 3 or 5`);
   return { connection, storage: s, replicas: r };
 }
 
@@ -176,9 +188,12 @@ export function resolveHistoryStoreOptions(options: NatsHistoryStoreOptions): Re
   ];
   checkIntegerOptions(problems, o, rules);
   if (problems.length === 0 && o.idempotencyWindowMs > o.maxAgeMs) {
-    problems.push(`idempotencyWindowMs (${o.idempotencyWindowMs}) is longer than maxAgeMs (${o.maxAgeMs}), which JetStream refuses`);
+    problems.push(
+      `idempotencyWindowMs (${o.idempotencyWindowMs}) is longer than maxAgeMs (${o.maxAgeMs}), which JetStream refuses`,
+    );
   }
-  if (problems.length > 0 || common.connection === null) throw new ConfigError(problems, 'NatsHistoryStore options');
+  if (problems.length > 0 || common.connection === null)
+    throw new ConfigError(problems, 'NatsHistoryStore options');
   return {
     connection: common.connection,
     storage: common.storage,
@@ -198,14 +213,16 @@ export function resolvePresenceStoreOptions(options: NatsPresenceStoreOptions): 
   const problems: string[] = [];
   const common = resolveCommon(options, problems);
   const o = { ...NATS_PRESENCE_STORE_DEFAULTS, ...withoutUndefined(options) };
-  const bucket = options.bucket ?? `${jetStreamBaseName(common.connection?.subjectPrefix ?? 'dotmac-ws')}_presence`;
+  const bucket =
+    options.bucket ?? `${jetStreamBaseName(common.connection?.subjectPrefix ?? 'dotmac-ws')}_presence`;
   checkName(problems, 'bucket', bucket);
   const rules: IntegerRule<keyof typeof o>[] = [
     ['maxAgeMs', 1000, DAY_30 * 12],
     ['addTimeoutMs', 100, 600_000],
   ];
   checkIntegerOptions(problems, o, rules);
-  if (problems.length > 0 || common.connection === null) throw new ConfigError(problems, 'NatsPresenceStore options');
+  if (problems.length > 0 || common.connection === null)
+    throw new ConfigError(problems, 'NatsPresenceStore options');
   return {
     connection: common.connection,
     storage: common.storage,

@@ -29,7 +29,13 @@ export interface CounterIO {
 
 type Op =
   | { kind: 'admit'; max: number; key: string; resolve: (ok: boolean) => void; reject: (e: unknown) => void }
-  | { kind: 'release'; g: string; expiries: readonly number[]; resolve: () => void; reject: (e: unknown) => void };
+  | {
+      kind: 'release';
+      g: string;
+      expiries: readonly number[];
+      resolve: () => void;
+      reject: (e: unknown) => void;
+    };
 
 /** Compare-and-set rounds of one batch at most. */
 const MAX_ROUNDS = 50;
@@ -63,7 +69,9 @@ export class PresenceCounter {
 
   /** Takes one place under `max` for the (pending) member key `key`; false when the channel is full. */
   admit(channel: string, io: CounterIO, max: number, key: string): Promise<boolean> {
-    return new Promise((resolve, reject) => this.#push(channel, io, { kind: 'admit', max, key, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.#push(channel, io, { kind: 'admit', max, key, resolve, reject }),
+    );
   }
 
   /**
@@ -72,7 +80,9 @@ export class PresenceCounter {
    * recount, or admitted since).
    */
   release(channel: string, io: CounterIO, g: string, expiries: readonly number[]): Promise<void> {
-    return new Promise((resolve, reject) => this.#push(channel, io, { kind: 'release', g, expiries, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.#push(channel, io, { kind: 'release', g, expiries, resolve, reject }),
+    );
   }
 
   #push(channel: string, io: CounterIO, op: Op): void {

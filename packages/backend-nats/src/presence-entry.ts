@@ -17,7 +17,13 @@ export interface PresenceEntry {
 
 /** The entry of `member`, living until `expiresAt`. @internal */
 export function toEntry(member: PresenceMember, expiresAt: number, pending: boolean): PresenceEntry {
-  const e: PresenceEntry = { c: member.client, u: member.user, n: member.node, j: member.joinedAt, x: expiresAt };
+  const e: PresenceEntry = {
+    c: member.client,
+    u: member.user,
+    n: member.node,
+    j: member.joinedAt,
+    x: expiresAt,
+  };
   if (member.info !== undefined) e.i = member.info;
   if (pending) e.p = 1;
   return e;
@@ -34,7 +40,13 @@ export function toMember(e: PresenceEntry): PresenceMember {
 export function parseEntry(data: Uint8Array): PresenceEntry | null {
   try {
     const v = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<PresenceEntry>;
-    if (typeof v.c !== 'string' || typeof v.n !== 'string' || typeof v.j !== 'number' || typeof v.x !== 'number') return null;
+    if (
+      typeof v.c !== 'string' ||
+      typeof v.n !== 'string' ||
+      typeof v.j !== 'number' ||
+      typeof v.x !== 'number'
+    )
+      return null;
     if (v.u !== null && typeof v.u !== 'string') return null;
     return v as PresenceEntry;
   } catch {

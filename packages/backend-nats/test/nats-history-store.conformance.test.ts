@@ -35,6 +35,11 @@ runHistoryStoreConformance({
     const server = await startJetStreamServer();
     // Its streams go with it (killed and its directory removed after the test), maybe before
     // this cluster's close runs: nothing to delete.
-    return { ...cluster(server.url), close: undefined, stopBroker: () => server.kill(), startBroker: () => server.resume() };
+    return {
+      ...cluster(server.url),
+      close: undefined,
+      stopBroker: () => server.kill(),
+      startBroker: () => server.resume(),
+    };
   },
 });

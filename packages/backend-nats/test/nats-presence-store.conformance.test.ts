@@ -34,6 +34,11 @@ runPresenceStoreConformance({
     if (!brokerControl) return cluster(SHARED_NATS_URL);
     const server = await startJetStreamServer();
     // Its bucket goes with it (killed and its directory removed after the test).
-    return { ...cluster(server.url), close: undefined, stopBroker: () => server.kill(), startBroker: () => server.resume() };
+    return {
+      ...cluster(server.url),
+      close: undefined,
+      stopBroker: () => server.kill(),
+      startBroker: () => server.resume(),
+    };
   },
 });
