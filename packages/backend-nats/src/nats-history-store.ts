@@ -17,7 +17,7 @@ import {
   type StoredMsg,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { type HistoryMeta, metaHeaders, oldestReadable, readMeta } from './history-meta';
 import { historySubject, historySubjects, idempotencyMsgId } from './jetstream-names';
 import { readMessages } from './jetstream-read';
@@ -95,12 +95,17 @@ export class NatsHistoryStore implements HistoryStore {
   readonly #conn: NatsStoreConnection;
   readonly #serial = new KeyedSerializer();
   readonly #tails = new Map<string, Tail>();
-  #kv: KV | null = null;
 
   /** Validates `options` (one `ConfigError` listing every problem); connects on `start`. */
   constructor(options: NatsHistoryStoreOptions = {}) {
     this.#o = resolveHistoryStoreOptions(options);
-    this.#conn = new NatsStoreConnection(this.#o.connection, 'history');
+    const o = this.#o;
+    this.#conn = new NatsStoreConnection(o.connection, 'history', {
+      name: o.epochBucket,
+      maxAgeMs: o.maxAgeMs,
+      storage: o.storage,
+      replicas: o.replicas,
+    });
     // The server may have restarted without its data: what this node remembers may be stale.
     this.#conn.onReconnect = () => this.#tails.clear();
     this.#conn.ensure = (h) => this.#ensureOn(h);
@@ -122,15 +127,13 @@ export class NatsHistoryStore implements HistoryStore {
   }
 
   /** Connects and creates (or updates) the stream and the epoch bucket. */
-  async start(): Promise<void> {
-    await this.#conn.start();
-    if (this.#kv === null) await this.#conn.ensureNow();
+  start(): Promise<void> {
+    return this.#conn.start();
   }
 
   /** Drains and closes the connection. */
   async stop(): Promise<void> {
     await this.#conn.stop();
-    this.#kv = null;
     this.#tails.clear();
   }
 
@@ -155,22 +158,12 @@ export class NatsHistoryStore implements HistoryStore {
       const { name, storage: _storage, ...limits } = config;
       await h.jsm.streams.update(name, limits);
     }
-    this.#kv = await new Kvm(h.js).create(o.epochBucket, {
-      history: 1,
-      ttl: o.maxAgeMs,
-      storage: o.storage === 'memory' ? StorageType.Memory : StorageType.File,
-      replicas: o.replicas,
-    });
+    await this.#conn.openBucket(h);
   }
 
   /** Runs one JetStream call (see `NatsStoreConnection.call`) with the epoch bucket. */
   #call<T>(what: string, fn: (h: JetStreamHandles, kv: KV) => Promise<T>): Promise<T> {
-    return this.#conn.call(what, (h) => {
-      const kv = this.#kv;
-      if (kv === null)
-        throw new NatsBackendError('not_started', `cannot ${what}: the history store is not started`);
-      return fn(h, kv);
-    });
+    return this.#conn.callKv(what, fn);
   }
 
   /** The channel's last message from the server; null when it has none. */

@@ -5,10 +5,8 @@ import type {
   PresenceStats,
   PresenceStore,
 } from '@dotmac-ws/core';
-import { StorageType } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { readMessages } from './jetstream-read';
-import { NatsBackendError } from './nats-backend-error';
 import { isConflict, type JetStreamHandles, NatsStoreConnection } from './nats-store-connection';
 import {
   type NatsPresenceStoreOptions,
@@ -65,13 +63,17 @@ export class NatsPresenceStore implements PresenceStore {
   readonly #conn: NatsStoreConnection;
   readonly #counter: PresenceCounter;
   readonly #mine = new Map<string, Read & { entry: PresenceEntry }>();
-  #kv: KV | null = null;
 
   /** Validates `options` (one `ConfigError` listing every problem); connects on `start`. */
   constructor(options: NatsPresenceStoreOptions = {}) {
     this.#o = resolvePresenceStoreOptions(options);
-    this.#conn = new NatsStoreConnection(this.#o.connection, 'presence');
-    this.#conn.ensure = (h) => this.#ensureOn(h);
+    const o = this.#o;
+    this.#conn = new NatsStoreConnection(o.connection, 'presence', {
+      name: o.bucket,
+      maxAgeMs: o.maxAgeMs,
+      storage: o.storage,
+      replicas: o.replicas,
+    });
     this.#conn.onReconnect = () => this.#mine.clear();
     this.#counter = new PresenceCounter(this.#o.addTimeoutMs, (what) => this.#conn.unavailable(what));
   }
@@ -82,35 +84,18 @@ export class NatsPresenceStore implements PresenceStore {
   }
 
   /** Connects and creates (or opens) the bucket. */
-  async start(): Promise<void> {
-    await this.#conn.start();
-    if (this.#kv === null) await this.#conn.ensureNow();
+  start(): Promise<void> {
+    return this.#conn.start();
   }
 
   /** Drains and closes the connection. */
   async stop(): Promise<void> {
     await this.#conn.stop();
-    this.#kv = null;
     this.#mine.clear();
   }
 
-  async #ensureOn(h: JetStreamHandles): Promise<void> {
-    const o = this.#o;
-    this.#kv = await new Kvm(h.js).create(o.bucket, {
-      history: 1,
-      ttl: o.maxAgeMs,
-      storage: o.storage === 'memory' ? StorageType.Memory : StorageType.File,
-      replicas: o.replicas,
-    });
-  }
-
   #call<T>(what: string, fn: (kv: KV, h: JetStreamHandles) => Promise<T>): Promise<T> {
-    return this.#conn.call(what, (h) => {
-      const kv = this.#kv;
-      if (kv === null)
-        throw new NatsBackendError('not_started', `cannot ${what}: the presence store is not started`);
-      return fn(kv, h);
-    });
+    return this.#conn.callKv(what, (h, kv) => fn(kv, h));
   }
 
   async #get(key: string): Promise<Read | null> {

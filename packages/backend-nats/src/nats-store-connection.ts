@@ -15,11 +15,14 @@ import {
   type JetStreamManager,
   jetstream,
   jetstreamManager,
+  StorageType,
 } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsBackendError } from './nats-backend-error';
 import type { ResolvedNatsBackendOptions } from './nats-backend-options';
 import { natsConnectOptions } from './nats-connect-options';
+import type { NatsStoreStorage } from './nats-store-options';
 
 /** The stream (or bucket) is gone, e.g. a NATS with memory storage restarted. */
 function isMissingStream(error: unknown): boolean {
@@ -41,6 +44,15 @@ export function isConflict(error: unknown): boolean {
 /** The longest the health check waits for the server's answer to a ping. */
 const HEALTH_PING_MS = 1000;
 
+/** The KV bucket of a store. @internal */
+export interface BucketSpec {
+  name: string;
+  /** Its max age (garbage collection of keys not written for this long). */
+  maxAgeMs: number;
+  storage: NatsStoreStorage;
+  replicas: number;
+}
+
 /** What a store works with while connected. @internal */
 export interface JetStreamHandles {
   nc: NatsConnection;
@@ -59,19 +71,22 @@ export interface JetStreamHandles {
 export class NatsStoreConnection {
   readonly #o: ResolvedNatsBackendOptions;
   readonly #what: string;
+  readonly #bucket: BucketSpec;
+  #kv: KV | null = null;
   readonly #life = new StartStopLifecycle({ open: () => this.#open(), close: () => this.#close() });
   #h: JetStreamHandles | null = null;
   #connected = false;
   #lastError: string | null = null;
   /** Called after each reconnection (a store drops what it cached about the server's state). */
   onReconnect: () => void = () => undefined;
-  /** Creates the store's stream or bucket (again); see {@link call}. */
-  ensure: (h: JetStreamHandles) => Promise<void> = async () => undefined;
+  /** Creates the store's stream and bucket (again); see {@link call}. The bucket by default. */
+  ensure: (h: JetStreamHandles) => Promise<void> = (h) => this.openBucket(h);
   #ensuring: Promise<void> | null = null;
 
-  constructor(options: ResolvedNatsBackendOptions, what: string) {
+  constructor(options: ResolvedNatsBackendOptions, what: string, bucket: BucketSpec) {
     this.#o = options;
     this.#what = what;
+    this.#bucket = bucket;
   }
 
   get options(): ResolvedNatsBackendOptions {
@@ -83,12 +98,40 @@ export class NatsStoreConnection {
     return this.#connected && !this.#life.stopped;
   }
 
-  start(): Promise<void> {
-    return this.#life.start();
+  /** Connects, then creates what the store needs ({@link ensure}). */
+  async start(): Promise<void> {
+    await this.#life.start();
+    if (this.#kv === null) await this.ensureNow();
   }
 
-  stop(): Promise<void> {
-    return this.#life.stop();
+  async stop(): Promise<void> {
+    await this.#life.stop();
+    this.#kv = null;
+  }
+
+  /** Creates (or opens) the store's KV bucket. */
+  async openBucket(h: JetStreamHandles): Promise<void> {
+    const b = this.#bucket;
+    this.#kv = await new Kvm(h.js).create(b.name, {
+      history: 1,
+      ttl: b.maxAgeMs,
+      storage: b.storage === 'memory' ? StorageType.Memory : StorageType.File,
+      replicas: b.replicas,
+    });
+  }
+
+  /** {@link call} with the store's bucket. */
+  callKv<T>(what: string, fn: (h: JetStreamHandles, kv: KV) => Promise<T>): Promise<T> {
+    return this.call(what, (h) => {
+      const kv = this.#kv;
+      if (kv === null) {
+        throw new NatsBackendError(
+          'not_started',
+          `cannot ${what}: the NATS ${this.#what} store is not started`,
+        );
+      }
+      return fn(h, kv);
+    });
   }
 
   async #open(): Promise<void> {
