@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type DotmacClient } from '@dotmac-ws/client';
@@ -10,6 +10,7 @@ import {
   SHARED_REDIS,
   sharedServiceMissing,
   sleep,
+  startProcess,
   TestClient,
   waitUntil,
 } from '@dotmac-ws/test-utils';
@@ -55,7 +56,11 @@ async function ready(port: number, ms = 20_000): Promise<void> {
   throw new Error(`the gateway on ${port} did not become ready`);
 }
 
-async function post(port: number, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function post(
+  port: number,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_KEY}` },
@@ -64,9 +69,34 @@ async function post(port: number, path: string, body: unknown): Promise<{ status
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
+/**
+ * A `nats-server -js` of the test's own (JetStream streams and buckets are left on no shared
+ * server), storing in a temporary directory; stopped after the test.
+ */
+async function ownNats(): Promise<string> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'dotmac-death-js-'));
+  const server = startProcess('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir]);
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  await server.line((l) => l.includes('Server is ready'), 10_000);
+  return `nats://127.0.0.1:${port}`;
+}
+
 const BACKENDS = [
-  { name: 'Redis', service: SHARED_REDIS, env: (prefix: string) => ({ BACKEND: 'redis', REDIS_KEY_PREFIX: `${prefix}:` }) },
-  { name: 'NATS', service: SHARED_NATS, env: (prefix: string) => ({ BACKEND: 'nats', NATS_SUBJECT_PREFIX: prefix }) },
+  {
+    name: 'Redis',
+    service: SHARED_REDIS,
+    env: async (prefix: string) => ({ BACKEND: 'redis', REDIS_KEY_PREFIX: `${prefix}:` }),
+  },
+  {
+    name: 'NATS',
+    service: SHARED_NATS,
+    env: async (prefix: string) => ({
+      BACKEND: 'nats',
+      NATS_URL: await ownNats(),
+      NATS_SUBJECT_PREFIX: prefix,
+    }),
+  },
 ] as const;
 
 for (const backend of BACKENDS) {
@@ -78,9 +108,10 @@ for (const backend of BACKENDS) {
       const prefix = `death${randomUUID().slice(0, 8)}`;
       const rules = rulesFile();
       const ports = [await freePort(), await freePort(), await freePort()];
+      const backendEnv = await backend.env(prefix);
       const nodes: Started[] = ports.map((port, i) =>
         runBin({
-          ...backend.env(prefix),
+          ...backendEnv,
           WS_PORT: String(port),
           NODE_ID: `${prefix}-n${i + 1}`,
           CHANNEL_RULES_FILE: rules,
@@ -104,7 +135,9 @@ for (const backend of BACKENDS) {
         });
         onCleanup(() => client.close());
         const entry = { client, got: [] as [number, string][], resyncs: 0 };
-        const sub = client.subscribe<string>(channel, (data, frame) => entry.got.push([frame.offset as number, data]));
+        const sub = client.subscribe<string>(channel, (data, frame) =>
+          entry.got.push([frame.offset as number, data]),
+        );
         sub.on('resync', () => entry.resyncs++);
         await sub.ready;
         clients.push(entry);
@@ -163,7 +196,9 @@ for (const backend of BACKENDS) {
       await waitUntil(
         async () => {
           const now = await post(ports[2]!, '/api/presence', { channel });
-          return !Object.values(now.body.clients as Record<string, { node: string }>).some((m) => m.node === `${prefix}-n1`);
+          return !Object.values(now.body.clients as Record<string, { node: string }>).some(
+            (m) => m.node === `${prefix}-n1`,
+          );
         },
         PRESENCE_TTL_MS + 5000,
         "the dead node's members to expire",
