@@ -5,7 +5,10 @@ import { optionsPolicy } from './channel-options-policy';
 import { startTestGateway } from './helpers';
 
 const authenticator: Authenticator = {
-  authenticate: (token) => ({ userId: token.split('.')[0]!, expiresAt: Date.now() + Number(token.split('.')[1] ?? 3_600_000) }),
+  authenticate: (token) => ({
+    userId: token.split('.')[0]!,
+    expiresAt: Date.now() + Number(token.split('.')[1] ?? 3_600_000),
+  }),
 };
 
 async function open(url: string, token?: string) {
@@ -70,7 +73,10 @@ describe('gateway events, the fallback handler and identity refresh', () => {
     const { gw, url } = await startTestGateway();
     const { c } = await open(url);
     expect((await c.request({ type: 'rpc.sum', data: [1, 2] })).data).toMatchObject({ code: 'unknown_type' });
-    gw.setFallbackHandler((_s, data, ctx) => ({ type: ctx.type, sum: (data as number[]).reduce((a, x) => a + x, 0) }));
+    gw.setFallbackHandler((_s, data, ctx) => ({
+      type: ctx.type,
+      sum: (data as number[]).reduce((a, x) => a + x, 0),
+    }));
     gw.addMessageHandler('own', () => 'own handler');
     expect(await c.request({ type: 'rpc.sum', id: 5, data: [1, 2] })).toEqual({
       type: 'ack',

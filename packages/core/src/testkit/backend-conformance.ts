@@ -354,6 +354,13 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
         await brokerSubscribers('user:u2', 1);
         await brokerSubscribers('tenant:acme', 2);
         await brokerSubscribers('tenant:globex', 1);
+        // A broker that cannot count its subscriptions: probe each route until it delivers, so
+        // that the broadcasts below do not race the nodes' user and tenant subscriptions.
+        await waitRoute(u1a, (t) => c.gateway.broadcastToUser('u1', 'probe', { token: t }));
+        await waitRoute(u1b, (t) => c.gateway.broadcastToUser('u1', 'probe', { token: t }));
+        await waitRoute(u2b, (t) => c.gateway.broadcastToUser('u2', 'probe', { token: t }));
+        await waitRoute(u1a, (t) => c.gateway.broadcastToTenant('acme', 'probe', { token: t }));
+        await waitRoute(u3c, (t) => a.gateway.broadcastToTenant('globex', 'probe', { token: t }));
 
         await c.gateway.broadcastToUser('u1', 'to-user', { seq: 1 });
         await c.gateway.broadcastToTenant('acme', 'to-tenant', { seq: 2 });
@@ -678,6 +685,22 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
       );
     },
   );
+
+  /** Sends probes with `send` every 100 ms until `client` receives one, within `deliveryMs`. */
+  async function waitRoute(
+    client: TestClient,
+    _from: ConformanceNode,
+    send: (token: string) => Promise<unknown>,
+  ) {
+    const deadline = Date.now() + deliveryMs;
+    const token = `route-${Math.random()}`;
+    const got = () => framesOf(client, 'probe').some((f) => hasField(f.data, 'token', token));
+    for (let i = 0; i < 1000 && Date.now() < deadline && !got(); i++) {
+      await send(token);
+      await sleep(100);
+    }
+    if (!got()) throw new Error(`no delivery of a probe within ${deliveryMs} ms`);
+  }
 
   /**
    * Publishes probe messages from `node` on `channel` every 100 ms until `client` receives one,
