@@ -687,11 +687,7 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
   );
 
   /** Sends probes with `send` every 100 ms until `client` receives one, within `deliveryMs`. */
-  async function waitRoute(
-    client: TestClient,
-    _from: ConformanceNode,
-    send: (token: string) => Promise<unknown>,
-  ) {
+  async function waitRoute(client: TestClient, send: (token: string) => Promise<unknown>) {
     const deadline = Date.now() + deliveryMs;
     const token = `route-${Math.random()}`;
     const got = () => framesOf(client, 'probe').some((f) => hasField(f.data, 'token', token));
