@@ -240,6 +240,54 @@ describe('history and recovery (protocol.md v1.1)', () => {
     await publisher;
   });
 
+  it('a recovering subscribe shares a history read only if that read covers what came before its hold', async () => {
+    // Reads that answer late, as a busy store does in a reconnect storm.
+    const store = new MemoryHistoryStore();
+    let delayMs = 0;
+    const history: HistoryStore = {
+      name: 'slow-read-memory',
+      fansOut: false,
+      start: () => store.start(),
+      stop: () => store.stop(),
+      append: (e) => store.append(e),
+      read: async (ch, q) => {
+        const r = await store.read(ch, q);
+        if (delayMs > 0) await sleep(delayMs);
+        return r;
+      },
+      top: (ch) => store.top(ch),
+      remove: (ch) => store.remove(ch),
+    };
+    const { gw, url } = await startTestGateway({ channelPolicy: policy, history });
+    // Keeps the channel tracked on this node.
+    await (await open(url)).request({ type: 'subscribe', data: { channel: 'room:merge' } });
+    for (let i = 1; i <= 5; i++) await gw.publish('room:merge', 'message', i);
+    const { epoch } = await gw.history('room:merge', { limit: 0 });
+    const [c1, c2] = [await open(url), await open(url)];
+    delayMs = 300;
+    const since = { offset: 2, epoch };
+    const first = c1.request({ type: 'subscribe', data: { channel: 'room:merge', since } });
+    await sleep(50);
+    await gw.publish('room:merge', 'message', 6);
+    await sleep(50);
+    // The same question while c1's read is in flight, which began before publication 6.
+    const second = c2.request({ type: 'subscribe', data: { channel: 'room:merge', since } });
+    const [a1, a2] = await Promise.all([first, second]);
+    delayMs = 0;
+    await gw.publish('room:merge', 'message', 7);
+    for (const [c, a] of [
+      [c1, a1],
+      [c2, a2],
+    ] as const) {
+      await c.waitFor((f) => f.type === 'message' && f.offset === 7);
+      const got = [
+        ...(ack(a).publications as { offset: number }[]).map((p) => p.offset),
+        ...deliveries(c, 'room:merge').map((f) => f.offset),
+      ];
+      expect(got).toEqual([3, 4, 5, 6, 7]);
+    }
+  });
+
   it('two nodes publishing at once: every subscriber sees one contiguous order', async () => {
     const bus = new MemoryBus();
     const history = new MemoryHistoryStore();
