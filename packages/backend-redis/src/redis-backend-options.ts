@@ -86,11 +86,15 @@ const SCHEMES = ['redis:', 'rediss:'];
 const URL_HINT = 'a redis:// or rediss:// URL such as redis://user:secret@host:6379/0';
 
 /**
- * Validates `options` and applies the defaults. Throws one `ConfigError` that lists every
- * problem.
+ * Validates `options` and applies the defaults. Throws one `ConfigError` about `subject` that
+ * lists every problem, those of `more` (the checks of a store's own options) included.
  * @internal
  */
-export function resolveRedisBackendOptions(options: RedisBackendOptions): ResolvedRedisBackendOptions {
+export function resolveRedisBackendOptions(
+  options: RedisBackendOptions,
+  subject = 'RedisBackend options',
+  more: (problems: string[]) => void = () => undefined,
+): ResolvedRedisBackendOptions {
   const problems: string[] = [];
   const o = { ...REDIS_BACKEND_DEFAULTS, ...withoutUndefined(options) };
   const url = parseRedisUrl(o.url, 'url', problems);
@@ -121,7 +125,8 @@ export function resolveRedisBackendOptions(options: RedisBackendOptions): Resolv
       `redisOptions is ${describeOptionValue(o.redisOptions)} when it must be an object of ioredis options`,
     );
   }
-  if (problems.length > 0) throw new ConfigError(problems, 'RedisBackend options');
+  more(problems);
+  if (problems.length > 0) throw new ConfigError(problems, subject);
   return {
     connection: { ...url?.connection, ...o.redisOptions },
     clusterNodes,

@@ -11,15 +11,20 @@ import {
   waitAtMost,
   withTimeout,
 } from '@dotmac-ws/core';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { RedisBackendError } from './redis-backend-error';
 import {
   type RedisBackendOptions,
   type ResolvedRedisBackendOptions,
   resolveRedisBackendOptions,
 } from './redis-backend-options';
-
-type Connection = Redis | Cluster;
+import {
+  type RedisConnection as Connection,
+  isConnectionError,
+  openEveryClusterNode,
+  openRedisConnection,
+  whenRedisReady,
+} from './redis-connection';
 
 /** Topics sent per `SUBSCRIBE` when a whole set is subscribed again after a reconnection. */
 const RESUBSCRIBE_BATCH = 500;
@@ -91,8 +96,12 @@ export class RedisBackend implements Backend {
     const onMessage = (channel: Buffer, message: Buffer) => this.#onMessage(channel, message);
     sub.on(this.#o.sharded ? 'smessageBuffer' : 'messageBuffer', onMessage);
     sub.on('ready', () => this.#resubscribe(sub));
+    const lastError = () => this.#lastError;
     try {
-      await Promise.all([this.#ready(this.#pub), this.#ready(sub)]);
+      await Promise.all([
+        whenRedisReady(this.#pub, this.#o, lastError),
+        whenRedisReady(sub, this.#o, lastError),
+      ]);
     } catch (error) {
       const pub = this.#pub;
       this.#pub = null;
@@ -101,16 +110,7 @@ export class RedisBackend implements Backend {
       sub.disconnect();
       throw error;
     }
-    const pub = this.#pub;
-    if (pub instanceof Cluster) {
-      // A cluster opens its node connections lazily, and a command sent while one is still
-      // connecting is retried later, behind commands sent after it: the order of one publisher
-      // would be lost. So every node connection is opened now, and each new one at once.
-      pub.on('+node', (node: Redis) => {
-        if (node.status === 'wait') node.connect().catch(() => undefined);
-      });
-      await Promise.all(pub.nodes('all').map((n) => n.ping().catch(() => undefined)));
-    }
+    await openEveryClusterNode(this.#pub);
     this.#everReady = true;
     this.#o.logger.info(
       { backend: 'redis', redis: this.#o.displayUrl, sharded: this.#o.sharded },
@@ -119,67 +119,18 @@ export class RedisBackend implements Backend {
   }
 
   #connect(role: 'pub' | 'sub'): Connection {
-    const o = this.#o;
-    const retry = (times: number) => Math.min(times * 50, o.reconnectMaxDelayMs);
-    const node: RedisOptions = {
-      ...o.connection,
-      connectionName: `dotmac-ws-${role}`,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      // A command in flight when the connection breaks fails at once instead of being resent
-      // later: a publish is then counted as dropped, a subscription redone on reconnection.
-      maxRetriesPerRequest: 0,
-      autoResubscribe: false,
-      connectTimeout: o.connectTimeoutMs,
-      retryStrategy: retry,
-    };
-    let conn: Connection;
-    if (o.clusterNodes !== null) {
-      conn = new Cluster(o.clusterNodes, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        shardedSubscribers: role === 'sub' && o.sharded,
-        clusterRetryStrategy: retry,
-        retryDelayOnFailover: 100,
-        retryDelayOnClusterDown: 100,
-        slotsRefreshTimeout: o.commandTimeoutMs,
-        redisOptions: { ...node, db: 0 },
-      });
-    } else {
-      conn = new Redis(node);
-    }
-    conn.on('error', (error: Error) => {
-      this.#lastError = error.message;
-    });
-    conn.on('close', () => this.#onDown(role));
-    conn.on('node error', (error: Error) => {
-      this.#lastError = error.message;
-    });
-    conn.on('ready', () => this.#onUp());
-    conn.connect().catch(() => undefined);
-    return conn;
-  }
-
-  /** Resolves when `conn` is ready; rejects after `connectTimeoutMs`. */
-  #ready(conn: Connection): Promise<void> {
-    if (conn.status === 'ready') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        conn.off('ready', onReady);
-        reject(
-          new RedisBackendError(
-            'connect_failed',
-            `Redis at ${this.#o.displayUrl} was not ready within ${this.#o.connectTimeoutMs} ms` +
-              (this.#lastError === null ? '' : `: ${this.#lastError}`),
-          ),
-        );
-      }, this.#o.connectTimeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      conn.once('ready', onReady);
-    });
+    return openRedisConnection(
+      this.#o,
+      role,
+      {
+        onError: (error) => {
+          this.#lastError = error.message;
+        },
+        onClose: () => this.#onDown(role),
+        onReady: () => this.#onUp(),
+      },
+      role === 'sub' && this.#o.sharded,
+    );
   }
 
   #onDown(role: string): void {
@@ -414,15 +365,6 @@ export class RedisBackend implements Backend {
 
 function notStarted(op: string): RedisBackendError {
   return new RedisBackendError('not_started', `cannot ${op}: the Redis backend is not started`);
-}
-
-function isConnectionError(error: unknown): boolean {
-  const text = errorText(error);
-  return (
-    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNRE|EPIPE|ETIMEDOUT|MaxRetriesPerRequest|CLUSTERDOWN|TRYAGAIN|No subscriber|Cluster is ended|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes/i.test(
-      text,
-    ) || (error as { name?: string } | null)?.name === 'MaxRetriesPerRequestError'
-  );
 }
 
 function nodeKey(n: Redis): string {

@@ -2,21 +2,15 @@ import { BackendUnavailableError, silentLogger, WebSocketGateway } from '@dotmac
 import type { ConformanceCluster } from '@dotmac-ws/core/testkit';
 import { runBackendConformance } from '@dotmac-ws/core/testkit';
 import { onCleanup, sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBackend } from '../src/index';
-import { RedisClusterProcesses, redisBinariesMissing } from './redis-process';
+import { clusterForFile, RedisClusterProcesses, redisBinariesMissing } from './redis-process';
 import { uniquePrefix } from './shared-redis';
 
 const skip = await redisBinariesMissing();
 
-// One 3-master cluster (no replicas) for the conformance runs of both pub/sub flavours.
-let cluster: RedisClusterProcesses | null = null;
-beforeAll(async () => {
-  if (skip === false) cluster = await RedisClusterProcesses.start(0);
-}, 60_000);
-afterAll(async () => {
-  await cluster?.destroy();
-});
+// One 3-master cluster (no replicas) for every test of this file.
+const cluster = clusterForFile(skip);
 
 /** Subscriptions of `channel` summed over every node (pub/sub counts are node-local). */
 async function clusterSubscribers(
@@ -40,7 +34,7 @@ for (const sharded of [true, false]) {
     name: `RedisBackend on a 3-master Redis Cluster, ${sharded ? 'sharded' : 'classic'} pub/sub`,
     skip,
     createCluster: (): ConformanceCluster => {
-      const c = cluster!;
+      const c = cluster();
       const keyPrefix = uniquePrefix();
       return {
         createBackend: () => new RedisBackend({ clusterNodes: c.seeds, sharded, keyPrefix }),

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, IN_CI, isReachable, onCleanup, sleep, waitUntil } from '@dotmac-ws/test-utils';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { SHARED_REDIS_URL } from './shared-redis';
 
 const run = promisify(execFile);
 
@@ -182,4 +184,40 @@ export class RedisClusterProcesses {
   async destroy(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.destroy()));
   }
+}
+
+/** Where one conformance test's broker is, and how it stops and starts (with `brokerControl`). */
+export interface ConformanceRedis {
+  url: string;
+  stopBroker?: () => Promise<void>;
+  startBroker?: () => Promise<void>;
+}
+
+/**
+ * The Redis of one conformance test. A test that stops its broker gets a `redis-server` of its
+ * own (stopped after the test); the others share the machine's Redis, kept apart by a key
+ * prefix of their own.
+ */
+export async function conformanceRedis(brokerControl: boolean): Promise<ConformanceRedis> {
+  if (!brokerControl) return { url: SHARED_REDIS_URL };
+  const own = await RedisProcess.start();
+  return { url: own.url, stopBroker: () => own.kill(), startBroker: () => own.resume() };
+}
+
+/**
+ * One 3-master cluster (no replicas) for every test of a file: started before them, destroyed
+ * after them; `skip` (a reason) starts nothing. Returns the cluster's getter.
+ */
+export function clusterForFile(skip: string | false): () => RedisClusterProcesses {
+  let cluster: RedisClusterProcesses | null = null;
+  beforeAll(async () => {
+    if (skip === false) cluster = await RedisClusterProcesses.start(0);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+  return () => {
+    if (cluster === null) throw new Error('the Redis Cluster of this file is not started');
+    return cluster;
+  };
 }

@@ -1,5 +1,5 @@
 import type { Broadcaster } from './broadcaster';
-import { ChannelHistory } from './channel-history';
+import { type AnswerEntry, ChannelHistory } from './channel-history';
 import { type ResolvedChannelOptions, resolveChannelOptions } from './channel-options';
 import type { ChannelPolicy, ChannelRef } from './channel-policy';
 import { ChannelPresence } from './channel-presence';
@@ -8,6 +8,7 @@ import type { ResolvedGatewayConfig } from './config';
 import type { Connection } from './connection';
 import type { HookRunner } from './hook-runner';
 import type { GatewayCounters } from './stats';
+import type { StreamPosition } from './stream-position';
 
 /** What a channel publish resolves with. */
 export interface ChannelPublishResult {
@@ -106,6 +107,51 @@ export class ChannelFeatures {
       data,
     );
     return { delivered };
+  }
+
+  /**
+   * Subscribes `connection` to a channel it is allowed to (the caller checked): takes it into
+   * the channel's presence (or refuses `presence_full`), then into the channel, answering through
+   * `answer` with the channel's position and, with `since` (or `recovery: cache`), what the client
+   * missed; then announces its `join`. Resolves false when the session closed or subscribed
+   * meanwhile (nothing was answered).
+   */
+  async subscribe(
+    connection: Connection,
+    ref: ChannelRef,
+    since: StreamPosition | null,
+    answer: (fields: Record<string, unknown>, publications: AnswerEntry[] | null) => void,
+  ): Promise<boolean> {
+    const name = ref.name;
+    const options = this.options(ref);
+    if (!connection.session.isOpen || connection.subscriptions.has(name)) return false;
+    const member = options.presence ? await this.presence.join(connection, ref, options) : null;
+    if (!connection.session.isOpen || connection.subscriptions.has(name)) {
+      if (member !== null) this.presence.left(connection, ref.internal, false);
+      return false;
+    }
+    connection.subscriptions.set(name, ref.internal);
+    try {
+      if (options.historySize > 0) {
+        await this.history.subscribe(connection, ref, options, since, answer);
+      } else {
+        await this.#d.channels.add(ref.internal, connection);
+        answer({}, null);
+      }
+    } catch (error) {
+      if (connection.subscriptions.get(name) === ref.internal)
+        this.unsubscribe(connection, name, ref.internal);
+      throw error;
+    }
+    if (member !== null && connection.subscriptions.get(name) === ref.internal)
+      this.presence.announceJoin(ref, member);
+    return true;
+  }
+
+  /** Takes the session out of a channel it holds (an unsubscribe, or a subscription dropped). */
+  unsubscribe(connection: Connection, name: string, internal: string): void {
+    connection.subscriptions.delete(name);
+    this.leave(connection, internal, false);
   }
 
   /** The session left the channel (unsubscribed, dropped, or disconnected). */

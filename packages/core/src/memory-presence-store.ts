@@ -42,7 +42,8 @@ export class MemoryPresenceStore implements PresenceStore {
     if (members === undefined || entry === undefined) return false;
     members.delete(client);
     if (members.size === 0) this.#channels.delete(channel);
-    return entry.expiresAt > Date.now();
+    // Stale or not: nobody sent its leave yet (prune did not return it).
+    return true;
   }
 
   async refresh(channel: string, clients: readonly string[], ttlMs: number): Promise<void> {

@@ -46,7 +46,7 @@ export interface PresenceStore {
   start(): Promise<void>;
   /** Adds or refreshes a member. */
   add(channel: string, member: PresenceMember, ttlMs: number, max: number): Promise<PresenceAddResult>;
-  /** Removes a member; true when it was there. */
+  /** Removes a member; true when it was there (live, or expired but not yet pruned: its `leave` is still owed). */
   remove(channel: string, client: string): Promise<boolean>;
   /** Extends the life of these members of `channel` (a node's periodic heartbeat). */
   refresh(channel: string, clients: readonly string[], ttlMs: number): Promise<void>;

@@ -232,47 +232,23 @@ export class Router {
       options.historySize > 0 && d !== null && typeof d === 'object'
         ? readSince((d as Record<string, unknown>).since, 'data.since')
         : null;
-    if (!connection.session.isOpen || connection.subscriptions.has(name)) return;
-    const member = options.presence ? await n.features.presence.join(connection, ref, options) : null;
-    if (!connection.session.isOpen || connection.subscriptions.has(name)) {
-      if (member !== null) n.features.presence.left(connection, ref.internal, false);
-      return;
-    }
-    connection.subscriptions.set(name, ref.internal);
-    try {
-      if (options.historySize > 0) {
-        await n.features.history.subscribe(connection, ref, options, since, (fields, publications) => {
-          const data = { channel: name, subscribers: n.channels.subscribers(ref.internal).size, ...fields };
-          if (frame.id === undefined) {
-            // No id, no ack: what the client missed arrives as deliveries.
-            for (const p of publications ?? []) connection.writeFramed(encodeTextFrame(p.frame()));
-            return;
-          }
-          const head = `{"type":"ack","id":${JSON.stringify(frame.id)},"data":`;
-          const body =
-            publications === null
-              ? JSON.stringify(data)
-              : withPublications(
-                  data,
-                  publications.map((p) => p.json),
-                );
-          connection.sendRaw(Buffer.from(`${head}${body}}`));
-        });
-      } else {
-        await n.channels.add(ref.internal, connection);
-        this.#ack(connection, frame.id, {
-          channel: name,
-          subscribers: n.channels.subscribers(ref.internal).size,
-        });
+    await n.features.subscribe(connection, ref, since, (fields, publications) => {
+      const data = { channel: name, subscribers: n.channels.subscribers(ref.internal).size, ...fields };
+      if (frame.id === undefined) {
+        // No id, no ack: what the client missed arrives as deliveries.
+        for (const p of publications ?? []) connection.writeFramed(encodeTextFrame(p.frame()));
+        return;
       }
-    } catch (error) {
-      if (connection.subscriptions.get(name) === ref.internal)
-        this.#dropSubscription(connection, name, ref.internal);
-      throw error;
-    }
-    if (member !== null && connection.subscriptions.get(name) === ref.internal) {
-      n.features.presence.announceJoin(ref, member);
-    }
+      const head = `{"type":"ack","id":${JSON.stringify(frame.id)},"data":`;
+      const body =
+        publications === null
+          ? JSON.stringify(data)
+          : withPublications(
+              data,
+              publications.map((p) => p.json),
+            );
+      connection.sendRaw(Buffer.from(`${head}${body}}`));
+    });
   }
 
   /** `history`, `presence`, `presence_stats`: need subscribe permission on the channel. */
@@ -308,8 +284,7 @@ export class Router {
   }
 
   #dropSubscription(connection: Connection, name: string, internal: string): void {
-    connection.subscriptions.delete(name);
-    this.#n.features.leave(connection, internal, false);
+    this.#n.features.unsubscribe(connection, name, internal);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { RedisBackend } from '@dotmac-ws/backend-redis';
+import { RedisBackend, RedisHistoryStore, RedisPresenceStore } from '@dotmac-ws/backend-redis';
 import type { GatewayPlugin } from '../plugin';
 
 /**
@@ -6,7 +6,7 @@ import type { GatewayPlugin } from '../plugin';
  * Redis, or a Redis Cluster with `REDIS_CLUSTER_NODES`, optionally with sharded pub/sub).
  * It owns `REDIS_URL`, the one Redis server of every Redis feature (the ratelimit plugin's
  * `RATE_LIMIT_STORE=redis` uses it too); with a cluster it gives the credentials and TLS of its
- * nodes.
+ * nodes. Channel history and presence are kept in the same Redis.
  */
 export const backendRedisPlugin: GatewayPlugin = {
   name: 'backend-redis',
@@ -52,14 +52,18 @@ export const backendRedisPlugin: GatewayPlugin = {
   },
   setup(env, { logger }) {
     if (env.string('BACKEND') !== 'redis') return {};
+    const redis = {
+      url: env.string('REDIS_URL'),
+      keyPrefix: env.string('REDIS_KEY_PREFIX'),
+      clusterNodes: env.list('REDIS_CLUSTER_NODES'),
+      sharded: env.bool('REDIS_SHARDED'),
+      logger,
+    };
+    // History and presence live in the same Redis, so that every node sees one order per
+    // channel and one member list (channels switch them on in CHANNEL_RULES_FILE).
     return {
-      backend: new RedisBackend({
-        url: env.string('REDIS_URL'),
-        keyPrefix: env.string('REDIS_KEY_PREFIX'),
-        clusterNodes: env.list('REDIS_CLUSTER_NODES'),
-        sharded: env.bool('REDIS_SHARDED'),
-        logger,
-      }),
+      backend: new RedisBackend(redis),
+      options: { history: new RedisHistoryStore(redis), presence: new RedisPresenceStore(redis) },
     };
   },
 };
