@@ -25,7 +25,11 @@ function recoveryRows(v: RecoveryFigures): [string, string][] {
     ...(v.dropped > 0 ? [`dropped ${n(v.dropped)} sockets`] : []),
   ].join(', ');
   const all =
-    v.allRecoveredMs === null ? 'not every subscriber recovered' : `all recovered after ${ms(v.allRecoveredMs)} ms`;
+    v.affected === 0
+      ? 'no subscriber lost its connection'
+      : v.allRecoveredMs === null
+        ? 'not every subscriber recovered'
+        : `all recovered after ${ms(v.allRecoveredMs)} ms`;
   return [
     ['disruption', v.disruptedAtSec === null ? 'none (the run ended first)' : `at ${v.disruptedAtSec} s: ${what}`],
     [

@@ -34,7 +34,8 @@ export async function startReferenceGateway(env: Record<string, string> = {}): P
 }
 
 function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  // Exited, or killed by a signal (the recovery scenario's --kill-pid): nothing to wait for.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.once('exit', () => {
