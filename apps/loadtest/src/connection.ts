@@ -1,5 +1,5 @@
-import WebSocket from 'ws';
 import type { SinceOffset } from '@dotmac-ws/client';
+import WebSocket from 'ws';
 import type { Dialect } from './dialect';
 import type { TokenVia } from './options';
 import { type DecodedPayload, decodePayload } from './payload';

@@ -394,7 +394,9 @@ export function resolveLoadOptions(input: LoadOptions = {}): ResolvedLoadOptions
       : num('disruptAtSec', input.disruptAtSec, resolved.durationSec / 2, 0, 86_400);
   if ((scenario === 'churn' || scenario === 'recovery') && resolved.rate === 0) {
     const who = scenario === 'churn' ? 'churning' : 'recovering';
-    problems.push(`scenario ${scenario} needs a fixed rate (rate above 0): ${who} subscribers cannot pace publishers`);
+    problems.push(
+      `scenario ${scenario} needs a fixed rate (rate above 0): ${who} subscribers cannot pace publishers`,
+    );
   }
   if (scenario === 'recovery') checkRecovery(problems, resolved);
   if (problems.length > 0) throw new LoadtestOptionsError(problems);
@@ -426,7 +428,8 @@ function checkRecovery(problems: string[], o: ResolvedLoadOptions): void {
 function checkPids(problems: string[], name: string, value: readonly number[] | undefined): number[] {
   const pids = [...(value ?? [])];
   for (const pid of pids) {
-    if (!Number.isInteger(pid) || pid < 1) problems.push(`${name} holds ${show(pid)} when each must be a process id`);
+    if (!Number.isInteger(pid) || pid < 1)
+      problems.push(`${name} holds ${show(pid)} when each must be a process id`);
   }
   return pids;
 }

@@ -2,18 +2,20 @@ import { decodeHistogram, encodeHistogram, newHistogram, recordUs, summarize } f
 import type { RecoveringSubscriber } from './recovering-subscriber';
 import type { RecoveryFigures } from './result';
 
+/** The counters of {@link RecoveryFigures} that shards add up. */
+type Counted =
+  | 'dropped'
+  | 'affected'
+  | 'outages'
+  | 'recovered'
+  | 'resynced'
+  | 'unrecovered'
+  | 'attempts'
+  | 'recoveredPublications'
+  | 'droppedByOffset';
+
 /** What one shard's recovering subscribers went through; the coordinator adds shards up. */
-export interface ShardRecovery {
-  dropped: number;
-  affected: number;
-  outages: number;
-  recovered: number;
-  resynced: number;
-  unrecovered: number;
-  attempts: number;
-  attemptFailures: Record<string, number>;
-  recoveredPublications: number;
-  droppedByOffset: number;
+export interface ShardRecovery extends Pick<RecoveryFigures, Counted | 'attemptFailures'> {
   /** Recovery times in microseconds, encoded. */
   histogram: string;
   /** The latest answer to an outage the disruption caused (monotonic µs), 0 without one. */
@@ -82,8 +84,7 @@ export function mergeRecovery(
 ): RecoveryFigures {
   const histogram = newHistogram();
   const failures: Record<string, number> = {};
-  const sum = (k: 'dropped' | 'affected' | 'outages' | 'recovered' | 'resynced' | 'unrecovered' | 'attempts') =>
-    parts.reduce((a, p) => a + p[k], 0);
+  const sum = (k: Counted) => parts.reduce((a, p) => a + p[k], 0);
   let last = 0;
   for (const p of parts) {
     histogram.add(decodeHistogram(p.histogram));
@@ -103,10 +104,9 @@ export function mergeRecovery(
     unrecovered,
     attempts: sum('attempts'),
     attemptFailures: failures,
-    recoveredPublications: parts.reduce((a, p) => a + p.recoveredPublications, 0),
-    droppedByOffset: parts.reduce((a, p) => a + p.droppedByOffset, 0),
+    recoveredPublications: sum('recoveredPublications'),
+    droppedByOffset: sum('droppedByOffset'),
     recoveryMs: summarize(histogram),
-    allRecoveredMs:
-      at === null || unrecovered > 0 ? null : last === 0 ? 0 : Math.round(last - at) / 1000,
+    allRecoveredMs: at === null || unrecovered > 0 ? null : last === 0 ? 0 : Math.round(last - at) / 1000,
   };
 }

@@ -268,7 +268,8 @@ function assemble(
   const p = run.publishers;
   if (p !== null) addInto(errors, p.errors);
   // A disruption no subscriber felt tested nothing (a wrong --kill-pid, a node without subscribers).
-  if (run.recovery?.disruptedAtSec != null && run.recovery.affected === 0) errors.disruption_affected_none = 1;
+  if (run.recovery?.disruptedAtSec != null && run.recovery.affected === 0)
+    errors.disruption_affected_none = 1;
   const seconds = run.elapsedMs / 1000;
   const isConnect = o.scenario === 'connect';
   for (const s of run.servers)

@@ -6,9 +6,9 @@ import { encodeHistogram, type Histogram, newHistogram, recordUs } from './histo
 import type { ResolvedLoadOptions } from './options';
 import { delay, forEachPaced } from './paced';
 import type { DecodedPayload } from './payload';
-import { type DeliveryCounts, SequenceTracker } from './sequence-tracker';
-import { type RecoveryHost, RecoveringSubscriber } from './recovering-subscriber';
+import { RecoveringSubscriber, type RecoveryHost } from './recovering-subscriber';
 import { RecoveryTally, type ShardRecovery } from './recovery-tally';
+import { type DeliveryCounts, SequenceTracker } from './sequence-tracker';
 import { sourceAddress } from './source-address';
 import { tokenFor } from './token';
 
@@ -205,7 +205,14 @@ export class Shard {
         const recovering =
           host === null
             ? null
-            : new RecoveringSubscriber(host, i, channel, this.#channels[channel]!, i % o.urls.length, trackers);
+            : new RecoveringSubscriber(
+                host,
+                i,
+                channel,
+                this.#channels[channel]!,
+                i % o.urls.length,
+                trackers,
+              );
         const code =
           recovering === null
             ? await new Promise<string | null>((resolve) => conn.subscribe(this.#channels[channel]!, resolve))

@@ -31,7 +31,10 @@ function recoveryRows(v: RecoveryFigures): [string, string][] {
         ? 'not every subscriber recovered'
         : `all recovered after ${ms(v.allRecoveredMs)} ms`;
   return [
-    ['disruption', v.disruptedAtSec === null ? 'none (the run ended first)' : `at ${v.disruptedAtSec} s: ${what}`],
+    [
+      'disruption',
+      v.disruptedAtSec === null ? 'none (the run ended first)' : `at ${v.disruptedAtSec} s: ${what}`,
+    ],
     [
       'recovery',
       `${n(v.affected)} subscribers affected, ${n(v.outages)} outages: recovered ${n(v.recovered)}  resynced ${n(v.resynced)}  unrecovered ${n(v.unrecovered)}  (${n(v.attempts)} attempts, failed ${codes(v.attemptFailures)})`,

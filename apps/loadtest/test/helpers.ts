@@ -46,6 +46,16 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The SLO flags of a run that must deliver every message exactly once, in order. */
+export const EXACTLY_ONCE_FLAGS: readonly string[] = [
+  '--max-loss',
+  '0',
+  '--max-duplicates',
+  '0',
+  '--max-out-of-order',
+  '0',
+];
+
 /** What a CLI run printed and its exit code. */
 export interface CliRun {
   code: number;

@@ -107,7 +107,9 @@ describe('resolveLoadOptions', () => {
       recoveryTimeoutMs: 15000,
     });
     expect(o.slo.maxRecoveryMs).toBeNull();
-    expect(resolveLoadOptions({ scenario: 'recovery', dropConnections: 0.25, disruptAtSec: 1 })).toMatchObject({
+    expect(
+      resolveLoadOptions({ scenario: 'recovery', dropConnections: 0.25, disruptAtSec: 1 }),
+    ).toMatchObject({
       dropConnections: 0.25,
       disruptAtSec: 1,
     });

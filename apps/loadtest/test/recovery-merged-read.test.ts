@@ -38,7 +38,11 @@ describe('core: recovering subscribes whose history reads are merged', () => {
       host: '127.0.0.1',
       logger: silentLogger,
       history,
-      channelPolicy: { canSubscribe: () => true, canPublish: () => true, options: () => ({ historySize: 100 }) },
+      channelPolicy: {
+        canSubscribe: () => true,
+        canPublish: () => true,
+        options: () => ({ historySize: 100 }),
+      },
     });
     await gw.start();
     onCleanup(() => gw.stop());

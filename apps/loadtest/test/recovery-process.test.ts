@@ -5,14 +5,16 @@ import { join } from 'node:path';
 import { SHARED_REDIS, sharedServiceMissing } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../src/index';
-import { runCli, startReferenceGateway } from './helpers';
+import { EXACTLY_ONCE_FLAGS, runCli, startReferenceGateway } from './helpers';
 
 const missing = await sharedServiceMissing(SHARED_REDIS);
 
 /** A `CHANNEL_RULES_FILE` that keeps 1000 publications of every channel for 5 minutes. */
 function historyRules(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'loadtest-rules-')), 'rules.json');
-  const rules = [{ pattern: '*', subscribe: true, publish: true, history_size: 1000, history_ttl_ms: 300_000 }];
+  const rules = [
+    { pattern: '*', subscribe: true, publish: true, history_size: 1000, history_ttl_ms: 300_000 },
+  ];
   writeFileSync(file, JSON.stringify(rules));
   return file;
 }
@@ -49,12 +51,7 @@ describe.skipIf(missing !== false)(`recovery from a killed gateway process ${mis
       String(b!.pid),
       '--max-recovery-ms',
       '3000',
-      '--max-loss',
-      '0',
-      '--max-duplicates',
-      '0',
-      '--max-out-of-order',
-      '0',
+      ...EXACTLY_ONCE_FLAGS,
       '--max-errors',
       '0',
       '--json',

@@ -9,8 +9,14 @@ import {
 } from '@dotmac-ws/core';
 import { onCleanup } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import { type LoadOptions, LoadtestOptionsError, LoadtestRunError, runLoad, summaryTable } from '../src/index';
-import { runCliJson } from './helpers';
+import {
+  type LoadOptions,
+  LoadtestOptionsError,
+  LoadtestRunError,
+  runLoad,
+  summaryTable,
+} from '../src/index';
+import { EXACTLY_ONCE_FLAGS, runCliJson } from './helpers';
 
 /** Every channel keeps 1000 publications for 5 minutes; anyone may subscribe and publish. */
 const withHistory: ChannelPolicy = {
@@ -66,7 +72,12 @@ describe('recovery scenario', () => {
     expect(r.messages.sent).toBeGreaterThanOrEqual(300);
     // 4 channels, 10 subscribers each: every message is owed to 10.
     expect(r.messages.expected).toBe(r.messages.sent * 10);
-    expect(r.messages).toMatchObject({ received: r.messages.expected, lost: 0, duplicates: 0, outOfOrder: 0 });
+    expect(r.messages).toMatchObject({
+      received: r.messages.expected,
+      lost: 0,
+      duplicates: 0,
+      outOfOrder: 0,
+    });
     const v = r.recovery!;
     expect(v).toMatchObject({
       killed: [],
@@ -87,7 +98,9 @@ describe('recovery scenario', () => {
     expect(v.recoveryMs.count).toBe(20);
     expect(v.recoveryMs.max).toBeGreaterThan(0);
     // The same time, exact and as the histogram (3 significant digits) holds it.
-    expect(Math.abs(v.allRecoveredMs! - v.recoveryMs.max)).toBeLessThanOrEqual(v.recoveryMs.max / 1000 + 0.001);
+    expect(Math.abs(v.allRecoveredMs! - v.recoveryMs.max)).toBeLessThanOrEqual(
+      v.recoveryMs.max / 1000 + 0.001,
+    );
     // The reconnections went to the other node: both served subscribers to the end.
     expect(r.byUrl.map((u) => u.url)).toEqual(urls);
     expect(r.byUrl[0]!.received + r.byUrl[1]!.received).toBe(r.messages.received);
@@ -107,7 +120,9 @@ describe('recovery scenario', () => {
     expect(table).toMatch(
       /recovery\s+20 subscribers affected, 20 outages: recovered 20 {2}resynced 0 {2}unrecovered 0 {2}\(20 attempts, failed none\)/,
     );
-    expect(table).toMatch(/recovery ms\s+p50 [\d.]+ .* \(20 samples\) {2}-> {2}all recovered after [\d.]+ ms/);
+    expect(table).toMatch(
+      /recovery ms\s+p50 [\d.]+ .* \(20 samples\) {2}-> {2}all recovered after [\d.]+ ms/,
+    );
   });
 
   it('runs from the CLI with the subscribers in worker threads, all of them dropped', async () => {
@@ -130,16 +145,22 @@ describe('recovery scenario', () => {
       '3000',
       '--max-recovery-ms',
       '5000',
-      '--max-loss',
-      '0',
-      '--max-duplicates',
-      '0',
-      '--max-out-of-order',
-      '0',
+      ...EXACTLY_ONCE_FLAGS,
     ]);
     expect(r.settings).toMatchObject({ workers: 2, disruptAtSec: 0.75 });
-    expect(r.messages).toMatchObject({ received: r.messages.sent * 30, lost: 0, duplicates: 0, outOfOrder: 0 });
-    expect(r.recovery).toMatchObject({ dropped: 30, affected: 30, recovered: 30, resynced: 0, unrecovered: 0 });
+    expect(r.messages).toMatchObject({
+      received: r.messages.sent * 30,
+      lost: 0,
+      duplicates: 0,
+      outOfOrder: 0,
+    });
+    expect(r.recovery).toMatchObject({
+      dropped: 30,
+      affected: 30,
+      recovered: 30,
+      resynced: 0,
+      unrecovered: 0,
+    });
     expect(r.recovery!.recoveryMs.count).toBe(30);
     expect(r.slo).toMatchObject({ passed: true });
   });
@@ -175,11 +196,22 @@ describe('recovery scenario', () => {
   });
 
   it('refuses a run on channels without history, naming the cause', async () => {
-    const gw = new WebSocketGateway({ port: 0, host: '127.0.0.1', logger: silentLogger, clientPublish: true });
+    const gw = new WebSocketGateway({
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger,
+      clientPublish: true,
+    });
     await gw.start();
     onCleanup(() => gw.stop());
     const url = `ws://127.0.0.1:${gw.address()!.port}/ws`;
-    const run = runLoad({ scenario: 'recovery', urls: [url], connections: 2, durationSec: 1, dropConnections: 1 });
+    const run = runLoad({
+      scenario: 'recovery',
+      urls: [url],
+      connections: 2,
+      durationSec: 1,
+      dropConnections: 1,
+    });
     await expect(run).rejects.toBeInstanceOf(LoadtestRunError);
     await expect(run).rejects.toMatchObject({
       code: 'no_history',
