@@ -8,8 +8,9 @@ export const DEMO_PATH = '/demo';
 
 /**
  * The demo page: connect with `@dotmac-ws/client`, subscribe to a channel, publish, and watch
- * messages and the connection state live. Only static text: everything a visitor types is
- * shown with `textContent`, never as HTML.
+ * messages, the connection state and who is online in the room (the channel subscribed last,
+ * where the channel has `presence` and `join_leave`) live. Only static text: everything a
+ * visitor types or another client sends is shown with `textContent`, never as HTML.
  */
 export function demoHtml(wsPath: string): string {
   return `<!doctype html>
@@ -26,6 +27,8 @@ export function demoHtml(wsPath: string): string {
   #state { font-weight: bold; }
   #messages { list-style: none; padding: 0; max-height: 20rem; overflow: auto; border-top: 1px solid #eee; }
   #messages li { padding: .25rem 0; border-bottom: 1px solid #eee; font-family: ui-monospace, monospace; }
+  #members { margin: .3rem 0; padding-left: 1.2rem; }
+  #presence-note { color: #777; }
 </style>
 </head>
 <body>
@@ -43,15 +46,50 @@ export function demoHtml(wsPath: string): string {
   <button id="publish">Publish</button>
   <span id="published"></span>
 </fieldset>
+<fieldset>
+  <legend>Online in <span id="room" data-testid="room">no room yet</span></legend>
+  <ul id="members" data-testid="members"></ul>
+  <span id="presence-note" data-testid="presence-note"></span>
+</fieldset>
 <ul id="messages" data-testid="messages"></ul>
 <script type="module">
-import { createClient } from '${DEMO_PATH}/client.js';
+import { createClient, trackPresence } from '${DEMO_PATH}/client.js';
 const $ = (id) => document.getElementById(id);
 const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + ${JSON.stringify(wsPath)};
 const client = createClient({ url, reconnect: { minDelayMs: 200, maxDelayMs: 5000 } });
 client.onEvent('state', ({ state }) => { $('state').textContent = state; });
 client.onEvent('connected', ({ welcome }) => { $('session').textContent = '(session ' + welcome.session_id.slice(0, 8) + ')'; });
 const subscriptions = new Map();
+let room; // { channel, tracker }: the channel subscribed last, whose members the page shows
+function name(key, user) {
+  const info = user.info;
+  if (info !== null && typeof info === 'object' && typeof info.name === 'string') return info.name;
+  return user.user ?? 'guest ' + key.slice(0, 8);
+}
+function showMembers() {
+  const me = client.welcome && client.welcome.session_id;
+  const items = [...room.tracker.users].map(([key, user]) => {
+    const li = document.createElement('li');
+    const more = user.clients.length > 1 ? ' (' + user.clients.length + ' sessions)' : '';
+    li.textContent = name(key, user) + more + (user.clients.includes(me) ? ' (you)' : '');
+    return li;
+  });
+  $('members').replaceChildren(...items);
+  $('presence-note').textContent = room.tracker.synced ? items.length + ' online' : 'syncing…';
+}
+function watchRoom(channel, sub) {
+  if (room) room.tracker.stop();
+  const tracker = trackPresence(sub);
+  room = { channel, tracker };
+  $('room').textContent = channel;
+  $('members').replaceChildren();
+  tracker.on('change', showMembers);
+  tracker.on('error', ({ error }) => {
+    $('presence-note').textContent = error.code === 'not_available'
+      ? 'presence is off for ' + channel + ' (channel options "presence" and "join_leave")'
+      : 'presence refused: ' + (error.code || error.message);
+  });
+}
 function show(line) {
   const li = document.createElement('li');
   li.textContent = line;
@@ -62,6 +100,7 @@ $('subscribe').onclick = async () => {
   if (subscriptions.has(channel)) return;
   const sub = client.subscribe(channel, (data, frame) => show(channel + ' ' + frame.type + ': ' + JSON.stringify(data)));
   subscriptions.set(channel, sub);
+  watchRoom(channel, sub);
   try {
     await sub.ready;
     $('subscribed').textContent = 'subscribed to ' + [...subscriptions.keys()].join(', ');

@@ -5,6 +5,7 @@ import {
   shouldReconnect,
 } from '@dotmac-ws/protocol';
 import { backoffDelay } from './backoff';
+import { ChannelStream } from './channel-stream';
 import {
   type ClientOptions,
   connectionTarget,
@@ -21,15 +22,21 @@ import {
   ErrorCode,
   type ErrorData,
   type FrameId,
+  type HistoryAckData,
+  type PresenceAckData,
+  type PresenceStatsAckData,
   type PublishAckData,
   parseServerFrame,
   type ServerFrame,
+  type SinceOffset,
   type SubscribeAckData,
+  type SubscribedData,
+  type UnsubscribedData,
   type WelcomeData,
 } from './protocol';
 import { RequestError, type RequestErrorCode } from './request-error';
 import { ServerError } from './server-error';
-import { type ChannelHandler, Subscription } from './subscription';
+import { type ChannelHandler, Subscription, type SubscriptionLink } from './subscription';
 import { dropSocket, type WebSocketLike, WS_OPEN } from './websocket-like';
 
 /**
@@ -96,6 +103,13 @@ export interface ClientEventMap {
   /** The server refused a channel (on the first subscribe or on a resubscribe); it was removed. */
   subscription_error: { channel: string; error: ServerError };
   /**
+   * The server subscribed the session to a channel the client did not hold (a `subscribed`
+   * push): read it with `subscription.on('message', …)`.
+   */
+  subscribed: { channel: string; subscription: Subscription };
+  /** The server unsubscribed the session from a channel (an `unsubscribed` push); it was removed. */
+  unsubscribed: { channel: string; reason: string | undefined };
+  /**
    * A problem without a request to reject: `getToken` threw, a token refresh was refused, an
    * `error` frame without id arrived, a handler threw.
    */
@@ -109,6 +123,16 @@ export type MessageHandler<D = unknown> = (data: D, frame: DirectMessageFrame<D>
 export interface RequestOptions {
   /** How long to wait for the reply. @default the client's `requestTimeoutMs` */
   timeoutMs?: number;
+}
+
+/** Options of {@link DotmacClient.history}: which publications to read. */
+export interface HistoryOptions extends RequestOptions {
+  /** At most this many publications. @default the server's limit */
+  limit?: number;
+  /** Only publications after this position. @default from the oldest kept */
+  since?: SinceOffset;
+  /** Newest first. @default false */
+  reverse?: boolean;
 }
 
 /** Options of {@link DotmacClient.publish}. */
@@ -129,8 +153,11 @@ interface Pending {
 interface ChannelEntry {
   name: string;
   subscriptions: Set<Subscription>;
+  /** The ack (or `subscribed` push) on the current connection. */
   lastAck: SubscribeAckData | undefined;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  stream: ChannelStream;
+  link: SubscriptionLink;
 }
 
 const AUTH_REFUSALS: ReadonlySet<string> = new Set([ErrorCode.AuthFailed, ErrorCode.Forbidden]);
@@ -359,17 +386,43 @@ export class DotmacClient {
   subscribe<D = unknown>(channel: string, handler: ChannelHandler<D>): Subscription<D> {
     if (typeof channel !== 'string') throw new TypeError('channel must be a string');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-    let entry = this.#channels.get(channel);
-    const isNew = entry === undefined;
-    if (entry === undefined) {
-      entry = { name: channel, subscriptions: new Set(), lastAck: undefined, retryTimer: undefined };
-      this.#channels.set(channel, entry);
-    }
-    const subscription = new Subscription<D>(channel, handler, (s) => this.#unsubscribe(s as Subscription));
+    const entry = this.#channels.get(channel) ?? this.#addChannel(channel);
+    // A channel held only by the server is subscribed by the client from now on.
+    const unsent = entry.lastAck === undefined && !clientHeld(entry);
+    const subscription = new Subscription<D>(channel, handler, entry.link);
     entry.subscriptions.add(subscription as Subscription);
     if (entry.lastAck !== undefined) subscription.acknowledged(entry.lastAck);
-    else if (isNew && this.#state === 'connected') this.#sendSubscribe(entry);
+    else if (unsent && this.#state === 'connected') this.#sendSubscribe(entry);
     return subscription;
+  }
+
+  /**
+   * Reads the history of `channel` (`limit`, `since`, `reverse`); resolves with
+   * `{ channel, offset, epoch, publications }`. It needs history on the channel and permission to
+   * subscribe; errors as {@link request}.
+   *
+   * @example
+   * const { publications } = await client.history('chat', { since: sub.position, limit: 100 })
+   */
+  history(channel: string, options: HistoryOptions = {}): Promise<HistoryAckData> {
+    const { limit, since, reverse } = options;
+    return this.#channelCall('history', channel, { limit, since, reverse }, options);
+  }
+
+  /** The members of `channel` by session id: `{ channel, clients }` (it needs presence on the channel). */
+  presence(channel: string, options: RequestOptions = {}): Promise<PresenceAckData> {
+    return this.#channelCall('presence', channel, {}, options);
+  }
+
+  /** `{ channel, num_clients, num_users }` of `channel` (it needs presence on the channel). */
+  presenceStats(channel: string, options: RequestOptions = {}): Promise<PresenceStatsAckData> {
+    return this.#channelCall('presence_stats', channel, {}, options);
+  }
+
+  /** A request about a channel: the channel goes both top-level and in `data`, as `subscribe` takes it. */
+  #channelCall<T>(type: string, channel: string, data: object, options: RequestOptions): Promise<T> {
+    if (typeof channel !== 'string') throw new TypeError('channel must be a string');
+    return this.#call<T>({ type, channel, data: { channel, ...data } }, this.#timeoutOf(options), false);
   }
 
   /** Channels the client holds. */
@@ -470,6 +523,8 @@ export class DotmacClient {
       entry.lastAck = undefined;
       clearTimeout(entry.retryTimer);
       entry.retryTimer = undefined;
+      entry.stream.reset();
+      for (const s of entry.subscriptions) s.suspended();
     }
   }
 
@@ -584,6 +639,35 @@ export class DotmacClient {
     }
   }
 
+  /** A `subscribed` push: the server subscribed the session to `name`. */
+  #onServerSubscribed(name: string, data: SubscribedData): void {
+    let entry = this.#channels.get(name);
+    if (entry === undefined) {
+      entry = this.#addChannel(name);
+      const subscription = new Subscription(name, undefined, entry.link);
+      entry.subscriptions.add(subscription);
+      this.#events.emit('subscribed', { channel: name, subscription });
+    } else if (entry.lastAck !== undefined || clientHeld(entry)) {
+      return; // the client's own subscribe ack says it all
+    }
+    if (this.#channels.get(name) !== entry) return; // a listener unsubscribed it already
+    const ack: SubscribeAckData = { channel: name, ...data };
+    entry.lastAck = ack;
+    for (const s of entry.subscriptions) s.acknowledged(ack);
+    entry.stream.serverSubscribed(data);
+  }
+
+  /** An `unsubscribed` push: the server dropped the channel; so does the client. */
+  #onServerUnsubscribed(entry: ChannelEntry, data: UnsubscribedData): void {
+    const reason = typeof data?.reason === 'string' ? data.reason : undefined;
+    this.#dropChannel(entry);
+    const error = new ServerError(reason ?? 'unsubscribed', `the server unsubscribed "${entry.name}"`, {
+      requestType: 'subscribe',
+    });
+    for (const s of entry.subscriptions) s.ended(reason, error);
+    this.#events.emit('unsubscribed', { channel: entry.name, reason });
+  }
+
   #onWelcome(welcome: WelcomeData): void {
     if (this.#welcome !== null || this.#state !== 'connecting') return;
     this.#welcome = welcome;
@@ -632,7 +716,8 @@ export class DotmacClient {
     this.#startHeartbeat(welcome);
     // Subscribes first: the server handles one session's frames in order, so queued
     // publishes and requests meet the restored subscriptions.
-    for (const entry of this.#channels.values()) this.#sendSubscribe(entry);
+    // A channel only the server held comes back with the server's `subscribed` push, if at all.
+    for (const entry of this.#channels.values()) if (clientHeld(entry)) this.#sendSubscribe(entry);
     this.#flushQueue();
     this.#events.emit('connected', event);
   }
@@ -676,15 +761,14 @@ export class DotmacClient {
   #deliver(frame: ServerFrame): void {
     const channel = (frame as { channel?: unknown }).channel;
     if (typeof channel === 'string') {
+      const data = frame.data as never;
       const entry = this.#channels.get(channel);
-      if (entry === undefined) return;
-      for (const subscription of [...entry.subscriptions]) {
-        try {
-          subscription.deliver(frame as ChannelMessageFrame);
-        } catch (error) {
-          this.#events.emit('error', { error, context: `handler of channel ${channel}` });
-        }
-      }
+      if (frame.type === 'subscribed') this.#onServerSubscribed(channel, data ?? {});
+      else if (entry === undefined) return;
+      else if (frame.type === 'unsubscribed') this.#onServerUnsubscribed(entry, data);
+      else if (frame.type === 'join' || frame.type === 'leave') {
+        for (const s of [...entry.subscriptions]) s.emit(frame.type, data);
+      } else entry.stream.frame(frame as ChannelMessageFrame);
       return;
     }
     const handlers = this.#direct.get(frame.type);
@@ -747,11 +831,52 @@ export class DotmacClient {
 
   // ---------------------------------------------------------------- subscriptions
 
+  #addChannel(name: string): ChannelEntry {
+    const stream = new ChannelStream(name, {
+      deliver: (frame) => {
+        for (const s of [...entry.subscriptions]) s.deliver(frame);
+      },
+      resync: (event) => {
+        for (const s of [...entry.subscriptions]) s.emit('resync', event);
+      },
+      history: (since, limit) =>
+        this.#call<HistoryAckData>(
+          { type: 'history', channel: name, data: { channel: name, since, limit } },
+          this.options.requestTimeoutMs,
+          true,
+        ),
+    });
+    const entry: ChannelEntry = {
+      name,
+      subscriptions: new Set(),
+      lastAck: undefined,
+      retryTimer: undefined,
+      stream,
+      link: {
+        client: this,
+        stream,
+        remove: (s) => this.#unsubscribe(s),
+        reportError: (error, context) => this.#events.emit('error', { error, context }),
+      },
+    };
+    this.#channels.set(name, entry);
+    return entry;
+  }
+
+  /** Forgets a channel: no resubscribe, no more deliveries. */
+  #dropChannel(entry: ChannelEntry): void {
+    this.#channels.delete(entry.name);
+    clearTimeout(entry.retryTimer);
+    entry.stream.reset();
+  }
+
   #sendSubscribe(entry: ChannelEntry): void {
     const generation = this.#generation;
     const current = () => this.#channels.get(entry.name) === entry && generation === this.#generation;
+    // Resume from the last position delivered: the ack recovers what was missed.
+    const since = entry.stream.position;
     this.#call<SubscribeAckData>(
-      { type: 'subscribe', data: { channel: entry.name } },
+      { type: 'subscribe', data: since ? { channel: entry.name, since } : { channel: entry.name } },
       this.options.requestTimeoutMs,
       true,
     ).then(
@@ -759,12 +884,13 @@ export class DotmacClient {
         if (!current()) return;
         entry.lastAck = ack;
         for (const s of entry.subscriptions) s.acknowledged(ack);
+        if (current()) entry.stream.acknowledged(ack, since);
       },
       (error: unknown) => {
         if (!current() || this.#state !== 'connected') return; // a reconnect subscribes again
         if (error instanceof ServerError && error.code !== ErrorCode.RateLimited) {
-          this.#channels.delete(entry.name);
-          for (const s of entry.subscriptions) s.refused(error);
+          this.#dropChannel(entry);
+          for (const s of entry.subscriptions) s.ended(error.code, error);
           this.#events.emit('subscription_error', { channel: entry.name, error });
           return;
         }
@@ -782,8 +908,7 @@ export class DotmacClient {
     const entry = this.#channels.get(subscription.channel);
     if (entry === undefined || !entry.subscriptions.delete(subscription)) return;
     if (entry.subscriptions.size > 0) return;
-    this.#channels.delete(entry.name);
-    clearTimeout(entry.retryTimer);
+    this.#dropChannel(entry);
     if (this.#state !== 'connected') return; // the server forgets subscriptions with the connection
     try {
       await this.#call(
@@ -922,6 +1047,12 @@ export class DotmacClient {
       Math.max(5, Math.floor(interval / 4)),
     );
   }
+}
+
+/** True when `client.subscribe()` asked for the channel: the client resubscribes it itself. */
+function clientHeld(entry: ChannelEntry): boolean {
+  for (const s of entry.subscriptions) if (!s.serverSide) return true;
+  return false;
 }
 
 /**

@@ -1,4 +1,5 @@
 export { type BackoffOptions, backoffDelay } from './backoff';
+export type { ResyncEvent, ResyncReason } from './channel-stream';
 export {
   type ClientEventMap,
   type ClientIdentity,
@@ -8,6 +9,7 @@ export {
   createClient,
   type DisconnectedEvent,
   DotmacClient,
+  type HistoryOptions,
   type MessageHandler,
   type PublishOptions,
   type RequestOptions,
@@ -21,8 +23,22 @@ export {
   type TokenResult,
   type TokenTransport,
 } from './client-options';
+export {
+  type PresenceChange,
+  PresenceTracker,
+  type PresenceTrackerEventMap,
+  type PresenceUser,
+  type TrackedMember,
+  trackPresence,
+} from './presence-tracker';
 export * from './protocol';
 export { RequestError, type RequestErrorCode } from './request-error';
 export { ServerError } from './server-error';
-export { type ChannelHandler, Subscription } from './subscription';
+export {
+  type ChannelHandler,
+  type SubscribedEvent,
+  Subscription,
+  type SubscriptionEventMap,
+  type SubscriptionState,
+} from './subscription';
 export type { WebSocketConstructor, WebSocketLike } from './websocket-like';

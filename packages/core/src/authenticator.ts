@@ -14,6 +14,12 @@ export interface Identity {
   expiresAt?: number | null;
   /** Anything else the application wants on the session (`session.extra`). */
   extra?: Record<string, unknown>;
+  /**
+   * Channels the server subscribes the session to when it connects or authenticates (the
+   * token's `channels` claim; each still checked against the channel policy). The session is
+   * told with `subscribed` pushes (protocol.md v1.1). @default the `channels` claim, if any
+   */
+  channels?: readonly string[];
 }
 
 /** Where a token was found. */

@@ -208,14 +208,15 @@ export class ChannelHistory {
     options: ResolvedChannelOptions,
     since: StreamPosition | null,
     answer: (fields: Record<string, unknown>, publications: AnswerEntry[] | null) => void,
+    join: (connection: Connection) => Promise<void>,
   ): Promise<void> {
-    const d = this.#d;
     const channel = ref.internal;
     const held: HeldDeliveries = { pubs: [] };
     connection.holds ??= new Map();
     connection.holds.set(channel, held);
+    const d = this.#d;
     try {
-      await d.channels.add(channel, connection);
+      await join(connection);
       await this.#sequencer.track(channel);
       const recovering = since !== null || options.recovery === 'cache';
       let read: HistoryReadResult | null = null;

@@ -49,6 +49,11 @@ export class ChannelRegistry<M> {
     this.#interest.drop(channelTopic(internal));
   }
 
+  /** Every channel with local subscribers, and how many. */
+  *counts(): IterableIterator<[string, number]> {
+    for (const [internal, set] of this.#channels) yield [internal, set.size];
+  }
+
   /** The local subscribers of an internal channel. */
   subscribers(internal: string): ReadonlySet<M> {
     return this.#channels.get(internal) ?? this.#none;

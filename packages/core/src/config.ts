@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Authenticator } from './authenticator';
+import { type ApiKeyOption, type ResolvedApiKey, resolveApiKeys } from './api-keys';
+import type { Authenticator, Identity } from './authenticator';
 import type { Backend } from './backend';
 import { type ChannelPolicy, defaultChannelPolicy } from './channel-policy';
 import { ConfigError } from './config-error';
@@ -18,6 +19,7 @@ import {
   withoutUndefined,
 } from './option-checks';
 import type { PresenceStore } from './presence-store';
+import type { WebSocketSession } from './session';
 import { compileTrustProxy, type TrustedProxies, type TrustProxyOption } from './trusted-proxies';
 
 /** What happens to a session whose outbound buffer passes `maxBufferedBytes`. */
@@ -57,6 +59,13 @@ export interface GatewayOptions {
   authTimeoutMs?: number;
   /** How long before a token's expiry `auth_expiring` is sent. @default 30000 */
   authExpiringLeadMs?: number;
+  /**
+   * Called `authExpiringLeadMs` before a session's identity expires: an identity of the same
+   * user (and tenant) with a later `expiresAt` extends the session without the client's help
+   * (e.g. from the application backend's refresh endpoint); null, a throw or anything else sends
+   * `auth_expiring` as without it. @default undefined (the client must send a new token)
+   */
+  refreshIdentity?: ((session: WebSocketSession) => Promise<Identity | null | undefined>) | undefined;
   /** Who may subscribe and publish. @default anyone may subscribe, nobody may publish */
   channelPolicy?: ChannelPolicy | undefined;
   /** Let clients publish on every channel, whatever the policy says. @default false */
@@ -67,8 +76,13 @@ export interface GatewayOptions {
   tenantSubdomainBase?: string | null | undefined;
   /** Origins allowed to connect; null allows any (and requests without `Origin`). @default null */
   allowedOrigins?: readonly string[] | null | undefined;
-  /** Bearer key of the HTTP API (`/api/publish`, `/api/stats`); null turns it off. @default null */
+  /** Bearer key of the HTTP API (an admin key, id `default`); null (and no `apiKeys`) turns the API off. @default null */
   apiKey?: string | null | undefined;
+  /**
+   * More keys of the HTTP API, each with an id for logs and a scope (`admin`, or `publish`: only
+   * `/api/publish` and `/api/broadcast`). Several keys allow rotation. @default []
+   */
+  apiKeys?: readonly ApiKeyOption[] | undefined;
   /** Largest inbound frame in bytes; larger closes with 1009. @default 65536 */
   maxMessageBytes?: number;
   /**
@@ -135,6 +149,13 @@ export interface GatewayOptions {
   presenceGraceMs?: number;
   /** Member info (the token's `info` claim) larger than this, as JSON, is left out. @default 1024 */
   maxPresenceInfoBytes?: number;
+  /**
+   * How often this node announces itself to the others over the backend; a node silent for
+   * three announcements is dropped from `cluster.info()` and `cluster.channels()`. @default 5000
+   */
+  announceIntervalMs?: number;
+  /** How long a cluster-wide query (`info`, `channels`) waits for the nodes' answers. @default 1000 */
+  clusterQueryTimeoutMs?: number;
   /** Where logs go. @default JSON lines at level `info` */
   logger?: Logger | undefined;
   /** Metrics, tracing and log hooks. @default undefined */
@@ -156,12 +177,14 @@ export interface ResolvedGatewayConfig {
   authInBand: boolean;
   authTimeoutMs: number;
   authExpiringLeadMs: number;
+  refreshIdentity: ((session: WebSocketSession) => Promise<Identity | null | undefined>) | undefined;
   channelPolicy: ChannelPolicy;
   clientPublish: boolean;
   tenantIsolation: boolean;
   tenantSubdomainBase: string | null;
   allowedOrigins: readonly string[] | null;
   apiKey: string | null;
+  apiKeys: readonly ResolvedApiKey[];
   maxMessageBytes: number;
   maxJsonDepth: number;
   maxBufferedBytes: number;
@@ -180,6 +203,8 @@ export interface ResolvedGatewayConfig {
   presenceTtlMs: number;
   presenceGraceMs: number;
   maxPresenceInfoBytes: number;
+  announceIntervalMs: number;
+  clusterQueryTimeoutMs: number;
   logger: Logger;
   hooks: ObservabilityHooks | undefined;
 }
@@ -212,6 +237,8 @@ export const DEFAULTS = {
   presenceTtlMs: 60_000,
   presenceGraceMs: 3000,
   maxPresenceInfoBytes: 1024,
+  announceIntervalMs: 5000,
+  clusterQueryTimeoutMs: 1000,
 } as const satisfies Partial<GatewayOptions>;
 
 const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
@@ -230,6 +257,8 @@ const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
   ['presenceTtlMs', 100, 86_400_000],
   ['presenceGraceMs', 0, 3_600_000],
   ['maxPresenceInfoBytes', 0, 1024 * 1024],
+  ['announceIntervalMs', 50, 600_000],
+  ['clusterQueryTimeoutMs', 10, 60_000],
 ];
 /** Checked only when set: its default follows `maxMessageBytes`. */
 const PENDING_BYTES_RULE: IntegerRule<'maxPendingBytes'> = ['maxPendingBytes', 64, 4 * 1024 * 1024 * 1024];
@@ -305,6 +334,9 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
   if (o.authenticator !== undefined && typeof o.authenticator?.authenticate !== 'function') {
     problems.push('authenticator must have an authenticate(token, context) method');
   }
+  if (o.refreshIdentity !== undefined && typeof o.refreshIdentity !== 'function') {
+    problems.push('refreshIdentity must be a function (session) returning a promise of an identity');
+  }
   if (o.requireToken === true && o.authenticator === undefined) {
     problems.push('requireToken is true but no authenticator is set: nothing could verify a token');
   }
@@ -334,6 +366,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
   if (o.channelPolicy?.options !== undefined && typeof o.channelPolicy.options !== 'function') {
     problems.push('channelPolicy.options must be a function (channel) returning the channel options');
   }
+  const apiKeys = resolveApiKeys(o.apiKey, o.apiKeys, problems);
   if (o.server !== undefined && (typeof o.server !== 'object' || typeof o.server?.on !== 'function')) {
     problems.push('server must be a node:http Server');
   }
@@ -359,17 +392,21 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     presenceTtlMs: o.presenceTtlMs,
     presenceGraceMs: o.presenceGraceMs,
     maxPresenceInfoBytes: o.maxPresenceInfoBytes,
+    announceIntervalMs: o.announceIntervalMs,
+    clusterQueryTimeoutMs: o.clusterQueryTimeoutMs,
     authenticator: o.authenticator,
     requireToken: o.requireToken,
     authInBand: o.authInBand,
     authTimeoutMs: o.authTimeoutMs,
     authExpiringLeadMs: o.authExpiringLeadMs,
+    refreshIdentity: o.refreshIdentity,
     channelPolicy: o.channelPolicy ?? defaultChannelPolicy,
     clientPublish: o.clientPublish,
     tenantIsolation: o.tenantIsolation,
     tenantSubdomainBase: o.tenantSubdomainBase?.toLowerCase() ?? null,
     allowedOrigins: o.allowedOrigins ?? null,
     apiKey: o.apiKey ?? null,
+    apiKeys,
     maxMessageBytes: o.maxMessageBytes,
     maxJsonDepth: o.maxJsonDepth,
     maxBufferedBytes: o.maxBufferedBytes,

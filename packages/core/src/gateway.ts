@@ -11,10 +11,14 @@ import { internalChannelName, isValidChannelName, isValidEventName } from './cha
 import type { ChannelRef } from './channel-policy';
 import { answerHistory, answerPresence, answerPresenceStats } from './channel-queries';
 import { ChannelRegistry } from './channel-registry';
+import { Cluster } from './cluster';
 import { type GatewayOptions, type ResolvedGatewayConfig, resolveConfig } from './config';
 import type { Connection, ConnectionNode } from './connection';
 import { CloseCode, ErrorCode, RESERVED_CLIENT_TYPES, SERVER_FRAME_TYPES, SUBPROTOCOL } from './constants';
+import type { NodeInfo } from './control-message';
+import { ControlPlane } from './control-plane';
 import { Drain } from './drain';
+import { type GatewayEventListener, type GatewayEventName, GatewayEvents } from './gateway-events';
 import { Handshake } from './handshake';
 import type { GatewayHealth } from './health';
 import { HealthCheck } from './health-check';
@@ -33,6 +37,7 @@ import { SessionRegistry } from './session-registry';
 import { createCounters, type GatewayCounters, type GatewayStats } from './stats';
 import type { StreamPosition } from './stream-position';
 import { TopicInterest } from './topic-interest';
+import { VERSION } from './version';
 import { WriteCoalescer } from './write-coalescer';
 
 export type { MessageHandler, MessageHandlerContext } from './message-handler';
@@ -91,6 +96,11 @@ export class WebSocketGateway {
   readonly #channels: ChannelRegistry<Connection>;
   readonly #broadcaster: Broadcaster;
   readonly #features: ChannelFeatures;
+  readonly #events: GatewayEvents;
+  #fallbackHandler: MessageHandler | undefined;
+  readonly #control: ControlPlane;
+  /** The whole cluster: disconnect, subscribe and unsubscribe sessions on every node; `info`, `channels`. */
+  readonly cluster: Cluster;
   readonly #counters: GatewayCounters = createCounters();
   /** Inbound frames read on this node and not yet handled (every connection's inbox). */
   readonly #pendingInbound = { frames: 0, bytes: 0 };
@@ -145,7 +155,9 @@ export class WebSocketGateway {
       eligible: (c) => c.authenticated || !config.requireToken,
       onError: (error, context) => this.#hooks.reportError(error, context),
     });
+    this.#events = new GatewayEvents((error, context) => this.#hooks.reportError(error, context));
     const features = new ChannelFeatures({
+      events: this.#events,
       config,
       nodeId: this.nodeId,
       channels: this.#channels,
@@ -154,6 +166,23 @@ export class WebSocketGateway {
       hooks: this.#hooks,
     });
     this.#features = features;
+    const control = new ControlPlane({
+      nodeId: this.nodeId,
+      backend: config.backend,
+      interest: this.#interest,
+      sessions: this.#sessions,
+      channels: this.#channels,
+      features,
+      tenantIsolation: config.tenantIsolation,
+      channelPolicy: config.channelPolicy,
+      maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
+      snapshot: () => this.#nodeInfo(),
+      onError: (error, context) => this.#hooks.reportError(error, context),
+      announceIntervalMs: config.announceIntervalMs,
+      queryTimeoutMs: config.clusterQueryTimeoutMs,
+    });
+    this.#control = control;
+    this.cluster = new Cluster(control);
     const tokens = new TokenVerifier(config, this.#counters, this.#hooks);
     // The message middleware ends in the router; the router runs identity middleware.
     const middleware: MiddlewareStack = new MiddlewareStack((ctx) => router.routeOrRefuse(ctx));
@@ -165,6 +194,8 @@ export class WebSocketGateway {
       channels: this.#channels,
       broadcaster: this.#broadcaster,
       features,
+      events: this.#events,
+      fallbackHandler: () => this.#fallbackHandler,
       handlers: this.#handlers,
       middleware,
       tokens,
@@ -182,7 +213,10 @@ export class WebSocketGateway {
       wss: this.#wss,
       upgradeListener: this.#upgradeListener,
       requestListener: this.#requestListener,
-      beforeBackendStop: () => features.stop(),
+      beforeBackendStop: async () => {
+        control.stop();
+        await features.stop();
+      },
     });
     this.#drain = drain;
     const connections: ConnectionNode = {
@@ -195,8 +229,11 @@ export class WebSocketGateway {
       channels: this.#channels,
       hooks: this.#hooks,
       handleFrame: (connection, text, bytes) => router.handleFrame(connection, text, bytes),
-      leaveChannel: (connection, internal, disconnected) =>
-        features.leave(connection, internal, disconnected),
+      leaveChannel: (connection, name, internal, disconnected) =>
+        features.leave(connection, name, internal, disconnected),
+      events: this.#events,
+      subscribeIdentityChannels: (connection, channels) =>
+        void control.subscribeClaimed(connection, channels),
       gone: () => drain.gone(),
     };
     this.#handshake = new Handshake({
@@ -244,6 +281,7 @@ export class WebSocketGateway {
     try {
       await this.config.backend.start((topic, payload) => this.#receive(topic, payload));
       await this.#features.start();
+      await this.#control.start();
       await this.#interest.need(BROADCAST_TOPIC);
       this.server.on('upgrade', this.#upgradeListener);
       if (this.config.serveHttp) this.server.on('request', this.#requestListener);
@@ -324,6 +362,30 @@ export class WebSocketGateway {
     if (typeof handler !== 'function') throw new TypeError(`the handler of "${type}" must be a function`);
     this.#handlers.set(type, handler);
     return this;
+  }
+
+  /**
+   * Sets (or, with undefined, removes) the handler of every custom frame type that has no
+   * handler of its own (e.g. an RPC proxy to the application backend); without it such frames
+   * get `unknown_type`.
+   */
+  setFallbackHandler(handler: MessageHandler | undefined): this {
+    if (handler !== undefined && typeof handler !== 'function')
+      throw new TypeError('the fallback handler must be a function');
+    this.#fallbackHandler = handler;
+    return this;
+  }
+
+  /**
+   * Listens to a gateway event (sessions connecting and closing, channels occupied and vacated
+   * on this node, presence members added and removed, client publishes); returns a function that
+   * stops listening. Listeners must not block; one that throws is reported and ignored.
+   *
+   * @example
+   * gateway.on('session.disconnected', ({ session, code, durationMs }) => audit(session.userId, code, durationMs))
+   */
+  on<K extends GatewayEventName>(name: K, listener: GatewayEventListener<K>): () => void {
+    return this.#events.on(name, listener);
   }
 
   /** True when a handler is registered for `type`. */
@@ -466,6 +528,7 @@ export class WebSocketGateway {
   /** A payload from the backend: a numbered channel publication, or an envelope. */
   #receive(topic: string, payload: Uint8Array): void {
     if (isPositioned(payload)) this.#features.history.receive(payload);
+    else if (this.#control.owns(topic)) this.#control.receive(payload);
     else this.#broadcaster.receive(topic, payload);
   }
 
@@ -637,6 +700,23 @@ export class WebSocketGateway {
       counters: { ...this.#counters },
       backend: { name: this.config.backend.name, ...backendStats },
       channel_features: this.#features.stats(),
+    };
+  }
+
+  /** What this node announces to the others (and answers `info` with). */
+  #nodeInfo(): NodeInfo {
+    const c = this.#counters;
+    return {
+      node_id: this.nodeId,
+      version: VERSION,
+      uptime_s: this.#startedAt === 0 ? 0 : Math.round((Date.now() - this.#startedAt) / 1000),
+      sessions: this.#sessions.size,
+      users: this.#sessions.userCount,
+      channels: this.#channels.channelCount,
+      subscriptions: this.#channels.subscriptionCount,
+      messages_sent: c.messages_sent,
+      messages_received: c.messages_received,
+      memory_rss: process.memoryUsage.rss(),
     };
   }
 

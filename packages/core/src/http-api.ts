@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PUBLISH_SCOPE_PATHS, presentedKey, type ResolvedApiKey } from './api-keys';
 import { BackendUnavailableError } from './backend-unavailable-error';
 import { isValidChannelName, isValidEventName, isValidTenantId } from './channel-name';
 import { SERVER_FRAME_TYPES } from './constants';
@@ -8,6 +8,7 @@ import type { ComponentHealth, GatewayHealth } from './health';
 import { readIdempotencyKey } from './history-query';
 import { answerChannelApi, CHANNEL_API_PATHS } from './http-channel-api';
 import { sendJson } from './http-response';
+import { answerServerApi, SERVER_API_PATHS } from './http-server-api';
 import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
 import { safeJsonParse } from './safe-json-parse';
 
@@ -20,7 +21,8 @@ const ROUTES: Record<string, readonly string[]> = {
   '/metrics': ['GET', 'HEAD'],
   '/api/publish': ['POST'],
   '/api/stats': ['GET'],
-  ...Object.fromEntries(CHANNEL_API_PATHS.map((p) => [p, ['POST']])),
+  '/api/info': ['GET'],
+  ...Object.fromEntries([...CHANNEL_API_PATHS, ...SERVER_API_PATHS].map((p) => [p, ['POST']])),
 };
 
 /**
@@ -60,7 +62,7 @@ export function handleHttpApiRequest(
   switch (path) {
     case '/health': {
       // Hosts and error texts are for the operator: without the API key, statuses only.
-      const detailed = hasApiKey(gateway.config.apiKey, req);
+      const detailed = presentedKey(gateway.config.apiKeys, req) !== null;
       gateway
         .healthCheck()
         .then((h) => sendJson(res, h.status === 'unhealthy' ? 503 : 200, detailed ? h : publicHealth(h)))
@@ -86,9 +88,21 @@ export function handleHttpApiRequest(
     default:
       break;
   }
-  if (!authorized(gateway.config.apiKey, req, res)) return true;
+  const key = authorized(gateway, path, req, res);
+  if (key === null) return true;
+  gateway.config.logger[path === '/api/publish' || method === 'GET' ? 'debug' : 'info'](
+    { path, key_id: key.id },
+    'server API call',
+  );
   if (path === '/api/stats') {
     sendJson(res, 200, gateway.getStats());
+    return true;
+  }
+  if (path === '/api/info') {
+    gateway.cluster
+      .info()
+      .then((info) => sendJson(res, 200, info.missing.length === 0 ? { nodes: info.nodes } : info))
+      .catch(fail);
     return true;
   }
   readBody(req, MAX_API_BODY_BYTES)
@@ -103,12 +117,20 @@ export function handleHttpApiRequest(
         return;
       }
       if (path !== '/api/publish') {
-        return answerChannelApi(
-          gateway,
-          path as (typeof CHANNEL_API_PATHS)[number],
-          body,
-          gateway.config.maxJsonDepth,
-        ).then(
+        const answer = (CHANNEL_API_PATHS as readonly string[]).includes(path)
+          ? answerChannelApi(
+              gateway,
+              path as (typeof CHANNEL_API_PATHS)[number],
+              body,
+              gateway.config.maxJsonDepth,
+            )
+          : answerServerApi(
+              gateway,
+              path as (typeof SERVER_API_PATHS)[number],
+              body,
+              gateway.config.maxJsonDepth,
+            );
+        return answer.then(
           (answer) => sendJson(res, answer.status, answer.body),
           (error: unknown) => {
             if (!(error instanceof BackendUnavailableError)) throw error;
@@ -172,14 +194,6 @@ function sendUnavailable(
   sendJson(res, 503, body, { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) });
 }
 
-/** True when `req` carries `Authorization: Bearer <apiKey>` (never without an API key). */
-function hasApiKey(apiKey: string | null, req: IncomingMessage): boolean {
-  if (apiKey === null) return false;
-  const header = req.headers.authorization ?? '';
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1] !== undefined && sameSecret(match[1], apiKey);
-}
-
 /**
  * The health anyone may read: the overall status, each component's status and the session
  * count (protocol.md's shape), without hosts, node ids or error texts.
@@ -194,30 +208,45 @@ export function publicHealth(health: GatewayHealth): GatewayHealth {
   return { status: health.status, components };
 }
 
-function authorized(apiKey: string | null, req: IncomingMessage, res: ServerResponse): boolean {
-  if (apiKey === null) {
+/**
+ * The key a call presents, when it may make it; otherwise answers 404 (no key configured), 401
+ * (no valid key) or 403 (a `publish` key on another endpoint) and returns null.
+ */
+function authorized(
+  gateway: WebSocketGateway,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): ResolvedApiKey | null {
+  const keys = gateway.config.apiKeys;
+  if (keys.length === 0) {
     sendJson(res, 404, {
       error: { code: 'api_disabled', message: 'the HTTP API is off: set an API key to turn it on' },
     });
-    return false;
+    return null;
   }
-  if (hasApiKey(apiKey, req)) return true;
-  sendJson(
-    res,
-    401,
-    { error: { code: 'unauthorized', message: 'a valid API key is required (Authorization: Bearer <key>)' } },
-    {
-      'www-authenticate': 'Bearer',
-    },
-  );
-  return false;
-}
-
-/** Constant-time comparison of two secrets of any length. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  const key = presentedKey(keys, req);
+  if (key === null) {
+    sendJson(
+      res,
+      401,
+      {
+        error: { code: 'unauthorized', message: 'a valid API key is required (Authorization: Bearer <key>)' },
+      },
+      { 'www-authenticate': 'Bearer' },
+    );
+    return null;
+  }
+  if (key.scope === 'publish' && !PUBLISH_SCOPE_PATHS.has(path)) {
+    sendJson(res, 403, {
+      error: {
+        code: 'forbidden',
+        message: `the API key "${key.id}" may only publish (/api/publish, /api/broadcast)`,
+      },
+    });
+    return null;
+  }
+  return key;
 }
 
 /** Reads a body up to `limit` bytes; null when it is larger. */

@@ -43,7 +43,8 @@ describe('GET /health and /ready', () => {
           channels: 0,
           subscriptions: 0,
         },
-        scaling_backend: { status: 'healthy', backend: 'memory', topics: 1 },
+        // The everyone-broadcast topic and the control topics (cluster-wide and this node's).
+        scaling_backend: { status: 'healthy', backend: 'memory', topics: 3 },
       },
     });
     const r = await fetch(`${base}/ready`);

@@ -2,7 +2,14 @@ import { onCleanup, sleep, type TestClient, waitUntil } from '@dotmac-ws/test-ut
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backend';
 import { BackendUnavailableError, NOT_ACCEPTED_MESSAGE } from '../backend-unavailable-error';
-import { ConformanceNode, framesOf, seqsOf, subscribe, unsubscribe } from './conformance-node';
+import {
+  CONFORMANCE_ANNOUNCE_MS,
+  ConformanceNode,
+  framesOf,
+  seqsOf,
+  subscribe,
+  unsubscribe,
+} from './conformance-node';
 
 /**
  * The broker side of one conformance test: where the nodes' backends come from, and what the
@@ -183,6 +190,8 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
       it('unsubscribes a topic after the last local session leaves', async () => {
         const { nodes, brokerSubscribers } = await setup(2);
         const [a, b] = nodes as [ConformanceNode, ConformanceNode];
+        // What a node holds with no session: the everyone-broadcast and the control topics.
+        const idleTopics = b.gateway.getStats().backend_topics;
         const first = await b.connect();
         const second = await b.connect();
         await subscribe(first, 'leaving');
@@ -198,9 +207,9 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
         await second.waitClose();
         await brokerSubscribers('channel:leaving', 0);
         await waitUntil(
-          () => b.gateway.getStats().backend_topics === 1,
+          () => b.gateway.getStats().backend_topics === idleTopics,
           deliveryMs,
-          'B to hold only the broadcast topic',
+          'B to hold only the topics of an idle node',
         );
         const before = b.gateway.getStats().counters.broadcasts_received;
         await a.gateway.broadcastToChannel('leaving', 'ev', { seq: 2 });
@@ -398,6 +407,72 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
           expect(body.status).toBe('healthy');
           expect(body.components.scaling_backend?.status).toBe('healthy');
         }
+      });
+
+      describe('the cluster API over this backend (control plane)', () => {
+        /** `n` nodes that have all heard each other's announcements. */
+        async function announced(n: number) {
+          const made = await setup(n);
+          await waitUntil(
+            () => made.nodes.every((x) => x.gateway.cluster.nodes().length === n),
+            deliveryMs,
+            'every node announced',
+          );
+          return made;
+        }
+        const user = (userId: string) => ({ identity: { userId } });
+
+        it('info and channels sum over three nodes; a stopped node drops out of info', async () => {
+          const { nodes } = await announced(3);
+          const [a, b, c] = nodes as [ConformanceNode, ConformanceNode, ConformanceNode];
+          await subscribe(await a.connect(user('u1')), 'room:1');
+          await subscribe(await b.connect(user('u2')), 'room:1');
+          await subscribe(await c.connect(user('u3')), 'room:2');
+          const info = await b.gateway.cluster.info();
+          expect(info.missing).toEqual([]);
+          expect(info.nodes.map((x) => [x.node_id, x.sessions]).sort()).toEqual(
+            [a, b, c].map((x) => [x.gateway.nodeId, 1]).sort(),
+          );
+          expect(await c.gateway.cluster.channels({ pattern: 'room:*' })).toEqual({
+            channels: { 'room:1': { num_clients: 2 }, 'room:2': { num_clients: 1 } },
+            missing: [],
+          });
+          await c.gateway.stop();
+          await waitUntil(
+            () => a.gateway.cluster.nodes().length === 2,
+            4 * CONFORMANCE_ANNOUNCE_MS + deliveryMs,
+            'the stopped node dropped',
+          );
+          expect((await a.gateway.cluster.info()).nodes.map((x) => x.node_id).sort()).toEqual(
+            [a.gateway.nodeId, b.gateway.nodeId].sort(),
+          );
+        });
+
+        it('disconnects a user connected to all three nodes, with 4403', async () => {
+          const { nodes } = await announced(3);
+          const victims = await Promise.all(nodes.map((x) => x.connect(user('victim'))));
+          const other = await nodes[0]!.connect(user('other'));
+          await nodes[1]!.gateway.cluster.disconnect({ userId: 'victim' });
+          for (const v of victims) expect((await v.waitClose(deliveryMs)).code).toBe(4403);
+          await sleep(100);
+          expect(other.closed).toBeNull();
+        });
+
+        it('subscribes a user whose sessions sit on two nodes, and unsubscribes it', async () => {
+          const { nodes } = await announced(3);
+          const [a, b, c] = nodes as [ConformanceNode, ConformanceNode, ConformanceNode];
+          const s1 = await a.connect(user('amy'));
+          const s2 = await b.connect(user('amy'));
+          await c.gateway.cluster.subscribe({ userId: 'amy' }, 'alerts');
+          for (const s of [s1, s2]) await waitFrame(s, 'subscribed', () => true);
+          await c.gateway.broadcastToChannel('alerts', 'alert', { n: 1 });
+          for (const s of [s1, s2]) await waitFrame(s, 'alert');
+          await a.gateway.cluster.unsubscribe({ userId: 'amy' }, 'alerts');
+          for (const s of [s1, s2]) await waitFrame(s, 'unsubscribed');
+          await c.gateway.broadcastToChannel('alerts', 'alert', { n: 2 });
+          await sleep(200);
+          for (const s of [s1, s2]) expect(framesOf(s, 'alert')).toHaveLength(1);
+        });
       });
 
       it('starts and stops idempotently', async () => {
