@@ -8,7 +8,8 @@ export const ADMIN_PATH = '/admin';
 export const ADMIN_POLL_MS = 2000;
 
 /** The console's look. */
-const ADMIN_STYLE = `  body { font: 14px/1.4 system-ui, sans-serif; max-width: 60rem; margin: 1rem auto; padding: 0 1rem; color: #222; }
+const ADMIN_STYLE = `
+  body { font: 14px/1.4 system-ui, sans-serif; max-width: 60rem; margin: 1rem auto; padding: 0 1rem; color: #222; }
   header { display: flex; align-items: baseline; gap: 1rem; border-bottom: 1px solid #ddd; }
   header h1 { font-size: 1.2rem; margin: .4rem 0; flex: 1; }
   h2 { font-size: 1rem; margin: 1rem 0 .3rem; }
@@ -26,7 +27,8 @@ const ADMIN_STYLE = `  body { font: 14px/1.4 system-ui, sans-serif; max-width: 6
 `;
 
 /** The console's code: plain browser JavaScript, no dependencies. */
-const ADMIN_SCRIPT = `(() => {
+const ADMIN_SCRIPT = `
+(() => {
   'use strict';
   const STORE = 'dotmac-ws-admin-key';
   const POLL_MS = ${ADMIN_POLL_MS};
@@ -119,7 +121,7 @@ const ADMIN_SCRIPT = `(() => {
   }
   function drawChart() {
     const max = Math.max(1, ...rates);
-    const step = 600 / (POINTS - 1);
+    const step = 600 / (Math.max(2, rates.length) - 1);
     const points = rates.map((r, i) => (i * step).toFixed(1) + ',' + (98 - (r / max) * 90).toFixed(1));
     $('line').setAttribute('points', points.join(' '));
     $('chart-max').textContent = 'now ' + rates[rates.length - 1].toFixed(1) + ', peak ' + Math.max(...rates).toFixed(1);
@@ -257,8 +259,7 @@ export function adminHtml(): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dotmac-ws admin</title>
 <link rel="icon" href="data:,">
-<style>
-${ADMIN_STYLE}</style>
+<style>${ADMIN_STYLE}</style>
 </head>
 <body>
 <header>
@@ -309,8 +310,7 @@ ${ADMIN_STYLE}</style>
     </section>
   </div>
 </main>
-<script>
-${ADMIN_SCRIPT}</script>
+<script>${ADMIN_SCRIPT}</script>
 </body>
 </html>
 `;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { freePort, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_CSP } from '../src/admin-page';
@@ -134,7 +135,16 @@ describe('ADMIN_ENABLED', () => {
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(page.headers.get('content-security-policy')).toBe(ADMIN_CSP);
     expect(ADMIN_CSP).toMatch(/^default-src 'none'; connect-src 'self'; img-src data:; style-src 'sha256-/);
-    expect(await page.text()).toContain('<title>dotmac-ws admin</title>');
+    const html = await page.text();
+    expect(html).toContain('<title>dotmac-ws admin</title>');
+    // The CSP allows exactly the page's one inline style and one inline script, by hash.
+    const hash = (tag: string) => {
+      const inline = [...html.matchAll(new RegExp(`<${tag}>([^]*?)</${tag}>`, 'g'))].map((m) => m[1]!);
+      expect(inline).toHaveLength(1);
+      return `'sha256-${createHash('sha256').update(inline[0]!).digest('base64')}'`;
+    };
+    expect(ADMIN_CSP).toContain(`style-src ${hash('style')};`);
+    expect(ADMIN_CSP).toContain(`script-src ${hash('script')};`);
     expect((await fetch(`${on.base}/admin/`)).status).toBe(200);
     expect((await fetch(`${on.base}/demo`)).status).toBe(404);
     expect((await fetch(`${on.base}/admin`, { method: 'POST' })).status).toBe(404);
