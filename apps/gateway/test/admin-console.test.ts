@@ -78,10 +78,10 @@ describeBrowser('the admin console in headless Chromium', () => {
       await page.getByLabel('API key').fill('not-the-key');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByTestId('signin-error').filter({ hasText: 'that key was refused (401)' }).waitFor();
-      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
       await page.getByLabel('API key').fill(KEY);
       await page.getByRole('button', { name: 'Sign in' }).click();
-      expect(await page.evaluate(() => sessionStorage.getItem('dotmac-ws-admin-key'))).toBe(KEY);
+      expect(await page.evaluate<string | null>("sessionStorage.getItem('dotmac-ws-admin-key')")).toBe(KEY);
 
       // Both nodes with their sessions and subscriptions; the busiest channels first.
       await expect
@@ -159,7 +159,7 @@ describeBrowser('the admin console in headless Chromium', () => {
 
       // Signing out forgets the key.
       await page.getByRole('button', { name: 'Sign out' }).click();
-      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
       await page.getByLabel('API key').waitFor();
       // The one console error is the browser's note on the refused key.
       expect(problems).toEqual([
