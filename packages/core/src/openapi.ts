@@ -652,7 +652,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             content: {
               'text/plain': {
                 schema: { type: 'string' },
-                example: '# TYPE dotmac_ws_sessions gauge\ndotmac_ws_sessions 1\n',
+                example: '# TYPE dotmac_ws_connections_total counter\ndotmac_ws_connections_total 2\n',
               },
             },
           },
