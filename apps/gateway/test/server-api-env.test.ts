@@ -77,12 +77,13 @@ describe('API_KEYS', () => {
     for (const p of problems) for (const secret of [OPS, APP, 'short']) expect(p).not.toContain(secret);
   });
 
-  it('the process logs the key id of a call, never a key', async () => {
+  it('the process logs the key id of a call, never a key; its first line says /admin is on', async () => {
     const port = await freePort();
     const bin = runBin({
       WS_PORT: String(port),
       LOG_LEVEL: 'debug',
       API_KEYS: `ops:${OPS},app:${APP}:publish`,
+      ADMIN_ENABLED: 'true',
     });
     await waitUntil(() => bin.output().includes('"ready"') || bin.output().includes('"msg":"ready"'), 10_000);
     const base = `http://127.0.0.1:${port}`;
@@ -98,6 +99,10 @@ describe('API_KEYS', () => {
       ['info', '/api/disconnect', 'ops'],
       ['debug', '/api/publish', 'app'],
     ]);
+    // The first line says the console is on.
+    expect((JSON.parse(bin.output().split('\n')[0]!) as { msg: string }).msg).toContain(
+      ', /demo on, /admin on, ',
+    );
     expect(bin.output()).not.toContain(OPS);
     expect(bin.output()).not.toContain(APP);
   });
