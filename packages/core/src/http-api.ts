@@ -15,7 +15,8 @@ import { safeJsonParse } from './safe-json-parse';
 /** The largest body `POST /api/publish` accepts. */
 export const MAX_API_BODY_BYTES = 1024 * 1024;
 
-const ROUTES: Record<string, readonly string[]> = {
+/** Every path the HTTP API serves, with its methods (the OpenAPI document covers each). @internal */
+export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/health': ['GET', 'HEAD'],
   '/ready': ['GET', 'HEAD'],
   '/metrics': ['GET', 'HEAD'],
