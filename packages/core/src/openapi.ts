@@ -1,3 +1,4 @@
+import { MAX_API_BODY_BYTES } from './http-api-body';
 import { MAX_BROADCAST_CHANNELS } from './http-server-api';
 import { VERSION } from './version';
 
@@ -59,11 +60,7 @@ export interface OpenApiDocument {
   };
 }
 
-/**
- * `MAX_API_BODY_BYTES` of http-api.ts, restated (a test keeps them equal): importing it would
- * make a cycle once http-api.ts serves this document.
- */
-const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = MAX_API_BODY_BYTES;
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema, example?: unknown): Readonly<Record<string, OpenApiMediaType>> => ({
@@ -855,6 +852,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           401: unauthorized,
           403: forbidden,
           404: apiDisabled,
+          503: unavailable,
         },
       },
     },
