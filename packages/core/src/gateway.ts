@@ -178,6 +178,7 @@ export class WebSocketGateway {
       maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
       snapshot: () => this.#nodeInfo(),
       onError: (error, context) => this.#hooks.reportError(error, context),
+      logger: config.logger,
       announceIntervalMs: config.announceIntervalMs,
       queryTimeoutMs: config.clusterQueryTimeoutMs,
     });
