@@ -1,4 +1,10 @@
-import { type ComponentHealth, ConfigError, type Logger, silentLogger, type WebSocketGateway } from '@dotmac-ws/core';
+import {
+  type ComponentHealth,
+  ConfigError,
+  type Logger,
+  silentLogger,
+  type WebSocketGateway,
+} from '@dotmac-ws/core';
 import { channelMiddleware } from './channel-proxy';
 import { connectMiddleware, keepSessionData } from './connect-proxy';
 import { addHealthComponent } from './gateway-composition';
@@ -77,7 +83,8 @@ export class AppBackend {
       if (client.has('connect') || options.forwardHeaders.length + options.forwardCookies.length > 0) {
         gateway.use({ connection: connectMiddleware(client, options), identity: keepSessionData });
       }
-      if (client.has('subscribe') || client.has('publish')) gateway.use({ message: channelMiddleware(client, options) });
+      if (client.has('subscribe') || client.has('publish'))
+        gateway.use({ message: channelMiddleware(client, options) });
       if (client.has('rpc')) gateway.setFallbackHandler(rpcHandler(client));
       if (client.has('refresh') && gateway.config.refreshIdentity !== this.refreshIdentity) {
         throw new Error(
@@ -179,7 +186,8 @@ export function createAppBackend(options: AppBackendOptions): AppBackend {
   }
   const logger = options.logger ?? silentLogger;
   const proxyOptions = options.proxy === undefined ? null : resolveProxyOptions(options.proxy, problems);
-  const webhookOptions = options.webhooks === undefined ? null : resolveWebhookOptions(options.webhooks, problems);
+  const webhookOptions =
+    options.webhooks === undefined ? null : resolveWebhookOptions(options.webhooks, problems);
   if (problems.length > 0) throw new ConfigError(problems, 'app backend options');
   return new AppBackend(
     proxyOptions === null ? null : { client: new ProxyClient(proxyOptions, logger), options: proxyOptions },

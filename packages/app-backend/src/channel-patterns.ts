@@ -18,9 +18,7 @@ export class ChannelPatterns {
   constructor(patterns: readonly string[]) {
     this.patterns = patterns;
     this.#all = patterns.includes('*');
-    this.#regexps = patterns.map(
-      (p) => new RegExp(`^${p.split('*').map(escapeRegExp).join('.*')}$`),
-    );
+    this.#regexps = patterns.map((p) => new RegExp(`^${p.split('*').map(escapeRegExp).join('.*')}$`));
   }
 
   /** True when `name` fits one of the patterns. */

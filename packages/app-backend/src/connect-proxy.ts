@@ -74,7 +74,9 @@ async function askConnect(
   const transport: TransportInfo = {
     name: 'websocket',
     subprotocol:
-      typeof offered === 'string' && offered.split(',').some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : null,
+      typeof offered === 'string' && offered.split(',').some((p) => p.trim() === SUBPROTOCOL)
+        ? SUBPROTOCOL
+        : null,
     remote_address: ctx.ip,
     node_id: ctx.gateway.nodeId,
   };

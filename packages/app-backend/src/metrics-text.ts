@@ -1,5 +1,7 @@
 /** Latency buckets, in seconds: 5 ms to 30 s. */
-export const LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
 
 /** A cumulative latency histogram, rendered in the Prometheus text format. @internal */
 export class Histogram {
@@ -12,7 +14,8 @@ export class Histogram {
     const s = ms / 1000;
     this.#count++;
     this.#sum += s;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (s <= (LATENCY_BUCKETS[i] as number)) this.#counts[i]!++;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++)
+      if (s <= (LATENCY_BUCKETS[i] as number)) this.#counts[i]!++;
   }
 
   /** How many durations were recorded. */
@@ -32,7 +35,12 @@ export class Histogram {
 }
 
 /** One metric family: its HELP and TYPE lines, then its series. @internal */
-export function family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string, series: string[]): string {
+export function family(
+  name: string,
+  type: 'counter' | 'gauge' | 'histogram',
+  help: string,
+  series: string[],
+): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${series.join('\n')}${series.length > 0 ? '\n' : ''}`;
 }
 

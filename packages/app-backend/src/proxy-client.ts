@@ -186,7 +186,12 @@ export class ProxyClient {
         'Circuit breaker of each proxy route: 0 closed, 1 half-open, 2 open.',
         breaker,
       ),
-      family('dotmac_ws_proxy_breaker_opened_total', 'counter', 'How many times each breaker opened.', opened),
+      family(
+        'dotmac_ws_proxy_breaker_opened_total',
+        'counter',
+        'How many times each breaker opened.',
+        opened,
+      ),
       family('dotmac_ws_proxy_in_flight', 'gauge', 'Proxy requests running now.', [
         `dotmac_ws_proxy_in_flight ${this.#limiter.active}`,
       ]),

@@ -1,4 +1,10 @@
-import { checkIntegerOptions, describeOptionValue, redactUrl, withoutUndefined } from '@dotmac-ws/core';
+import {
+  checkIntegerOptions,
+  describeOptionValue,
+  type IntegerRule,
+  redactUrl,
+  withoutUndefined,
+} from '@dotmac-ws/core';
 import { channelPatternProblems } from './channel-patterns';
 import type { ProxyRoute } from './proxy-answer';
 
@@ -100,7 +106,7 @@ export function resolveProxyOptions(options: ProxyOptions, problems: string[]): 
     if (url !== undefined) urls[route] = url;
   }
   checkSecret(o.secret, 'proxy.secret', problems);
-  checkIntegerOptions(problems, o, [
+  checkIntegers(problems, 'proxy', o, [
     ['timeoutMs', 1, 600_000],
     ['maxConcurrency', 1, 100_000],
     ['maxQueue', 0, 1_000_000],
@@ -115,7 +121,8 @@ export function resolveProxyOptions(options: ProxyOptions, problems: string[]): 
   );
   const headers: string[] = [];
   const cookies: string[] = [];
-  if (!Array.isArray(o.forwardHeaders)) problems.push('proxy.forwardHeaders must be an array of header names');
+  if (!Array.isArray(o.forwardHeaders))
+    problems.push('proxy.forwardHeaders must be an array of header names');
   else {
     for (const [i, h] of o.forwardHeaders.entries()) {
       const cookie = typeof h === 'string' && h.toLowerCase().startsWith('cookie:') ? h.slice(7) : null;
@@ -160,6 +167,19 @@ export function checkUrl(value: unknown, where: string, problems: string[]): URL
     return undefined;
   }
   return url;
+}
+
+/** Like core's `checkIntegerOptions`, naming each option `where.key`. @internal */
+export function checkIntegers<K extends string>(
+  problems: string[],
+  where: string,
+  options: Partial<Record<K, unknown>>,
+  rules: readonly IntegerRule<K>[],
+): void {
+  const named: Record<string, unknown> = {};
+  for (const [key] of rules) named[`${where}.${key}`] = options[key];
+  const renamed: IntegerRule[] = rules.map(([key, min, max]) => [`${where}.${key}`, min, max]);
+  checkIntegerOptions(problems, named, renamed);
 }
 
 /** Pushes a problem unless `value` is a secret of at least {@link MIN_SECRET_LENGTH} characters. @internal */

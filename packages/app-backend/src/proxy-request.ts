@@ -47,7 +47,8 @@ export function forwardedFrom(
       const at = pair.indexOf('=');
       if (at <= 0) continue;
       const name = pair.slice(0, at).trim();
-      if (cookieNames.includes(name) && !Object.hasOwn(cookies, name)) cookies[name] = pair.slice(at + 1).trim();
+      if (cookieNames.includes(name) && !Object.hasOwn(cookies, name))
+        cookies[name] = pair.slice(at + 1).trim();
     }
   }
   return { headers: picked, cookies };

@@ -77,7 +77,8 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
           this.#owned = true;
           this.#use(client);
         },
-        (error: unknown) => this.#failed(error, 'ioredis could not be loaded: install it to keep occupancy in Redis'),
+        (error: unknown) =>
+          this.#failed(error, 'ioredis could not be loaded: install it to keep occupancy in Redis'),
       );
     }
     const sweepMs = Math.min(1000, Math.max(50, Math.floor(vacateDelayMs / 4)));
@@ -198,7 +199,11 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
       const tenant = reply[i + 2] ?? '';
       this.#tell({
         kind: 'vacated',
-        channel: { internal: reply[i] ?? '', name: reply[i + 1] ?? '', tenantId: tenant === '' ? null : tenant },
+        channel: {
+          internal: reply[i] ?? '',
+          name: reply[i + 1] ?? '',
+          tenantId: tenant === '' ? null : tenant,
+        },
       });
     }
   }

@@ -50,7 +50,11 @@ function isPositiveInteger(value: unknown): value is number {
 }
 
 /** `result[key]` as a list of strings, or `fallback` when the result does not set it. @internal */
-export function stringList(result: Result, key: string, fallback: readonly string[] | undefined): readonly string[] | undefined {
+export function stringList(
+  result: Result,
+  key: string,
+  fallback: readonly string[] | undefined,
+): readonly string[] | undefined {
   const v = result[key];
   return Array.isArray(v) ? (v as string[]) : fallback;
 }

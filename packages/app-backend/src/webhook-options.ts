@@ -1,8 +1,8 @@
-import { checkIntegerOptions, describeOptionValue, withoutUndefined } from '@dotmac-ws/core';
+import { describeOptionValue, withoutUndefined } from '@dotmac-ws/core';
 import type { Redis } from 'ioredis';
-import { channelPatternProblems } from './channel-patterns';
 import type { ChannelOccupancy } from './channel-occupancy';
-import { checkSecret, checkUrl } from './proxy-options';
+import { channelPatternProblems } from './channel-patterns';
+import { checkIntegers, checkSecret, checkUrl } from './proxy-options';
 import { WEBHOOK_EVENT_NAMES, type WebhookEventName } from './webhook-event';
 
 /** One endpoint webhooks go to, and which events it gets. */
@@ -96,7 +96,7 @@ export const WEBHOOK_DEFAULTS = {
 export function resolveWebhookOptions(options: WebhookOptions, problems: string[]): ResolvedWebhookOptions {
   const o = { ...WEBHOOK_DEFAULTS, ...withoutUndefined(options) };
   checkSecret(o.secret, 'webhooks.secret', problems);
-  checkIntegerOptions(problems, o, [
+  checkIntegers(problems, 'webhooks', o, [
     ['batchSize', 1, 10_000],
     ['batchMs', 0, 60_000],
     ['timeoutMs', 1, 600_000],

@@ -271,7 +271,10 @@ export class WebhookTarget {
 
   #requestFailed(why: string): void {
     this.#failedRequests++;
-    this.#logger.warn({ component: 'app-backend', target: this.name, error: why }, 'webhook request failed: retrying');
+    this.#logger.warn(
+      { component: 'app-backend', target: this.name, error: why },
+      'webhook request failed: retrying',
+    );
   }
 }
 
@@ -292,7 +295,12 @@ export function webhookMetrics(targets: readonly WebhookTarget[]): string {
       'Webhook events by target and outcome: sent, failed (given up after retries), dropped_queue_full, dropped_stopped.',
       pick('events'),
     ),
-    family('dotmac_ws_webhook_requests_total', 'counter', 'Webhook requests by target and result.', pick('requests')),
+    family(
+      'dotmac_ws_webhook_requests_total',
+      'counter',
+      'Webhook requests by target and result.',
+      pick('requests'),
+    ),
     family(
       'dotmac_ws_webhook_request_duration_seconds',
       'histogram',

@@ -85,7 +85,9 @@ export class Webhooks {
     ] as const) {
       if (!this.#wanted(name)) continue;
       on.push(
-        gateway.on(core, ({ channel, member }) => this.emit(name, { ...channelFields(channel), ...memberFields(member) })),
+        gateway.on(core, ({ channel, member }) =>
+          this.emit(name, { ...channelFields(channel), ...memberFields(member) }),
+        ),
       );
     }
     if (this.#wanted('client.event') && this.#clientEvents.patterns.length > 0) {

@@ -11,7 +11,11 @@ describe('subscribe and publish proxy', () => {
     expect(ack).toMatchObject({ type: 'ack', data: { channel: 'room:1', subscribers: 1 } });
     const [req] = app.to('/sub');
     expect(req?.verified).toBe(true);
-    expect(req?.body).toMatchObject({ route: 'subscribe', channel: 'room:1', data: { channel: 'room:1', extra: 7 } });
+    expect(req?.body).toMatchObject({
+      route: 'subscribe',
+      channel: 'room:1',
+      data: { channel: 'room:1', extra: 7 },
+    });
   });
 
   it('refuses a subscribe with the application error, and closes the session on a disconnect', async () => {
@@ -41,7 +45,9 @@ describe('subscribe and publish proxy', () => {
     const { url } = await startBacked({ proxy: { publishUrl: app.url('/pub'), secret: SECRET } });
     const c = await connect(url);
     await c.request({ type: 'subscribe', channel: 'chat' });
-    expect(await c.request({ type: 'publish', channel: 'chat', event: 'said', data: { text: 'dirty' } })).toMatchObject({
+    expect(
+      await c.request({ type: 'publish', channel: 'chat', event: 'said', data: { text: 'dirty' } }),
+    ).toMatchObject({
       type: 'ack',
     });
     const delivered = await c.waitFor((f) => f.type === 'said');
@@ -55,7 +61,9 @@ describe('subscribe and publish proxy', () => {
   });
 
   it('refuses a publish with the application error: nothing is delivered', async () => {
-    const app = await TestApp.start(() => ({ body: { error: { code: 'spam', message: 'looks like spam' } } }));
+    const app = await TestApp.start(() => ({
+      body: { error: { code: 'spam', message: 'looks like spam' } },
+    }));
     const { url } = await startBacked({ proxy: { publishUrl: app.url('/pub'), secret: SECRET } });
     const c = await connect(url);
     await c.request({ type: 'subscribe', channel: 'chat' });
@@ -104,7 +112,9 @@ describe('subscribe and publish proxy', () => {
     expect((await c.request({ type: 'subscribe', channel: 'bad channel!' })).data).toMatchObject({
       code: 'invalid_channel',
     });
-    expect((await c.request({ type: 'subscribe', channel: 'secret' })).data).toMatchObject({ code: 'forbidden' });
+    expect((await c.request({ type: 'subscribe', channel: 'secret' })).data).toMatchObject({
+      code: 'forbidden',
+    });
     expect((await c.request({ type: 'publish', channel: 'closed', data: 1 })).data).toMatchObject({
       code: 'forbidden',
     });
@@ -120,7 +130,12 @@ describe('subscribe and publish proxy', () => {
   it('refuses with proxy_unavailable and retry_after_ms when the application fails', async () => {
     const app = await TestApp.start(() => ({ status: 502 }));
     const { url } = await startBacked({
-      proxy: { subscribeUrl: app.url('/sub'), publishUrl: app.url('/pub'), secret: SECRET, retryAfterMs: 750 },
+      proxy: {
+        subscribeUrl: app.url('/sub'),
+        publishUrl: app.url('/pub'),
+        secret: SECRET,
+        retryAfterMs: 750,
+      },
     });
     const c = await connect(url);
     const expected = {

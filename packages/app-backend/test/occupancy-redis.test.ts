@@ -115,7 +115,12 @@ describe.skipIf(missing !== false)('cluster-wide occupancy on Redis, two nodes',
     // A node that takes two channels, then dies (its Redis connection drops, nothing is let go of).
     const told: OccupancyChange[] = [];
     const client = new Redis(REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    const dead = new RedisChannelOccupancy({ redis: client, keyPrefix: prefix, leaseMs: 600, logger: silentLogger });
+    const dead = new RedisChannelOccupancy({
+      redis: client,
+      keyPrefix: prefix,
+      leaseMs: 600,
+      logger: silentLogger,
+    });
     onCleanup(() => dead.stop());
     await new Promise<void>((resolve) => client.once('ready', () => resolve()));
     dead.start('dead-node', 100, (change) => told.push(change));
@@ -136,6 +141,9 @@ describe.skipIf(missing !== false)('cluster-wide occupancy on Redis, two nodes',
     expect(events()).toHaveLength(1);
     await cb.request({ type: 'unsubscribe', channel: 'shared' });
     await waitUntil(() => events().length === 2, 3000, 'shared vacated');
-    expect(events().map((e) => `${e.name} ${e.channel}`)).toEqual(['channel.vacated ghost', 'channel.vacated shared']);
+    expect(events().map((e) => `${e.name} ${e.channel}`)).toEqual([
+      'channel.vacated ghost',
+      'channel.vacated shared',
+    ]);
   });
 });

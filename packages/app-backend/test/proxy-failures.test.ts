@@ -23,10 +23,18 @@ describe('proxy failure modes', () => {
   it('bounds the requests in flight per node and refuses beyond the queue at once', async () => {
     const app = await TestApp.start(() => ({ body: { result: {} }, delayMs: 300 }));
     const { url, appBackend } = await startBacked({
-      proxy: { subscribeUrl: app.url('/sub'), secret: SECRET, maxConcurrency: 2, maxQueue: 1, timeoutMs: 3000 },
+      proxy: {
+        subscribeUrl: app.url('/sub'),
+        secret: SECRET,
+        maxConcurrency: 2,
+        maxQueue: 1,
+        timeoutMs: 3000,
+      },
     });
     const clients = await Promise.all([1, 2, 3, 4, 5].map(() => connect(url)));
-    const replies = await Promise.all(clients.map((c, i) => c.request({ type: 'subscribe', channel: `c${i}` })));
+    const replies = await Promise.all(
+      clients.map((c, i) => c.request({ type: 'subscribe', channel: `c${i}` })),
+    );
     const codes = replies.map((r) => (r.type === 'ack' ? 'ack' : (r.data as { code: string }).code)).sort();
     expect(codes).toEqual(['ack', 'ack', 'ack', UNAVAILABLE, UNAVAILABLE]);
     expect(app.maxInFlight).toBe(2);
@@ -42,7 +50,9 @@ describe('proxy failure modes', () => {
     let healthy = false;
     const app = await TestApp.start(() => (healthy ? { body: { result: {} } } : { status: 500 }));
     const { url, appBackend, gateway } = await startBacked(
-      { proxy: { subscribeUrl: app.url('/sub'), secret: SECRET, breakerFailures: 3, breakerCooldownMs: 400 } },
+      {
+        proxy: { subscribeUrl: app.url('/sub'), secret: SECRET, breakerFailures: 3, breakerCooldownMs: 400 },
+      },
       { apiKey: 'k'.repeat(32) },
     );
     const c = await connect(url);
@@ -65,7 +75,9 @@ describe('proxy failure modes', () => {
       proxy: { in_flight: 0, queued: 0, breakers: { subscribe: 'open' } },
     });
     const port = gateway.address()!.port;
-    const publicHealth = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
+    const publicHealth = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as {
+      components: Record<string, unknown>;
+    };
     expect(publicHealth.components.app_backend).toEqual({ status: 'degraded' });
 
     // After the cooldown one trial goes; it fails: open again.

@@ -27,7 +27,7 @@ describe('webhooks', () => {
     const app = await TestApp.start(() => ({ body: {} }));
     const { url, gateway } = await startHooks(app, { vacateDelayMs: 0, clientEventChannels: ['room:*'] });
     const c = await connect(url, {});
-    const sessionId = (c.frames[0]?.data as { session_id: string }).session_id;
+    const sessionId = ((await c.welcome()).data as { session_id: string }).session_id;
     await c.request({ type: 'subscribe', channel: 'room:1' });
     await c.request({ type: 'publish', channel: 'room:1', event: 'typing', data: { on: true } });
     await c.request({ type: 'publish', channel: 'lobby', data: 'not opted in' });
@@ -39,25 +39,43 @@ describe('webhooks', () => {
     const room = { channel: 'room:1', tenant_id: null };
     const member = { session_id: sessionId, user_id: null, joined_at: expect.any(Number) };
     // Events of different kinds may be told in any order: compared by name.
-    const byName = (list: readonly { name: string }[]) => [...list].sort((a, b) => a.name.localeCompare(b.name));
-    expect(byName(got)).toEqual(byName([
-      { ...base, name: 'session.connected', session_id: sessionId, user_id: null, tenant_id: null, remote_address: '127.0.0.1' },
-      { ...base, name: 'channel.occupied', ...room },
-      { ...base, name: 'presence.member_added', ...room, ...member },
-      { ...base, name: 'client.event', ...room, session_id: sessionId, user_id: null, event: 'typing', data: { on: true } },
-      { ...base, name: 'channel.vacated', ...room },
-      {
-        ...base,
-        name: 'session.disconnected',
-        session_id: sessionId,
-        user_id: null,
-        tenant_id: null,
-        code: 1000,
-        reason: '',
-        duration_ms: expect.any(Number),
-      },
-      { ...base, name: 'presence.member_removed', ...room, ...member },
-    ]));
+    const byName = (list: readonly Record<string, unknown>[]) =>
+      [...list].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    expect(byName(got)).toEqual(
+      byName([
+        {
+          ...base,
+          name: 'session.connected',
+          session_id: sessionId,
+          user_id: null,
+          tenant_id: null,
+          remote_address: '127.0.0.1',
+        },
+        { ...base, name: 'channel.occupied', ...room },
+        { ...base, name: 'presence.member_added', ...room, ...member },
+        {
+          ...base,
+          name: 'client.event',
+          ...room,
+          session_id: sessionId,
+          user_id: null,
+          event: 'typing',
+          data: { on: true },
+        },
+        { ...base, name: 'channel.vacated', ...room },
+        {
+          ...base,
+          name: 'session.disconnected',
+          session_id: sessionId,
+          user_id: null,
+          tenant_id: null,
+          code: 1000,
+          reason: '',
+          duration_ms: expect.any(Number),
+        },
+        { ...base, name: 'presence.member_removed', ...room, ...member },
+      ]),
+    );
     expect(new Set(got.map((e) => e.id)).size).toBe(7);
     for (const r of app.requests) {
       expect(r.verified).toBe(true);
@@ -79,7 +97,9 @@ describe('webhooks', () => {
     });
     const c = await connect(url);
     await c.request({ type: 'subscribe', channel: 'x' });
-    await waitUntil(() => events(app.to('/channels')).length === 1 && events(app.to('/sessions')).length === 1);
+    await waitUntil(
+      () => events(app.to('/channels')).length === 1 && events(app.to('/sessions')).length === 1,
+    );
     expect(events(app.to('/sessions')).map((e) => e.name)).toEqual(['session.connected']);
     expect(events(app.to('/channels')).map((e) => e.name)).toEqual(['channel.occupied']);
   });
@@ -216,7 +236,11 @@ describe('webhooks', () => {
     await c.request({ type: 'subscribe', channel: 'z' });
     await gateway.stop();
     await appBackend.stop();
-    expect(events(app.requests).map((e) => e.name).sort()).toEqual(['channel.vacated', 'session.disconnected']);
+    expect(
+      events(app.requests)
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(['channel.vacated', 'session.disconnected']);
   });
 
   it('drops what is queued at stop when the endpoint does not answer within stopTimeoutMs', async () => {
