@@ -10,7 +10,7 @@
  *   P vacating          ZSET <channel> -> when its vacate is due (ms)
  *
  * Times come from the Redis server's clock (TIME), so that nodes' clocks never disagree.
- * Keys are derived in the scripts: one Redis, or a Redis Cluster with a hash tag in the prefix.
+ * Keys are derived in the scripts, so they need one Redis server (not a Redis Cluster).
  */
 
 const NOW = `

@@ -21,11 +21,12 @@ export interface WebhookTargetOptions {
  */
 export interface RedisOccupancyOptions {
   /**
-   * An ioredis client (create it with `enableOfflineQueue: false`; it stays yours), or a
+   * One Redis server (not a Redis Cluster: the scripts touch the keys of several channels): an
+   * ioredis client (create it with `enableOfflineQueue: false`; it stays yours), or a
    * `redis://` / `rediss://` URL (a client of its own is made and closed; ioredis must be installed).
    */
   redis: Redis | string;
-  /** Prefix of its keys; every node of a cluster uses the same. For Redis Cluster, include a hash tag. @default 'dotmac:occupancy:' */
+  /** Prefix of its keys; every node of a cluster uses the same. @default 'dotmac:occupancy:' */
   keyPrefix?: string;
   /** A node's share of a channel expires this long after its last refresh: the time a dead node's channels take to count as left. @default 60000 */
   leaseMs?: number;
