@@ -1,3 +1,4 @@
+import type { Authenticator } from '@dotmac-ws/core';
 import { freePort, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { connect, SECRET, startBacked, TestApp } from './helpers';
@@ -80,6 +81,33 @@ describe('connect proxy', () => {
       channel: 'room:1',
       data: null,
     });
+  });
+
+  it("puts the result's info in the session's presence", async () => {
+    const app = await TestApp.start(() => ({ body: { result: { user: 'u1', info: { name: 'Ann' } } } }));
+    const { url } = await startBacked(
+      { proxy: { connectUrl: app.url('/connect'), secret: SECRET } },
+      { channelPolicy: { canSubscribe: () => true, canPublish: () => true, options: () => ({ presence: true }) } },
+    );
+    const c = await connect(url);
+    await c.request({ type: 'subscribe', channel: 'room' });
+    const presence = await c.request({ type: 'presence', channel: 'room' });
+    expect(Object.values((presence.data as { clients: Record<string, unknown> }).clients)).toEqual([
+      { user: 'u1', node: expect.any(String), joined_at: expect.any(Number), info: { name: 'Ann' } },
+    ]);
+  });
+
+  it("keeps a token session's forwarded headers across an in-band auth", async () => {
+    const app = await TestApp.start();
+    const tokens: Authenticator = { authenticate: (token) => ({ userId: token.replace('user:', '') }) };
+    const { url } = await startBacked(
+      { proxy: { subscribeUrl: app.url('/sub'), secret: SECRET, forwardHeaders: ['x-trace'] } },
+      { authenticator: tokens },
+    );
+    const c = await connect(url, { authorization: 'Bearer user:u1', 'x-trace': 't-1' });
+    expect((await c.request({ type: 'auth', data: { token: 'user:u1' } })).type).toBe('ack');
+    await c.request({ type: 'subscribe', channel: 'a' });
+    expect(app.to('/sub')[0]?.body).toMatchObject({ user_id: 'u1', headers: { 'x-trace': 't-1' } });
   });
 
   it('lets an anonymous connection in when the result names no user', async () => {

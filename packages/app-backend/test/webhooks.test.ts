@@ -1,7 +1,7 @@
-import type { ChannelPolicy } from '@dotmac-ws/core';
+import type { ChannelPolicy, GatewayOptions } from '@dotmac-ws/core';
 import { sleep, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import type { WebhookEvent, WebhookOptions } from '../src';
+import type { WebhookEvent, WebhookEventName, WebhookOptions } from '../src';
 import { type AppRequest, connect, SECRET, startBacked, TestApp } from './helpers';
 
 /** Presence on `room:*`, publishing anywhere. */
@@ -15,17 +15,32 @@ function events(requests: readonly AppRequest[]): WebhookEvent[] {
   return requests.flatMap((r) => (r.body as { events: WebhookEvent[] }).events);
 }
 
-async function startHooks(app: TestApp, webhooks: Partial<WebhookOptions>, gatewayOptions = {}) {
-  return startBacked(
-    { webhooks: { targets: [{ url: app.url('/hooks') }], secret: SECRET, batchMs: 20, ...webhooks } },
-    { channelPolicy: presencePolicy, presenceGraceMs: 0, ...gatewayOptions },
+/**
+ * A test app (answering with `answer`) and a gateway whose one webhook target, `/hooks`, gets
+ * `events` (every event when undefined).
+ */
+async function hooked(
+  events: readonly WebhookEventName[] | undefined,
+  webhooks: Partial<WebhookOptions>,
+  answer: TestApp['handler'] = () => ({ body: {} }),
+  gatewayOptions: GatewayOptions = {},
+) {
+  const app = await TestApp.start(answer);
+  const backed = await startBacked(
+    { webhooks: { targets: [{ url: app.url('/hooks'), events }], secret: SECRET, ...webhooks } },
+    gatewayOptions,
   );
+  return { app, ...backed };
 }
 
 describe('webhooks', () => {
   it('sends every event kind with its fields, signed, in the documented batch shape', async () => {
-    const app = await TestApp.start(() => ({ body: {} }));
-    const { url, gateway } = await startHooks(app, { vacateDelayMs: 0, clientEventChannels: ['room:*'] });
+    const { app, url, gateway } = await hooked(
+      undefined,
+      { batchMs: 20, vacateDelayMs: 0, clientEventChannels: ['room:*'] },
+      undefined,
+      { channelPolicy: presencePolicy, presenceGraceMs: 0 },
+    );
     const c = await connect(url, {});
     const sessionId = ((await c.welcome()).data as { session_id: string }).session_id;
     await c.request({ type: 'subscribe', channel: 'room:1' });
@@ -105,15 +120,7 @@ describe('webhooks', () => {
   });
 
   it('batches up to batchSize events, or what came within batchMs', async () => {
-    const app = await TestApp.start(() => ({ body: {} }));
-    const { url } = await startBacked({
-      webhooks: {
-        targets: [{ url: app.url('/hooks'), events: ['session.connected'] }],
-        secret: SECRET,
-        batchSize: 3,
-        batchMs: 400,
-      },
-    });
+    const { app, url } = await hooked(['session.connected'], { batchSize: 3, batchMs: 400 });
     const opened = Date.now();
     for (let i = 0; i < 7; i++) await connect(url);
     await app.waitRequests('/hooks', 2, 300);
@@ -125,15 +132,11 @@ describe('webhooks', () => {
 
   it('retries a failing endpoint with backoff: the same events, the same ids, delivered once it answers 2xx', async () => {
     let attempts = 0;
-    const app = await TestApp.start(() => (++attempts <= 2 ? { status: 500 } : { body: {} }));
-    const { url, appBackend } = await startBacked({
-      webhooks: {
-        targets: [{ url: app.url('/hooks'), events: ['session.connected'] }],
-        secret: SECRET,
-        batchMs: 50,
-        retryBaseMs: 100,
-      },
-    });
+    const { app, url, appBackend } = await hooked(
+      ['session.connected'],
+      { batchMs: 50, retryBaseMs: 100 },
+      () => (++attempts <= 2 ? { status: 500 } : { body: {} }),
+    );
     await Promise.all([connect(url), connect(url)]);
     const [first, second, third] = await app.waitRequests('/hooks', 3, 3000);
     const ids = (r: AppRequest | undefined) => events(r === undefined ? [] : [r]).map((e) => e.id);
@@ -177,16 +180,11 @@ describe('webhooks', () => {
   });
 
   it('drops and counts events beyond the queue', async () => {
-    const app = await TestApp.start(() => ({ body: {}, delayMs: 500 }));
-    const { url, appBackend } = await startBacked({
-      webhooks: {
-        targets: [{ url: app.url('/hooks'), events: ['session.connected'] }],
-        secret: SECRET,
-        batchSize: 1,
-        batchMs: 0,
-        queueSize: 2,
-      },
-    });
+    const { url, appBackend } = await hooked(
+      ['session.connected'],
+      { batchSize: 1, batchMs: 0, queueSize: 2 },
+      () => ({ body: {}, delayMs: 500 }),
+    );
     for (let i = 0; i < 5; i++) await connect(url);
     expect(appBackend.stats().webhooks?.targets[0]).toMatchObject({ queued: 2, dropped: { queue_full: 3 } });
     expect(appBackend.metrics()).toContain(
@@ -196,14 +194,9 @@ describe('webhooks', () => {
   });
 
   it('waits vacateDelayMs before channel.vacated: a quick resubscribe sends nothing', async () => {
-    const app = await TestApp.start(() => ({ body: {} }));
-    const { url } = await startBacked({
-      webhooks: {
-        targets: [{ url: app.url('/hooks'), events: ['channel.occupied', 'channel.vacated'] }],
-        secret: SECRET,
-        batchMs: 0,
-        vacateDelayMs: 400,
-      },
+    const { app, url } = await hooked(['channel.occupied', 'channel.vacated'], {
+      batchMs: 0,
+      vacateDelayMs: 400,
     });
     const c = await connect(url);
     await c.request({ type: 'subscribe', channel: 'q' });
@@ -223,14 +216,9 @@ describe('webhooks', () => {
   });
 
   it('at stop, sends what is queued (the vacates of the drain included); drops what cannot go', async () => {
-    const app = await TestApp.start(() => ({ body: {} }));
-    const { url, gateway, appBackend } = await startBacked({
-      webhooks: {
-        targets: [{ url: app.url('/hooks'), events: ['channel.vacated', 'session.disconnected'] }],
-        secret: SECRET,
-        batchMs: 60_000,
-        vacateDelayMs: 60_000,
-      },
+    const { app, url, gateway, appBackend } = await hooked(['channel.vacated', 'session.disconnected'], {
+      batchMs: 60_000,
+      vacateDelayMs: 60_000,
     });
     const c = await connect(url);
     await c.request({ type: 'subscribe', channel: 'z' });
@@ -244,17 +232,11 @@ describe('webhooks', () => {
   });
 
   it('drops what is queued at stop when the endpoint does not answer within stopTimeoutMs', async () => {
-    const app = await TestApp.start(() => ({ status: 500 }));
-    const { url, gateway, appBackend } = await startBacked({
-      webhooks: {
-        targets: [{ url: app.url('/hooks'), events: ['session.connected'] }],
-        secret: SECRET,
-        batchSize: 1,
-        batchMs: 60_000,
-        retryBaseMs: 100,
-        stopTimeoutMs: 300,
-      },
-    });
+    const { url, gateway, appBackend } = await hooked(
+      ['session.connected'],
+      { batchSize: 1, batchMs: 60_000, retryBaseMs: 100, stopTimeoutMs: 300 },
+      () => ({ status: 500 }),
+    );
     await connect(url);
     await connect(url);
     const stopping = Date.now();
