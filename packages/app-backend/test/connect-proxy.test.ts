@@ -87,7 +87,13 @@ describe('connect proxy', () => {
     const app = await TestApp.start(() => ({ body: { result: { user: 'u1', info: { name: 'Ann' } } } }));
     const { url } = await startBacked(
       { proxy: { connectUrl: app.url('/connect'), secret: SECRET } },
-      { channelPolicy: { canSubscribe: () => true, canPublish: () => true, options: () => ({ presence: true }) } },
+      {
+        channelPolicy: {
+          canSubscribe: () => true,
+          canPublish: () => true,
+          options: () => ({ presence: true }),
+        },
+      },
     );
     const c = await connect(url);
     await c.request({ type: 'subscribe', channel: 'room' });
