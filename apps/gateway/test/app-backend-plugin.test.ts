@@ -1,6 +1,17 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { signRequest } from '@dotmac-ws/app-backend';
-import { freePort, startProcess, TestClient } from '@dotmac-ws/test-utils';
+import {
+  freePort,
+  onCleanup,
+  SHARED_REDIS,
+  sharedServiceMissing,
+  startProcess,
+  TestClient,
+  waitUntil,
+} from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { problemsOf, startApp } from './helpers';
 
@@ -108,6 +119,48 @@ describe.each(EXAMPLES)('the %s example application', (_name, command, args) => 
     expect(metrics).toContain('dotmac_ws_proxy_requests_total{route="connect",outcome="error"} 1');
     const sent = /dotmac_ws_webhook_events_total\{target="webhook",outcome="sent"\} (\d+)/.exec(metrics);
     expect(Number(sent?.[1])).toBeGreaterThanOrEqual(5);
+  });
+});
+
+const redisUp = (await sharedServiceMissing(SHARED_REDIS)) === false;
+
+describe.skipIf(!redisUp)('app-backend plugin on BACKEND=redis', () => {
+  it('keeps channel occupancy in Redis, under REDIS_KEY_PREFIX', async () => {
+    const received: { name: string; channel?: string }[] = [];
+    const hooks = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push(...(JSON.parse(Buffer.concat(chunks).toString()) as { events: [] }).events);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => hooks.close(() => resolve())));
+    const prefix = `test-${randomUUID()}:`;
+    const { url, gateway } = await startApp({
+      BACKEND: 'redis',
+      REDIS_KEY_PREFIX: prefix,
+      WEBHOOK_URL: `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hooks`,
+      WEBHOOK_EVENTS: 'channel.occupied',
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_BATCH_MS: '0',
+      // At stop the channel is vacated at once: nothing is left in the shared Redis.
+      WEBHOOK_VACATE_DELAY_MS: '0',
+    });
+    const c = await TestClient.open(url);
+    await c.welcome();
+    await c.request({ type: 'subscribe', channel: 'room' });
+    await waitUntil(() => received.length === 1);
+    expect(received[0]).toMatchObject({ name: 'channel.occupied', channel: 'room' });
+    // The occupancy store is Redis, and it answers.
+    expect((await gateway.healthCheck()).components.app_backend).toEqual({
+      status: 'healthy',
+      webhooks: {
+        targets: [{ name: 'webhook', queued: 0, failing: false }],
+        occupancy: { status: 'healthy', store: 'redis', errors: 0 },
+      },
+    });
   });
 });
 

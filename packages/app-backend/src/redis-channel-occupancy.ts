@@ -88,7 +88,7 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
 
   occupied(channel: ChannelRef): void {
     this.#local.set(channel.internal, channel);
-    const client = this.#client;
+    const client = this.#ready();
     if (client === null) return;
     this.#track(
       client
@@ -112,12 +112,14 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
   }
 
   health(): { status: 'healthy' | 'degraded'; store: 'redis'; errors: number; error?: string } {
-    const status = this.#failing || this.#client === null ? 'degraded' : 'healthy';
+    const connected = this.#ready() !== null;
+    const status = this.#failing || !connected ? 'degraded' : 'healthy';
+    const error = connected ? this.#lastError : 'not connected to Redis';
     return {
       status,
       store: 'redis',
       errors: this.#errors,
-      ...(status === 'degraded' && this.#lastError !== null ? { error: this.#lastError } : {}),
+      ...(status === 'degraded' && error !== null ? { error } : {}),
     };
   }
 
@@ -152,7 +154,7 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
   }
 
   #sendVacate(internal: string): void {
-    const client = this.#client;
+    const client = this.#ready();
     if (client === null || this.#stopped) return;
     this.#track(
       client
@@ -166,7 +168,7 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
    * a local vacate that follows is sent after them, so it cannot be undone by a renewal.
    */
   #renew(): void {
-    const client = this.#client;
+    const client = this.#ready();
     if (client === null || this.#stopped || this.#local.size === 0) return;
     const channels = [...this.#local.values()];
     for (let i = 0; i < channels.length; i += RENEW_CHUNK) {
@@ -186,11 +188,20 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
   }
 
   #sweep(): void {
-    const client = this.#client;
+    const client = this.#ready();
     if (client === null || this.#stopped) return;
     this.#track(
       client.dotmacOccupancySweep(this.#prefix, this.#delayMs, SWEEP_LIMIT).then((r) => this.#tellVacated(r)),
     );
+  }
+
+  /**
+   * The client while it is connected, else null: nothing is sent meanwhile (a command would
+   * fail, or wait in a queue). What this node holds is registered when it is ready again, and a
+   * share it let go of meanwhile expires with its lease.
+   */
+  #ready(): (Redis & OccupancyCommands) | null {
+    return this.#client?.status === 'ready' ? this.#client : null;
   }
 
   /** Tells the `[channel, name, tenant, …]` triples of a script's reply as vacated. */
