@@ -31,7 +31,16 @@ export interface EnvVar {
   /** One sentence for docs/configuration.md. */
   description: string;
   /** Where it belongs, for grouping in the docs. */
-  group: 'server' | 'protocol' | 'backend' | 'auth' | 'ratelimit' | 'http' | 'observability' | 'operations';
+  group:
+    | 'server'
+    | 'protocol'
+    | 'backend'
+    | 'auth'
+    | 'ratelimit'
+    | 'app-backend'
+    | 'http'
+    | 'observability'
+    | 'operations';
 }
 
 /**
