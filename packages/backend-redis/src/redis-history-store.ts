@@ -124,7 +124,7 @@ export class RedisHistoryStore implements HistoryStore {
       Math.max(1, Math.ceil(entry.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS), ttlMs),
     ];
     const reply = await this.#client.run(`append to ${entry.channel}`, (conn) =>
-      APPEND_SCRIPT.run(conn, scriptKeys, args),
+      APPEND_SCRIPT.run(conn, scriptKeys, args, this.#client.generation),
     );
     const [offset, epoch, duplicate] = reply as [number, Buffer, number];
     return { offset, epoch: epoch.toString(), duplicate: duplicate === 1 };
@@ -155,6 +155,7 @@ export class RedisHistoryStore implements HistoryStore {
         conn,
         [keys.historyMeta, keys.historyStream],
         [newEpoch(), this.#metaTtlMs, from, limit, reverse ? 1 : 0],
+        this.#client.generation,
       );
       return reply as [number, Buffer, [Buffer, Buffer[]][]];
     });

@@ -143,7 +143,7 @@ export class RedisPresenceStore implements PresenceStore {
   #run(what: string, channel: string, script: RedisScript, args: ScriptArg[]): Promise<unknown> {
     const keys = new RedisChannelKeys(this.#client.options.keyPrefix, channel);
     return this.#client.run(what, (conn) =>
-      script.run(conn, [keys.presenceExpiry, keys.presenceMembers], args),
+      script.run(conn, [keys.presenceExpiry, keys.presenceMembers], args, this.#client.generation),
     );
   }
 }

@@ -16,14 +16,42 @@ export class RedisScript {
   /** The script's SHA1, as `EVALSHA` names it. */
   readonly sha: string;
   readonly #lua: string;
+  /** Per connection (and connection generation: a reconnect may meet a server without it), the `SCRIPT LOAD`. */
+  readonly #loads = new WeakMap<RedisConnection, { generation: number; done: Promise<void> }>();
 
   constructor(lua: string) {
     this.#lua = lua;
     this.sha = createHash('sha1').update(lua).digest('hex');
   }
 
-  /** Runs the script with `keys` (all in one slot) and `args`. */
-  async run(conn: RedisConnection, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  /**
+   * Runs the script with `keys` (all in one slot) and `args`. On a single Redis the script is
+   * loaded first (once per `generation` of the connection), and every call waits for that load,
+   * so calls reach Redis in call order: a call answered `NOSCRIPT` and resent as `EVAL` while a
+   * later call's `EVALSHA` succeeds (another node loaded the script meanwhile) would run them out
+   * of order, and one node's appends on a channel must get offsets in call order.
+   */
+  async run(
+    conn: RedisConnection,
+    keys: readonly string[],
+    args: readonly ScriptArg[],
+    generation = 0,
+  ): Promise<unknown> {
+    if ((conn as { isCluster?: boolean }).isCluster !== true) {
+      let load = this.#loads.get(conn);
+      if (load === undefined || load.generation !== generation) {
+        // A failed load is not fatal: EVALSHA then falls back to EVAL below.
+        load = {
+          generation,
+          done: conn.call('SCRIPT', 'LOAD', this.#lua).then(
+            () => undefined,
+            () => undefined,
+          ),
+        };
+        this.#loads.set(conn, load);
+      }
+      await load.done;
+    }
     try {
       return await conn.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
     } catch (error) {

@@ -35,11 +35,17 @@ export class RedisStoreClient {
   readonly #kind: string;
   #conn: RedisConnection | null = null;
   #lastError: string | null = null;
+  #generation = 0;
   readonly #life = new StartStopLifecycle({ open: () => this.#open(), close: () => this.#close() });
 
   constructor(o: ResolvedRedisBackendOptions, kind: string) {
     this.#o = o;
     this.#kind = kind;
+  }
+
+  /** Grows with every (re)connection: what the server knows (its scripts) may have changed. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** The resolved options. */
@@ -63,7 +69,9 @@ export class RedisStoreClient {
         this.#lastError = error.message;
       },
       onClose: () => undefined,
-      onReady: () => undefined,
+      onReady: () => {
+        this.#generation++;
+      },
     });
     try {
       await whenRedisReady(conn, this.#o, () => this.#lastError);

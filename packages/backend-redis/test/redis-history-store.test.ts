@@ -222,3 +222,37 @@ describe.skipIf(cannotStartRedis !== false)('RedisHistoryStore on a Redis that s
     );
   });
 });
+
+describe.skipIf(cannotStartRedis !== false)(
+  'RedisHistoryStore on a Redis that does not know its scripts yet',
+  () => {
+    it("one node's appends get offsets in call order while another node loads the script", async () => {
+      for (let round = 0; round < 5; round++) {
+        const redis = await RedisProcess.start();
+        const keyPrefix = uniquePrefix();
+        const a = new RedisHistoryStore({ url: redis.url, keyPrefix });
+        const b = new RedisHistoryStore({ url: redis.url, keyPrefix });
+        await Promise.all([a.start(), b.start()]);
+        onCleanup(() => a.stop());
+        onCleanup(() => b.stop());
+        const channel = `order:${randomUUID()}`;
+        const entry = (text: string): HistoryAppend => ({
+          channel,
+          body: Buffer.from(text),
+          size: 1000,
+          ttlMs: 60_000,
+          topic: `channel:${channel}`,
+        });
+        // B's first append loads the script while A's burst is under way. (A NOSCRIPT answer
+        // resent as EVAL while a later EVALSHA succeeds would reorder A's appends; the store loads
+        // its scripts before its first call on each connection so that this cannot happen.)
+        const burst = Array.from({ length: 200 }, (_, i) => a.append(entry(`a${i}`)));
+        const other = b.append(entry('b'));
+        const offsets = (await Promise.all(burst)).map((r) => r.offset);
+        await other;
+        expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
+        await redis.destroy();
+      }
+    });
+  },
+);
