@@ -120,6 +120,7 @@ export function createGatewayFromEnv(
 const CORE_OPTION_ENV: OptionEnvMap = {
   host: 'WS_HOST',
   port: 'WS_PORT',
+  listenBacklog: 'LISTEN_BACKLOG',
   path: 'WS_PATH',
   nodeId: 'NODE_ID',
   trustProxy: 'TRUST_PROXY',
@@ -153,6 +154,7 @@ function coreOptions(cfg: EnvConfig): GatewayOptions {
   return {
     host: cfg.string('WS_HOST'),
     port: cfg.int('WS_PORT'),
+    listenBacklog: cfg.int('LISTEN_BACKLOG'),
     path: cfg.string('WS_PATH'),
     nodeId: cfg.string('NODE_ID'),
     trustProxy: trustProxyFromEnv(cfg.string('TRUST_PROXY')),

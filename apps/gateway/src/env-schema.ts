@@ -141,6 +141,14 @@ export const CORE_ENV: readonly EnvVar[] = [
     description: 'Comma-separated origins allowed to connect; unset allows any.',
   },
   {
+    name: 'LISTEN_BACKLOG',
+    group: 'server',
+    kind: { type: 'int', min: 1, max: 1_000_000 },
+    default: '4096',
+    description:
+      'Connection attempts the kernel queues while the gateway is busy accepting (capped by `net.core.somaxconn`); a reconnect storm overflows small ones.',
+  },
+  {
     name: 'MAX_MESSAGE_BYTES',
     group: 'protocol',
     kind: { type: 'int', min: 64, max: 268_435_456 },

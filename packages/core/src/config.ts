@@ -31,6 +31,13 @@ export interface GatewayOptions {
   host?: string | undefined;
   /** Port to listen on; 0 binds a free port (see `gateway.address()`). @default 8765 */
   port?: number;
+  /**
+   * How many connection attempts the kernel queues while the gateway is busy accepting (the
+   * `listen` backlog; Linux caps it at `net.core.somaxconn`). A reconnect storm after a node died
+   * overflows Node's default of 511. Ignored when the gateway is attached to a server.
+   * @default 4096
+   */
+  listenBacklog?: number;
   /** The WebSocket path; `{path}/tenant/{id}` is the tenant-scoped endpoint. @default '/ws' */
   path?: string;
   /** An existing HTTP server to attach to instead of owning one. @default undefined */
@@ -166,6 +173,7 @@ export interface GatewayOptions {
 export interface ResolvedGatewayConfig {
   host: string | undefined;
   port: number;
+  listenBacklog: number;
   path: string;
   server: Server | undefined;
   serveHttp: boolean;
@@ -215,6 +223,7 @@ const PENDING_BYTES_PER_MESSAGE = 4;
 /** The defaults of every plain option. */
 export const DEFAULTS = {
   port: 8765,
+  listenBacklog: 4096,
   path: '/ws',
   requireToken: false,
   authInBand: true,
@@ -243,6 +252,7 @@ export const DEFAULTS = {
 
 const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
   ['port', 0, 65535],
+  ['listenBacklog', 1, 1_000_000],
   ['authTimeoutMs', 1, 3_600_000],
   ['authExpiringLeadMs', 0, 3_600_000],
   ['maxMessageBytes', 64, 256 * 1024 * 1024],
@@ -381,6 +391,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
   return {
     host: o.host,
     port: o.port,
+    listenBacklog: o.listenBacklog,
     path: o.path,
     server: o.server,
     serveHttp: o.serveHttp ?? o.server === undefined,

@@ -290,7 +290,7 @@ export class WebSocketGateway {
       if (this.#ownsServer) {
         await new Promise<void>((resolve, reject) => {
           this.server.once('error', reject);
-          this.server.listen(this.config.port, this.config.host, () => {
+          this.server.listen(this.config.port, this.config.host, this.config.listenBacklog, () => {
             this.server.off('error', reject);
             resolve();
           });
