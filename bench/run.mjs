@@ -133,8 +133,9 @@ const ctx = {
   fixedRate: FIXED_RATE,
   historySize: HISTORY_SIZE,
   ...STORM,
-  reconnectDelayMs: 100,
-  reconnectMaxDelayMs: 2000,
+  // The client SDK's reconnect defaults (@dotmac-ws/client): the first attempt after 0.5-1 s.
+  reconnectMinDelayMs: 500,
+  reconnectMaxDelayMs: 30_000,
   timeoutMs: 30_000,
   members: MEMBERS,
 };
@@ -391,7 +392,11 @@ const results = {
     idle: IDLE,
     payloadBytes: 100,
     historySize: HISTORY_SIZE,
-    storm: { ...STORM, reconnectDelayMs: ctx.reconnectDelayMs, reconnectMaxDelayMs: ctx.reconnectMaxDelayMs },
+    storm: {
+      ...STORM,
+      reconnectMinDelayMs: ctx.reconnectMinDelayMs,
+      reconnectMaxDelayMs: ctx.reconnectMaxDelayMs,
+    },
     members: MEMBERS,
     natsStores: NATS_STORES,
   },
@@ -527,6 +532,19 @@ function grid(table) {
     .join('\n');
 }
 
+/**
+ * What limited a storm besides the servers: the load process itself (busy most of its core), or
+ * other processes on the machine (the load process, alone on CPU 1 by design, waited for it).
+ */
+function boundNote(runnerBusy, runnerWait) {
+  const notes = [];
+  if (runnerBusy > 0.85) notes.push('RUNNER-BOUND: the load process, not the servers, set the pace');
+  if ((runnerWait ?? 0) > 0.2) {
+    notes.push('MACHINE-BOUND: other processes kept the load process off its core; rerun on a quiet machine');
+  }
+  return notes.length > 0 ? ` (${notes.join('; ')})` : '';
+}
+
 let out = `\ndotmac-ws bench, ${results.date}, ${results.machine.cpu} (${results.machine.cores} cores), Node ${process.version}\n`;
 out += `${results.machine.pinning}; load average before ${results.load.before}, after ${results.load.after}; medians of ${REPEAT} run(s)\n`;
 const peers = chosen.filter((k) => results.fanout[k] || results.idle[k]);
@@ -620,7 +638,7 @@ if (history.length > 0) {
 }
 const storm = Object.entries(results.storm);
 if (storm.length > 0) {
-  out += `\nreconnect storm (${STORM.clients} clients of ${STORM.channels} history channels on node A of two, ${STORM.rate} msg/s published on node B; node A SIGKILLed; clients reconnect to B with since, jittered backoff ${ctx.reconnectDelayMs}-${ctx.reconnectMaxDelayMs} ms):\n`;
+  out += `\nreconnect storm (${STORM.clients} clients of ${STORM.channels} history channels on node A of two, ${STORM.rate} msg/s published on node B; node A SIGKILLed; clients reconnect to B with since, the client SDK's backoff, first attempt after ${ctx.reconnectMinDelayMs}-${2 * ctx.reconnectMinDelayMs} ms):\n`;
   for (const [b, s] of storm) {
     if (s.skipped) {
       out += `  over ${b.padEnd(6)} not measured: ${s.skipped}\n`;
@@ -632,7 +650,8 @@ if (storm.length > 0) {
     }
     out += `  over ${b.padEnd(6)} all ${f(s.clients, 0)} recovered in ${s.allRecoveredMs === null ? 'NOT ALL' : `${f(s.allRecoveredMs, 0)} ms`} (target <= ${STORM_LIMIT_MS} ms; p50 ${f(s.p50RecoveryMs, 0)}, p99 ${f(s.p99RecoveryMs, 0)} ms); `;
     out += `lost ${s.correctness.lost}, duplicated ${s.correctness.duplicates}, resynced ${f(s.resynced, 0)}, unrecovered ${f(s.unrecovered, 0)}; ${f(s.attempts, 0)} attempts\n`;
-    out += `         store CPU ${f(s.storeCpuMs, 0)} ms in the ${f(s.stormMs, 0)} ms storm (${pct(s.storeCpuShare)} of a core), ${f(s.storeOps, 0)} ${b === 'nats' ? 'messages in' : 'commands'} (${f(s.storeOpsPerClient, 2)} per client); node B CPU ${f(s.survivorCpuMs, 0)} ms; load busy ${pct(s.runnerBusy)}${s.runnerBound ? ' (RUNNER-BOUND: the load process, not the servers, limited the storm)' : ''}\n`;
+    out += `         store CPU ${f(s.storeCpuMs, 0)} ms in the ${f(s.stormMs, 0)} ms storm (${pct(s.storeCpuShare)} of a core), ${f(s.storeOps, 0)} ${b === 'nats' ? 'messages in' : 'commands'} (${f(s.storeOpsPerClient, 2)} per client); node B CPU ${f(s.survivorCpuMs, 0)} ms (waited for a CPU ${pct(s.survivorWaitShare)} of the storm); kernel listen-queue overflows ${f(s.listenOverflows, 0)} (machine-wide)\n`;
+    out += `         load process busy ${pct(s.runnerBusy)} of its core, waited for a CPU ${pct(s.runnerWaitShare)}, event-loop delay up to ${f(s.runnerLoopDelayMaxMs, 0)} ms${boundNote(s.runnerBusy, s.runnerWaitShare)}\n`;
   }
 }
 const presence = Object.entries(results.presence);
@@ -649,6 +668,7 @@ if (presence.length > 0) {
       'store ops/join (Redis: commands / scripts; NATS: msgs in)',
       'store CPU ms',
       'load busy',
+      'waited for CPU: servers / load',
     ],
   ];
   const notes = [];
@@ -659,6 +679,8 @@ if (presence.length > 0) {
     }
     for (const [v, p] of Object.entries(variants)) {
       if (p.runs === 0) continue;
+      const bound = boundNote(p.runnerBusy, p.runnerWaitShare);
+      if (bound) notes.push(`  ${b} ${v}:${bound}`);
       table.push([
         `${b} ${v === 'join_leave' ? 'presence+join_leave' : v}`,
         f(p.allSubscribedMs, 0),
@@ -670,7 +692,8 @@ if (presence.length > 0) {
           ? f(p.storeOpsPerJoin, 2)
           : `${f(p.storeOpsPerJoin, 2)} / ${f(p.storeScriptsPerJoin, 2)}`,
         f(p.storeCpuMs, 0),
-        `${pct(p.runnerBusy)}${p.runnerBound ? ' (runner-bound)' : ''}`,
+        pct(p.runnerBusy),
+        `${pct(p.serverWaitShare)} / ${pct(p.runnerWaitShare)}`,
       ]);
     }
   }

@@ -1,4 +1,5 @@
 // Small helpers the bench's sections share: a free port, whether a port answers, a pause.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /** A TCP port on 127.0.0.1 that nothing listens on (now). */
@@ -38,4 +39,22 @@ export async function waitForPort(port, what, exited, stderr, timeoutMs = 15_000
     }
     await sleep(50);
   }
+}
+
+/**
+ * The kernel's count of connections dropped because a listen queue was full
+ * (`TcpExt: ListenOverflows` in /proc/net/netstat; machine-wide), or null off Linux.
+ */
+export function listenOverflows() {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    for (let i = 0; i + 1 < lines.length; i++) {
+      if (!lines[i].startsWith('TcpExt:') || !lines[i + 1].startsWith('TcpExt:')) continue;
+      const names = lines[i].split(/\s+/);
+      const values = lines[i + 1].split(/\s+/);
+      const at = names.indexOf('ListenOverflows');
+      return at < 0 ? null : Number(values[at]);
+    }
+  } catch {}
+  return null;
 }

@@ -3,16 +3,16 @@
 // subscribe was answered, until the join pushes stopped, the gateways' CPU, and the store
 // operations per join (Redis: INFO commandstats deltas; NATS: messages into the server).
 import { sampleProcess } from '@dotmac-ws/loadtest';
-import WebSocket from 'ws';
+import { LeanSocket } from './lean-socket.mjs';
 import { sleep } from './net-util.mjs';
 import { rulesEnv } from './rules-file.mjs';
+import { schedWaitMs, waitShare } from './sched-wait.mjs';
 import { opsDelta, startStore } from './store-process.mjs';
 import { log, runnerCpuMs, usPer } from './summary.mjs';
 
 const CONNECT_CONCURRENCY = 256;
 /** The join pushes are over when none came for this long after the last subscribe was answered. */
 const QUIET_MS = 1000;
-const RUNNER_BOUND = 0.85;
 const JOIN = Buffer.from('{"type":"join"');
 
 /** The three sides of the comparison: channel options in the rules file. */
@@ -23,43 +23,34 @@ export const PRESENCE_VARIANTS = {
 };
 
 /** A session that is ready (welcome received); counts what it gets after that. */
-function openMember(url, tally, timeoutMs = 20_000) {
+async function openMember(url, tally, timeoutMs = 20_000) {
+  const ws = await LeanSocket.connect(url, { protocol: 'dotmac.v1', timeoutMs });
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, ['dotmac.v1'], {
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-      handshakeTimeout: timeoutMs,
-    });
-    let ready = false;
     const timer = setTimeout(() => {
       ws.terminate();
-      reject(new Error('timeout'));
+      reject(new Error('no welcome'));
     }, timeoutMs);
-    ws.on('error', (e) => {
-      if (ready) return;
+    ws.onClose = () => {
       clearTimeout(timer);
-      reject(e);
-    });
-    ws.on('message', (data) => {
-      if (!ready) {
-        ready = true;
-        clearTimeout(timer);
-        resolve(ws);
-        return;
-      }
-      if (data.length >= JOIN.length && data.compare(JOIN, 0, JOIN.length, 0, JOIN.length) === 0) {
-        tally.joins++;
-        tally.lastJoinAt = performance.now();
-        return;
-      }
-      if (data[9] === 97 /* ack */) {
-        tally.acks++;
-        tally.lastAckAt = performance.now();
-      } else if (data[9] === 101 /* error */) {
-        tally.errors++;
-        tally.lastAckAt = performance.now();
-      }
-    });
+      reject(new Error('closed before welcome'));
+    };
+    ws.onMessage = () => {
+      clearTimeout(timer);
+      ws.onClose = null;
+      ws.onMessage = (data) => {
+        if (data.length >= JOIN.length && data.compare(JOIN, 0, JOIN.length, 0, JOIN.length) === 0) {
+          tally.joins++;
+          tally.lastJoinAt = performance.now();
+        } else if (data[9] === 97 /* ack */) {
+          tally.acks++;
+          tally.lastAckAt = performance.now();
+        } else if (data[9] === 101 /* error */) {
+          tally.errors++;
+          tally.lastAckAt = performance.now();
+        }
+      };
+      resolve(ws);
+    };
   });
 }
 
@@ -99,7 +90,11 @@ export async function presenceRun(ctx, backend, variant) {
     const pids = gateways.map((g) => g.pid);
     const cpuNow = () => pids.reduce((s, pid) => s + (sampleProcess(pid)?.cpuMs ?? 0), 0);
     const storeCpu = () => (store ? (sampleProcess(store.pid)?.cpuMs ?? 0) : 0);
-    const before = { cpu: cpuNow(), store: storeCpu(), ops: store ? await store.counts() : null };
+    const waits = () => ({
+      gateways: pids.reduce((sum, pid) => sum + (schedWaitMs(pid) ?? 0), 0),
+      runner: schedWaitMs(),
+    });
+    const before = { cpu: cpuNow(), store: storeCpu(), ops: store ? await store.counts() : null, ...waits() };
     const runnerFrom = process.cpuUsage();
     const t0 = performance.now();
     for (const ws of sockets) ws.send(frame);
@@ -111,7 +106,7 @@ export async function presenceRun(ctx, backend, variant) {
       await sleep(20);
     }
     const end = Math.max(tally.lastAckAt, tally.lastJoinAt);
-    const after = { cpu: cpuNow(), store: storeCpu(), ops: store ? await store.counts() : null };
+    const after = { cpu: cpuNow(), store: storeCpu(), ops: store ? await store.counts() : null, ...waits() };
     const runnerMs = runnerCpuMs(runnerFrom);
     const members = sockets.length;
     const ops = store ? opsDelta(backend, before.ops, after.ops) : null;
@@ -135,9 +130,10 @@ export async function presenceRun(ctx, backend, variant) {
       storeOpsPerJoin: ops ? Math.round((ops.total / members) * 100) / 100 : null,
       storeScriptsPerJoin: ops?.scripts != null ? Math.round((ops.scripts / members) * 100) / 100 : null,
       storeOpsBy: ops ? ops.by : null,
+      serverWaitShare: waitShare(before.gateways, after.gateways, end - t0),
       runnerCpuMs: Math.round(runnerMs),
+      runnerWaitShare: waitShare(before.runner, after.runner, end - t0),
       runnerBusy,
-      runnerBound: runnerBusy > RUNNER_BOUND,
       correctness: [{ lost: 0, duplicates: 0, outOfOrder: 0, failures: failed + tally.errors }],
     };
   } finally {

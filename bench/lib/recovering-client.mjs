@@ -1,8 +1,9 @@
 // A minimal client of a channel with history, for the reconnect storm: it keeps its position
-// ({offset, epoch}), and when its connection drops it reconnects (full-jitter exponential
-// backoff, bounded in attempts and time) to the next URL of its list and subscribes again with
-// `since`. It counts, by offset, what it lost (gaps) and what it got twice.
-import WebSocket from 'ws';
+// ({offset, epoch}), and when its connection drops it reconnects (the client SDK's backoff:
+// exponential with full jitter, bounded in attempts and time) to the next URL of its list and
+// subscribes again with `since`. It counts, by offset, what it lost (gaps) and what it got twice.
+import { backoffDelay } from '@dotmac-ws/client';
+import { LeanSocket } from './lean-socket.mjs';
 
 const SUBSCRIBE_ID = 1;
 const OFFSET_KEY = Buffer.from('"offset":');
@@ -51,9 +52,10 @@ export class RecoveringClient {
   #stopped = false;
 
   /**
-   * @param o `{ index, channel, urls, localAddress, timeoutMs, baseDelayMs, maxDelayMs,
-   *   giveUpMs, maxAttempts, tally }`: the first reconnection waits up to `baseDelayMs`, the
-   *   bound doubles up to `maxDelayMs`; the client gives up after `maxAttempts` or `giveUpMs`.
+   * @param o `{ index, channel, urls, localAddress, timeoutMs, minDelayMs, maxDelayMs,
+   *   giveUpMs, maxAttempts, tally }`: attempt k waits `backoffDelay(k, {minDelayMs,
+   *   maxDelayMs})` of @dotmac-ws/client (the first between min and 2 x min); the client gives
+   *   up after `maxAttempts` or `giveUpMs`.
    */
   constructor(o) {
     this.o = o;
@@ -112,8 +114,8 @@ export class RecoveringClient {
       if (!this.#stopped) this.#lost();
     };
     // Closed between the ack and now: its close event has fired already.
-    if (ws.readyState === WebSocket.CLOSED) closed();
-    else ws.on('close', closed);
+    if (ws.closed) closed();
+    else ws.onClose = closed;
   }
 
   #lost() {
@@ -130,13 +132,12 @@ export class RecoveringClient {
 
   async #recover() {
     const o = this.o;
-    let bound = o.baseDelayMs;
-    for (let attempt = 1; attempt <= o.maxAttempts && !this.#stopped; attempt++) {
-      const wait = Math.random() * bound;
+    const policy = { minDelayMs: o.minDelayMs, maxDelayMs: o.maxDelayMs };
+    for (let attempt = 0; attempt < o.maxAttempts && !this.#stopped; attempt++) {
+      const wait = backoffDelay(attempt, policy);
       if (performance.now() + wait - this.lostAt > o.giveUpMs) break;
       await new Promise((r) => setTimeout(r, wait));
       if (this.#stopped) return;
-      bound = Math.min(o.maxDelayMs, bound * 2);
       this.#urlIndex = (this.#urlIndex + 1) % o.urls.length;
       o.tally.attempts++;
       try {
@@ -173,15 +174,15 @@ export class RecoveringClient {
    * yet taken (before the ack, and after it until the caller sets `adopted`); rejects with a
    * reason.
    */
-  #open(urlIndex, since) {
+  async #open(urlIndex, since) {
     const o = this.o;
+    const deadline = performance.now() + o.timeoutMs;
+    const ws = await LeanSocket.connect(o.urls[urlIndex], {
+      protocol: 'dotmac.v1',
+      localAddress: o.localAddress,
+      timeoutMs: o.timeoutMs,
+    });
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(o.urls[urlIndex], ['dotmac.v1'], {
-        perMessageDeflate: false,
-        skipUTF8Validation: true,
-        handshakeTimeout: o.timeoutMs,
-        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
-      });
       const opened = { ws, ack: null, held: [], adopted: false };
       let answered = false;
       const fail = (reason) => {
@@ -191,10 +192,9 @@ export class RecoveringClient {
         ws.terminate();
         reject(reason);
       };
-      const timer = setTimeout(() => fail('timeout'), o.timeoutMs);
-      ws.on('error', (e) => fail(e.code ?? 'error'));
-      ws.on('close', (code) => fail(`closed_${code}`));
-      ws.on('message', (data) => {
+      const timer = setTimeout(() => fail('timeout'), Math.max(0, deadline - performance.now()));
+      ws.onClose = () => fail('closed');
+      ws.onMessage = (data) => {
         if (!isControl(data)) {
           const offset = offsetOf(data);
           if (offset < 0) return;
@@ -224,10 +224,11 @@ export class RecoveringClient {
         } else if (frame.id === SUBSCRIBE_ID && frame.type === 'ack') {
           answered = true;
           clearTimeout(timer);
+          ws.onClose = null;
           opened.ack = frame.data ?? {};
           resolve(opened);
         }
-      });
+      };
     });
   }
 }

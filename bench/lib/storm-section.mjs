@@ -3,20 +3,20 @@
 // client reconnects to B and subscribes again with `since`. Measures the time until all of
 // them recovered, what they lost or got twice (by offset), and the CPU of the store, of node B
 // and of this runner during the storm.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sampleProcess } from '@dotmac-ws/loadtest';
-import { sleep } from './net-util.mjs';
+import { listenOverflows, sleep } from './net-util.mjs';
 import { newTally, RecoveringClient } from './recovering-client.mjs';
 import { rulesEnv } from './rules-file.mjs';
+import { schedWaitMs, waitShare } from './sched-wait.mjs';
 import { opsDelta, startStore } from './store-process.mjs';
 import { StormPublishers, topOffsets } from './storm-publishers.mjs';
 import { log, runnerCpuMs } from './summary.mjs';
 
 /** Handshakes in flight while the clients first connect to node A. */
 const CONNECT_CONCURRENCY = 256;
-/** Source addresses 127.0.0.1..N the clients spread over (each reconnect needs a fresh port). */
-const SOURCE_ADDRESSES = 4;
-/** Runner busier than this share of its core during the storm: it, not the servers, may be the limit. */
-const RUNNER_BOUND = 0.85;
+/** Connections one source address carries: each client holds one port, then a second while it reconnects. */
+const PORTS_PER_ADDRESS = 25_000;
 
 const cpu = (pid) => sampleProcess(pid)?.cpuMs ?? null;
 const percentile = (sorted, p) =>
@@ -42,15 +42,18 @@ export async function stormRun(ctx, backend) {
     started.push(b);
     const channels = Array.from({ length: ctx.channels }, (_, c) => `storm-${c}`);
     const tally = newTally();
+    // Past one address's ephemeral ports, clients spread over 127.0.0.1..N (binding an address
+    // costs the runner a port search per connection, so a single address is left to the kernel).
+    const addresses = Math.ceil((2 * ctx.clients) / PORTS_PER_ADDRESS);
     for (let i = 0; i < ctx.clients; i++) {
       clients.push(
         new RecoveringClient({
           index: i,
           channel: channels[i % channels.length],
           urls: [a.url, b.url],
-          localAddress: `127.0.0.${1 + (i % SOURCE_ADDRESSES)}`,
+          localAddress: addresses > 1 ? `127.0.0.${1 + (i % addresses)}` : undefined,
           timeoutMs: 10_000,
-          baseDelayMs: ctx.reconnectDelayMs,
+          minDelayMs: ctx.reconnectMinDelayMs,
           maxDelayMs: ctx.reconnectMaxDelayMs,
           giveUpMs: ctx.timeoutMs,
           maxAttempts: 50,
@@ -85,27 +88,48 @@ export async function stormRun(ctx, backend) {
     await sleep(2000);
 
     // 3. Node A dies. The measured phase runs until every client recovered (or gave up).
-    const before = { store: cpu(store.pid), b: cpu(b.pid), ops: await store.counts() };
+    const before = {
+      store: cpu(store.pid),
+      b: cpu(b.pid),
+      ops: await store.counts(),
+      overflows: listenOverflows(),
+      bWait: schedWaitMs(b.pid),
+      runnerWait: schedWaitMs(),
+    };
     const runnerFrom = process.cpuUsage();
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const killedAt = performance.now();
     await a.kill();
     const deadline = killedAt + ctx.timeoutMs + 5000;
     let lastLog = killedAt;
+    /** Clients recovered at each whole second after the kill. */
+    const progress = [];
     while (performance.now() < deadline) {
       const down = ready.reduce((n, c) => n + (c.down || c.lostAt === null ? 1 : 0), 0);
       if (down === 0) break;
-      if (performance.now() - lastLog >= 2000) {
-        lastLog = performance.now();
+      const now = performance.now();
+      while ((progress.length + 1) * 1000 <= now - killedAt) progress.push(ready.length - down);
+      if (now - lastLog >= 2000) {
+        lastLog = now;
         log(
-          `    ${Math.round((lastLog - killedAt) / 100) / 10} s after the kill: ${ready.length - down} recovered`,
+          `    ${Math.round((now - killedAt) / 100) / 10} s after the kill: ${ready.length - down} recovered`,
         );
       }
       await sleep(20);
     }
     const endedAt = performance.now();
     const stormMs = endedAt - killedAt;
-    const after = { store: cpu(store.pid), b: cpu(b.pid), ops: await store.counts() };
+    const after = {
+      store: cpu(store.pid),
+      b: cpu(b.pid),
+      ops: await store.counts(),
+      overflows: listenOverflows(),
+      bWait: schedWaitMs(b.pid),
+      runnerWait: schedWaitMs(),
+    };
     const runnerMs = runnerCpuMs(runnerFrom);
+    loopDelay.disable();
 
     // 4. One more second of publishing on B, then every client must reach the channels' tops.
     await sleep(1000);
@@ -172,9 +196,14 @@ export async function stormRun(ctx, backend) {
       storeScripts: ops.scripts,
       storeOpsBy: ops.by,
       survivorCpuMs: after.b !== null && before.b !== null ? after.b - before.b : null,
+      recoveredBySecond: progress,
+      listenOverflows:
+        before.overflows !== null && after.overflows !== null ? after.overflows - before.overflows : null,
+      survivorWaitShare: waitShare(before.bWait, after.bWait, stormMs),
       runnerCpuMs: Math.round(runnerMs),
+      runnerWaitShare: waitShare(before.runnerWait, after.runnerWait, stormMs),
+      runnerLoopDelayMaxMs: Math.round(loopDelay.max / 1e6),
       runnerBusy,
-      runnerBound: runnerBusy > RUNNER_BOUND,
       correctness: [
         { lost, duplicates, outOfOrder: 0, failures: unrecovered + resynced + clients.length - ready.length },
       ],
