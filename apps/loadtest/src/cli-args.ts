@@ -32,7 +32,7 @@ export const FLAGS: readonly Flag[] = [
     key: 'publishUrls',
     kind: 'list',
     value: 'URL',
-    help: 'URL(s) publishers connect to (default: the last --url for multi-node, else --url)',
+    help: 'URL(s) publishers connect to (default: the last --url for multi-node and recovery, else --url)',
   },
   {
     group: 'Target',
@@ -187,6 +187,54 @@ export const FLAGS: readonly Flag[] = [
     help: `worker threads holding the connections; 0 = this thread${d(DEFAULTS.workers)}`,
   },
   {
+    group: 'Disruption (recovery)',
+    name: 'kill-pid',
+    key: 'killPids',
+    kind: 'list',
+    value: 'PID',
+    help: 'send SIGKILL to these processes (gateway nodes) at --disrupt-at-sec',
+  },
+  {
+    group: 'Disruption (recovery)',
+    name: 'drop-connections',
+    key: 'dropConnections',
+    kind: 'number',
+    value: 'FRACTION',
+    help: `drop this fraction (0-1) of the subscriber sockets at --disrupt-at-sec, like a network blip${d(DEFAULTS.dropConnections)}`,
+  },
+  {
+    group: 'Disruption (recovery)',
+    name: 'disrupt-at-sec',
+    key: 'disruptAtSec',
+    kind: 'number',
+    value: 'S',
+    help: 'seconds into the measured phase when the disruption happens (default: half of --duration)',
+  },
+  {
+    group: 'Disruption (recovery)',
+    name: 'reconnect-delay-ms',
+    key: 'reconnectDelayMs',
+    kind: 'int',
+    value: 'MS',
+    help: `a subscriber waits a random time up to this before reconnecting; doubles per failed attempt${d(DEFAULTS.reconnectDelayMs)}`,
+  },
+  {
+    group: 'Disruption (recovery)',
+    name: 'reconnect-max-delay-ms',
+    key: 'reconnectMaxDelayMs',
+    kind: 'int',
+    value: 'MS',
+    help: `the most that reconnection wait grows to${d(DEFAULTS.reconnectMaxDelayMs)}`,
+  },
+  {
+    group: 'Disruption (recovery)',
+    name: 'recovery-timeout-ms',
+    key: 'recoveryTimeoutMs',
+    kind: 'int',
+    value: 'MS',
+    help: `a subscriber not recovered this long after its loss (or after 50 attempts) gives up${d(DEFAULTS.recoveryTimeoutMs)}`,
+  },
+  {
     group: 'Auth',
     name: 'token',
     key: 'token',
@@ -307,6 +355,14 @@ export const FLAGS: readonly Flag[] = [
     help: 'smallest acceptable deliveries/s (echo: replies/s; connect: connections/s)',
   },
   {
+    group: 'SLO (exit code 1 when missed)',
+    name: 'max-recovery-ms',
+    key: 'maxRecoveryMs',
+    kind: 'number',
+    value: 'MS',
+    help: 'recovery: longest acceptable time from the disruption until every affected subscriber recovered',
+  },
+  {
     group: 'Output',
     name: 'json',
     key: 'json',
@@ -380,7 +436,7 @@ export function parseCliArgs(argv: readonly string[]): CliRequest {
           .flatMap((s) => s.split(','))
           .map((s) => s.trim())
           .filter((s) => s !== '');
-        options[f.key] = f.key === 'serverPids' ? items.map(toNumber) : items;
+        options[f.key] = f.key === 'serverPids' || f.key === 'killPids' ? items.map(toNumber) : items;
         break;
       }
       case 'int':
@@ -422,6 +478,8 @@ export function helpText(version: string): string {
     '  connect     connection storm: rate and time to welcome, optionally with signed JWTs',
     '  churn       steady subscribers plus connections opening and closing while messages flow',
     '  multi-node  subscribers spread over several --url, publishers on --publish-url',
+    '  recovery    multi-node on channels with history; at --disrupt-at-sec a node is killed (--kill-pid)',
+    '              or sockets dropped (--drop-connections); subscribers reconnect and recover with since',
     '',
     'Every message carries a send time and a sequence number: latency goes to an HDR histogram,',
     'and lost, duplicated and out-of-order messages are counted.',

@@ -1,7 +1,9 @@
+import type { SinceOffset } from '@dotmac-ws/client';
 import WebSocket from 'ws';
 import type { Dialect } from './dialect';
 import type { TokenVia } from './options';
 import { type DecodedPayload, decodePayload } from './payload';
+import { isAckFrame, readOffset } from './positioned-frame';
 
 /** How to open one load connection. */
 export interface OpenOptions {
@@ -13,6 +15,12 @@ export interface OpenOptions {
   tokenVia?: TokenVia;
   /** Time allowed from connecting to the dialect's ready frame. */
   timeoutMs: number;
+  /**
+   * Deliveries carry offsets (channels with history): each delivery's offset is read, and
+   * `ack` frames (which may hold recovered publications) are never taken for deliveries.
+   * @default false
+   */
+  positioned?: boolean;
 }
 
 /** Why a connection did not become ready: `http_401`, `timeout`, `ECONNREFUSED`, `closed_4401`… */
@@ -23,8 +31,11 @@ export class ConnectFailure extends Error {
   }
 }
 
-/** Called with the reply to a request: null when it succeeded, else the error code. */
-export type ReplyCallback = (code: string | null) => void;
+/**
+ * Called with the reply to a request: `code` is null when it succeeded, else the error code;
+ * `data` is what the reply carried (the ack's `data`).
+ */
+export type ReplyCallback = (code: string | null, data?: unknown) => void;
 
 /**
  * One lean WebSocket connection of the runner: no reconnects, no queue, no per-message
@@ -32,14 +43,19 @@ export type ReplyCallback = (code: string | null) => void;
  * marker and handed to {@link onPayload}; other frames are read by the dialect.
  */
 export class LoadConnection {
-  /** Receives every delivery that carries a load payload (the object is reused: copy what you keep). */
-  onPayload: ((payload: DecodedPayload) => void) | null = null;
+  /**
+   * Receives every delivery that carries a load payload (the object is reused: copy what you
+   * keep) and its offset: -1 unless the connection is {@link OpenOptions.positioned} and the
+   * delivery has one.
+   */
+  onPayload: ((payload: DecodedPayload, offset: number) => void) | null = null;
   /** Receives error codes of error frames that answer no request. */
   onErrorFrame: ((code: string) => void) | null = null;
   /** Called once when a ready connection closes (not after {@link close}). */
   onClose: ((code: number) => void) | null = null;
   readonly #ws: WebSocket;
   readonly #dialect: Dialect;
+  readonly #positioned: boolean;
   readonly #pending = new Map<number, ReplyCallback>();
   #nextId = 1;
   #markerAt = -1;
@@ -47,9 +63,10 @@ export class LoadConnection {
   #onReady: (() => void) | null = null;
   #onRefused: ((code: string) => void) | null = null;
 
-  private constructor(ws: WebSocket, dialect: Dialect) {
+  private constructor(ws: WebSocket, dialect: Dialect, positioned: boolean) {
     this.#ws = ws;
     this.#dialect = dialect;
+    this.#positioned = positioned;
     ws.on('message', (data: Buffer) => this.#receive(data));
   }
 
@@ -72,7 +89,7 @@ export class LoadConnection {
         headers,
         ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
       });
-      const conn = new LoadConnection(ws, o.dialect);
+      const conn = new LoadConnection(ws, o.dialect, o.positioned === true);
       let settled = false;
       const fail = (reason: string) => {
         if (settled) return;
@@ -113,10 +130,13 @@ export class LoadConnection {
     return this.#pending.size;
   }
 
-  /** Subscribes to `channel`; `done` gets null or the error code. */
-  subscribe(channel: string, done: ReplyCallback): void {
+  /**
+   * Subscribes to `channel`, recovering from `since` when given; `done` gets null or the error
+   * code, and the ack's data.
+   */
+  subscribe(channel: string, done: ReplyCallback, since?: SinceOffset): void {
     const id = this.#nextId++;
-    this.#request(id, this.#dialect.subscribe(id, channel), done);
+    this.#request(id, this.#dialect.subscribe(id, channel, since), done);
   }
 
   /** Publishes `payload` on `channel`; `done` gets null or the error code. */
@@ -163,11 +183,11 @@ export class LoadConnection {
 
   #receive(data: Buffer): void {
     const onPayload = this.onPayload;
-    if (onPayload !== null) {
+    if (onPayload !== null && !(this.#positioned && isAckFrame(data))) {
       const p = decodePayload(data, this.#markerAt);
       if (p !== null) {
         this.#markerAt = p.at;
-        onPayload(p);
+        onPayload(p, this.#positioned ? readOffset(data) : -1);
         return;
       }
     }
@@ -184,7 +204,7 @@ export class LoadConnection {
           return;
         }
         this.#pending.delete(inbound.id);
-        done(inbound.code);
+        done(inbound.code, inbound.data);
         return;
       }
       case 'answer':

@@ -4,6 +4,7 @@ import type {
   FrameId,
   PingFrame,
   PublishFrame,
+  SinceOffset,
   SubscribeFrame,
 } from '@dotmac-ws/client';
 import type { DialectName } from './options';
@@ -12,8 +13,11 @@ import type { DialectName } from './options';
 export type Inbound =
   /** The session is ready: `welcome`, or Socket.IO's namespace connect. */
   | { kind: 'ready' }
-  /** The reply to request `id`; `code` is the error code when it was refused. */
-  | { kind: 'reply'; id: number; code: string | null }
+  /**
+   * The reply to request `id`; `code` is the error code when it was refused, `data` what the
+   * reply carried (the ack's `data`).
+   */
+  | { kind: 'reply'; id: number; code: string | null; data?: unknown }
   /** An error without a request id. */
   | { kind: 'error'; code: string }
   /** The dialect needs this text sent back (Socket.IO's open and heartbeat). */
@@ -31,8 +35,8 @@ export interface Dialect {
   url(base: string): string;
   /** Reads a frame without a load payload. */
   read(frame: Buffer): Inbound;
-  /** A `subscribe` request. */
-  subscribe(id: number, channel: string): string;
+  /** A `subscribe` request; `since` (v1.1) asks to recover what came after that position. */
+  subscribe(id: number, channel: string, since?: SinceOffset): string;
   /** A `publish` request whose data is the payload string. */
   publish(id: number, channel: string, payload: string): string;
   /** An echo request of `type` carrying `data`. */
@@ -59,7 +63,9 @@ const dotmac: Dialect = {
         return { kind: 'ready' };
       case 'ack':
       case 'pong':
-        return typeof value.id === 'number' ? { kind: 'reply', id: value.id, code: null } : { kind: 'other' };
+        return typeof value.id === 'number'
+          ? { kind: 'reply', id: value.id, code: null, data: value.data }
+          : { kind: 'other' };
       case 'error': {
         const code = String((value.data as ErrorData | undefined)?.code ?? 'error');
         return typeof value.id === 'number' ? { kind: 'reply', id: value.id, code } : { kind: 'error', code };
@@ -68,8 +74,12 @@ const dotmac: Dialect = {
         return { kind: 'other' };
     }
   },
-  subscribe: (id, channel) =>
-    JSON.stringify({ type: 'subscribe', id, data: { channel } } satisfies SubscribeFrame),
+  subscribe: (id, channel, since) =>
+    JSON.stringify({
+      type: 'subscribe',
+      id,
+      data: since === undefined ? { channel } : { channel, since },
+    } satisfies SubscribeFrame),
   publish: (id, channel, payload) =>
     JSON.stringify({ type: 'publish', id, channel, data: payload } satisfies PublishFrame<string>),
   request: (id, type, data) =>
@@ -114,6 +124,7 @@ const socketIo: Dialect = {
     }
     return { kind: 'other' };
   },
+  // Socket.IO has no positions: `since` is never sent (the recovery scenario refuses this dialect).
   subscribe: (id, channel) => `42${id}${JSON.stringify(['subscribe', channel])}`,
   publish: (id, channel, payload) => `42${id}${JSON.stringify(['publish', { channel, data: payload }])}`,
   request: (id, _type, data) => `42${id}${JSON.stringify(['echo', data])}`,

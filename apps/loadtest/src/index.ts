@@ -20,7 +20,7 @@ export {
   type TokenVia,
 } from './options';
 export { type DecodedPayload, decodePayload, encodePayload } from './payload';
-export type { LoadResult, SeriesPoint, ServerFigures, SloCheck } from './result';
+export type { LoadResult, RecoveryFigures, SeriesPoint, ServerFigures, SloCheck } from './result';
 export { runLoad } from './run-load';
 export { type DeliveryCounts, SequenceTracker } from './sequence-tracker';
 export { type ProcessSample, sampleProcess } from './server-stats';

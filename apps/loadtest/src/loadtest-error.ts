@@ -18,10 +18,13 @@ export class LoadtestOptionsError extends Error {
 /** Thrown when a run cannot take place at all (e.g. no connection could be opened). */
 export class LoadtestRunError extends Error {
   override readonly name = 'LoadtestRunError';
-  /** What went wrong: `no_connections` or `no_publisher`. */
-  readonly code: 'no_connections' | 'no_publisher';
+  /**
+   * What went wrong: `no_connections`, `no_publisher`, or `no_history` (the `recovery`
+   * scenario's channels have no history to recover from).
+   */
+  readonly code: 'no_connections' | 'no_publisher' | 'no_history';
 
-  constructor(code: 'no_connections' | 'no_publisher', message: string) {
+  constructor(code: 'no_connections' | 'no_publisher' | 'no_history', message: string) {
     super(message);
     this.code = code;
   }

@@ -1,7 +1,7 @@
 import { LoadtestOptionsError } from './loadtest-error';
 
 /** The load shapes the runner knows. */
-export const SCENARIOS = ['fanout', 'echo', 'connect', 'churn', 'multi-node'] as const;
+export const SCENARIOS = ['fanout', 'echo', 'connect', 'churn', 'multi-node', 'recovery'] as const;
 /** A load shape: see the README for what each does. */
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -53,6 +53,12 @@ export interface SloOptions {
   maxErrors?: number | null;
   /** Smallest acceptable throughput (deliveries, replies or connections per second). @default null (not checked) */
   minThroughput?: number | null;
+  /**
+   * `recovery`: longest acceptable time from the disruption until every affected subscriber
+   * has recovered, in ms; a subscriber that never recovered misses it too.
+   * @default null (not checked)
+   */
+  maxRecoveryMs?: number | null;
 }
 
 /** What {@link runLoad} does. Every field is optional; see each default. */
@@ -61,7 +67,7 @@ export interface LoadOptions extends SloOptions {
   scenario?: Scenario;
   /** Gateway URLs; connections are spread over them in turn. @default ['ws://127.0.0.1:8765/ws'] */
   urls?: readonly string[];
-  /** URLs publishers connect to (`fanout`, `churn`, `multi-node`). @default the last of `urls` for multi-node, else `urls` */
+  /** URLs publishers connect to (`fanout`, `churn`, `multi-node`, `recovery`). @default the last of `urls` for multi-node and recovery, else `urls` */
   publishUrls?: readonly string[];
   /** Wire dialect. @default 'dotmac' */
   dialect?: DialectName;
@@ -122,6 +128,31 @@ export interface LoadOptions extends SloOptions {
   workers?: number;
   /** Local server processes whose CPU time (and RSS) to measure over the run (Linux). @default [] */
   serverPids?: readonly number[];
+  /**
+   * `recovery`: processes (gateway nodes) to kill with SIGKILL at `disruptAtSec`: the node
+   * failure the subscribers recover from. @default []
+   */
+  killPids?: readonly number[];
+  /**
+   * `recovery`: the fraction (0 to 1) of subscriber sockets the runner itself drops without a
+   * close handshake at `disruptAtSec`: a network blip. @default 0
+   */
+  dropConnections?: number;
+  /** `recovery`: seconds into the measured phase when the disruption happens. @default half of `durationSec` */
+  disruptAtSec?: number | null;
+  /**
+   * `recovery`: a subscriber that lost its connection waits a random time up to this before
+   * each reconnection attempt (full jitter); the bound doubles after every failed attempt.
+   * @default 100
+   */
+  reconnectDelayMs?: number;
+  /** `recovery`: the most the reconnection bound grows to, in ms. @default 2000 */
+  reconnectMaxDelayMs?: number;
+  /**
+   * `recovery`: a subscriber still not recovered this long after losing its connection (or
+   * after 50 attempts) gives up and is counted unrecovered. @default 15000
+   */
+  recoveryTimeoutMs?: number;
   /** Called about once a second with a live view. @default undefined */
   onProgress?: (snapshot: ProgressSnapshot) => void;
   /** Called at each phase; the run waits for a returned promise (e.g. to sample a server). @default undefined */
@@ -158,6 +189,13 @@ export interface ResolvedLoadOptions {
   sourceAddresses: number;
   workers: number;
   serverPids: number[];
+  killPids: number[];
+  dropConnections: number;
+  /** Seconds into the measured phase (resolved: half of `durationSec` unless given). */
+  disruptAtSec: number;
+  reconnectDelayMs: number;
+  reconnectMaxDelayMs: number;
+  recoveryTimeoutMs: number;
   slo: ResolvedSlo;
 }
 
@@ -172,6 +210,7 @@ export interface ResolvedSlo {
   maxOutOfOrder: number | null;
   maxErrors: number | null;
   minThroughput: number | null;
+  maxRecoveryMs: number | null;
 }
 
 /** The defaults, as the CLI help shows them. */
@@ -199,6 +238,10 @@ export const DEFAULTS = {
   tokenVia: 'query',
   sourceAddresses: 'auto',
   workers: 0,
+  dropConnections: 0,
+  reconnectDelayMs: 100,
+  reconnectMaxDelayMs: 2000,
+  recoveryTimeoutMs: 15_000,
 } as const;
 
 /** Connections per source address when `sourceAddresses` is `'auto'`. */
@@ -228,7 +271,8 @@ export function resolveLoadOptions(input: LoadOptions = {}): ResolvedLoadOptions
   const scenario = oneOf('scenario', input.scenario, SCENARIOS, DEFAULTS.scenario);
   const urls = checkUrls(problems, 'urls', input.urls ?? DEFAULTS.urls);
   let publishUrls = checkUrls(problems, 'publishUrls', input.publishUrls ?? []);
-  if (publishUrls.length === 0) publishUrls = scenario === 'multi-node' ? urls.slice(-1) : urls;
+  const spread = scenario === 'multi-node' || scenario === 'recovery';
+  if (publishUrls.length === 0) publishUrls = spread ? urls.slice(-1) : urls;
   if (scenario === 'multi-node' && new Set([...urls, ...publishUrls]).size < 2) {
     problems.push('scenario multi-node needs at least two different URLs (urls and publishUrls together)');
   }
@@ -254,11 +298,8 @@ export function resolveLoadOptions(input: LoadOptions = {}): ResolvedLoadOptions
       `echoType is ${show(echoType)} when it must be 1-100 characters of A-Z a-z 0-9 _ - . : @ /`,
     );
   }
-  const serverPids = [...(input.serverPids ?? [])];
-  for (const pid of serverPids) {
-    if (!Number.isInteger(pid) || pid < 1)
-      problems.push(`serverPids holds ${show(pid)} when each must be a process id`);
-  }
+  const serverPids = checkPids(problems, 'serverPids', input.serverPids);
+  const killPids = checkPids(problems, 'killPids', input.killPids);
 
   const churnConnections = int(
     'churnConnections',
@@ -327,15 +368,70 @@ export function resolveLoadOptions(input: LoadOptions = {}): ResolvedLoadOptions
     sourceAddresses,
     workers: int('workers', input.workers, DEFAULTS.workers, 0, 64),
     serverPids,
+    killPids,
+    dropConnections: num('dropConnections', input.dropConnections, DEFAULTS.dropConnections, 0, 1),
+    disruptAtSec: 0,
+    reconnectDelayMs: int('reconnectDelayMs', input.reconnectDelayMs, DEFAULTS.reconnectDelayMs, 0, 60_000),
+    reconnectMaxDelayMs: int(
+      'reconnectMaxDelayMs',
+      input.reconnectMaxDelayMs,
+      DEFAULTS.reconnectMaxDelayMs,
+      0,
+      600_000,
+    ),
+    recoveryTimeoutMs: int(
+      'recoveryTimeoutMs',
+      input.recoveryTimeoutMs,
+      DEFAULTS.recoveryTimeoutMs,
+      100,
+      3_600_000,
+    ),
     slo,
   };
-  if (scenario === 'churn' && resolved.rate === 0) {
+  resolved.disruptAtSec =
+    input.disruptAtSec === undefined || input.disruptAtSec === null
+      ? resolved.durationSec / 2
+      : num('disruptAtSec', input.disruptAtSec, resolved.durationSec / 2, 0, 86_400);
+  if ((scenario === 'churn' || scenario === 'recovery') && resolved.rate === 0) {
+    const who = scenario === 'churn' ? 'churning' : 'recovering';
     problems.push(
-      'scenario churn needs a fixed rate (rate above 0): churning subscribers cannot pace publishers',
+      `scenario ${scenario} needs a fixed rate (rate above 0): ${who} subscribers cannot pace publishers`,
     );
   }
+  if (scenario === 'recovery') checkRecovery(problems, resolved);
   if (problems.length > 0) throw new LoadtestOptionsError(problems);
   return resolved;
+}
+
+/** What only the `recovery` scenario needs: the dotmac dialect, a disruption within the run. */
+function checkRecovery(problems: string[], o: ResolvedLoadOptions): void {
+  if (o.dialect !== 'dotmac') {
+    problems.push(
+      `scenario recovery needs dialect 'dotmac' (not '${o.dialect}'): Socket.IO has no channel offsets to recover from`,
+    );
+  }
+  if (o.killPids.length === 0 && o.dropConnections === 0) {
+    problems.push('scenario recovery needs a disruption: killPids (--kill-pid) or dropConnections above 0');
+  }
+  if (o.disruptAtSec >= o.durationSec) {
+    problems.push(
+      `disruptAtSec is ${o.disruptAtSec} when it must be below durationSec (${o.durationSec}): the disruption happens while messages flow`,
+    );
+  }
+  if (o.reconnectMaxDelayMs < o.reconnectDelayMs) {
+    problems.push(
+      `reconnectMaxDelayMs is ${o.reconnectMaxDelayMs} when it must be at least reconnectDelayMs (${o.reconnectDelayMs})`,
+    );
+  }
+}
+
+function checkPids(problems: string[], name: string, value: readonly number[] | undefined): number[] {
+  const pids = [...(value ?? [])];
+  for (const pid of pids) {
+    if (!Number.isInteger(pid) || pid < 1)
+      problems.push(`${name} holds ${show(pid)} when each must be a process id`);
+  }
+  return pids;
 }
 
 function resolveSlo(problems: string[], input: SloOptions): ResolvedSlo {
@@ -362,6 +458,7 @@ function resolveSlo(problems: string[], input: SloOptions): ResolvedSlo {
     maxOutOfOrder: opt('maxOutOfOrder', input.maxOutOfOrder, true),
     maxErrors: opt('maxErrors', input.maxErrors, true),
     minThroughput: opt('minThroughput', input.minThroughput, false),
+    maxRecoveryMs: opt('maxRecoveryMs', input.maxRecoveryMs, false),
   };
 }
 

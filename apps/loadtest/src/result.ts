@@ -33,6 +33,41 @@ export interface ServerFigures {
   rssBytes: number;
 }
 
+/** What the `recovery` scenario's disruption did and how the subscribers came back. */
+export interface RecoveryFigures {
+  /** Seconds into the measured phase when the disruption happened; null when the run ended first. */
+  disruptedAtSec: number | null;
+  /** Processes sent SIGKILL, and the error code if that failed (`ESRCH`: no such process). */
+  killed: { pid: number; error: string | null }[];
+  /** Subscriber sockets the runner dropped itself. */
+  dropped: number;
+  /** Subscribers that lost their connection at least once. */
+  affected: number;
+  /** Lost connections in all (a subscriber may lose its connection again while recovering). */
+  outages: number;
+  /** Outages answered with `recovered: true`: the missed publications came in the ack. */
+  recovered: number;
+  /** Outages answered with `recovered: false`: the position was gone, the client resynced. */
+  resynced: number;
+  /** Outages never answered: the subscriber gave up, or the run ended first. */
+  unrecovered: number;
+  /** Reconnection attempts. */
+  attempts: number;
+  /** Failed attempts by reason (`ECONNREFUSED`, `subscribe_timeout`…). */
+  attemptFailures: Record<string, number>;
+  /** Publications received in recovering `subscribe` acks. */
+  recoveredPublications: number;
+  /** Deliveries dropped because their offset was not above the last one taken (0 from a server that keeps the guarantee). */
+  droppedByOffset: number;
+  /**
+   * Per outage, from the disruption (or from the loss, for a loss it did not cause) to the
+   * recovering `subscribe` ack.
+   */
+  recoveryMs: LatencySummary;
+  /** From the disruption until the last affected subscriber recovered; null when one never did. */
+  allRecoveredMs: number | null;
+}
+
 /** Everything a run measured; the CLI prints it as a table, JSON or HTML. */
 export interface LoadResult {
   scenario: Scenario;
@@ -79,6 +114,8 @@ export interface LoadResult {
   errors: Record<string, number>;
   /** Deliveries per URL (multi-node). */
   byUrl: { url: string; received: number }[];
+  /** `recovery`: the disruption and the recoveries; null for other scenarios. */
+  recovery: RecoveryFigures | null;
   /** Server processes measured with `serverPids`. */
   servers: ServerFigures[];
   /**

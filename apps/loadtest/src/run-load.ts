@@ -4,13 +4,14 @@ import { LoadtestRunError } from './loadtest-error';
 import { type LoadOptions, type ResolvedLoadOptions, type RunPhase, resolveLoadOptions } from './options';
 import { delay } from './paced';
 import { Publishers } from './publishers';
-import type { LoadResult, SeriesPoint, ServerFigures } from './result';
+import { mergeRecovery } from './recovery-tally';
+import type { LoadResult, RecoveryFigures, SeriesPoint, ServerFigures } from './result';
 import { type ProcessSample, sampleProcess } from './server-stats';
-import type { SetupReply, ShardResult, TickReply } from './shard';
+import { channelName, type DisruptReply, type SetupReply, type ShardResult, type TickReply } from './shard';
 import { localShard, type ShardHandle, workerShard } from './shard-host';
 import { checkSlo } from './slo';
 
-const PUBLISHING = new Set(['fanout', 'churn', 'multi-node']);
+const PUBLISHING = new Set(['fanout', 'churn', 'multi-node', 'recovery']);
 
 /**
  * Runs one load test and resolves with what it measured. Options are checked first (one
@@ -39,8 +40,14 @@ export async function runLoad(input: LoadOptions = {}): Promise<LoadResult> {
   try {
     const setups = await all<SetupReply>({ op: 'setup' });
     const ready = setups.reduce((a, s) => a + s.ready, 0);
-    if (o.scenario !== 'connect' && ready === 0) {
+    if (o.scenario !== 'connect' && ready === 0 && setups.every((s) => s.noHistory === 0)) {
       throw new LoadtestRunError('no_connections', `no connection to ${o.urls.join(', ')} became ready`);
+    }
+    if (setups.some((s) => s.noHistory > 0)) {
+      throw new LoadtestRunError(
+        'no_history',
+        `the subscribe acks of ${o.urls.join(', ')} carry no position: the recovery scenario needs history on its channels (${channelName(0)}…), e.g. a channel rule with history_size above 0`,
+      );
     }
     const byChannel = new Array<number>(o.channels).fill(0);
     for (const s of setups) {
@@ -98,10 +105,16 @@ export async function runLoad(input: LoadOptions = {}): Promise<LoadResult> {
     await phase('measuring');
     await all({ op: 'start' });
     let stormMs: number | null = null;
+    let disruption: { atUs: number; killed: RecoveryFigures['killed'] } | null = null;
     if (o.scenario === 'connect') {
       stormMs = (nowUs() - t0) / 1000;
       await phase('holding');
       await delay(o.holdMs);
+    } else if (o.scenario === 'recovery') {
+      publishers?.start(byChannel);
+      await delay(o.disruptAtSec * 1000);
+      disruption = await disrupt(o, all);
+      await delay(Math.max(0, o.durationSec * 1000 - (nowUs() - t0) / 1000));
     } else {
       publishers?.start(byChannel);
       await delay(o.durationSec * 1000);
@@ -127,6 +140,7 @@ export async function runLoad(input: LoadOptions = {}): Promise<LoadResult> {
       op: 'finish',
       sent: publishers?.sent ?? [],
       refused: publishers?.refused ?? [],
+      disruptAtUs: disruption?.atUs ?? null,
     });
     const result = assemble(o, results, {
       startedAt,
@@ -136,6 +150,13 @@ export async function runLoad(input: LoadOptions = {}): Promise<LoadResult> {
       publishers,
       servers: serverFigures(before, after),
       runnerCpuMs: (runnerCpu.user + runnerCpu.system) / 1000,
+      recovery:
+        o.scenario === 'recovery'
+          ? mergeRecovery(
+              results.map((r) => r.recovery!),
+              { disruptAtUs: disruption?.atUs ?? null, startUs: t0, killed: disruption?.killed ?? [] },
+            )
+          : null,
     });
     await phase('done');
     return result;
@@ -144,6 +165,27 @@ export async function runLoad(input: LoadOptions = {}): Promise<LoadResult> {
     publishers?.close();
     await Promise.all(shards.map((s) => s.close()));
   }
+}
+
+/**
+ * The disruption of a `recovery` run: SIGKILL to every `killPids` process, and the shards drop
+ * `dropConnections` of their subscribers' sockets, at one moment.
+ */
+async function disrupt(
+  o: ResolvedLoadOptions,
+  all: <R>(cmd: { op: 'disrupt'; drop: number }) => Promise<R[]>,
+): Promise<{ atUs: number; killed: RecoveryFigures['killed'] }> {
+  const atUs = nowUs();
+  const killed = o.killPids.map((pid) => {
+    try {
+      process.kill(pid, 'SIGKILL');
+      return { pid, error: null };
+    } catch (error) {
+      return { pid, error: (error as NodeJS.ErrnoException).code ?? 'error' };
+    }
+  });
+  if (o.dropConnections > 0) await all<DisruptReply>({ op: 'disrupt', drop: o.dropConnections });
+  return { atUs, killed };
 }
 
 function mergeTicks(ticks: TickReply[]): {
@@ -186,6 +228,7 @@ function assemble(
     publishers: Publishers | null;
     servers: ServerFigures[];
     runnerCpuMs: number;
+    recovery: RecoveryFigures | null;
   },
 ): LoadResult {
   const connect = newHistogram();
@@ -224,6 +267,9 @@ function assemble(
   }
   const p = run.publishers;
   if (p !== null) addInto(errors, p.errors);
+  // A disruption no subscriber felt tested nothing (a wrong --kill-pid, a node without subscribers).
+  if (run.recovery?.disruptedAtSec != null && run.recovery.affected === 0)
+    errors.disruption_affected_none = 1;
   const seconds = run.elapsedMs / 1000;
   const isConnect = o.scenario === 'connect';
   for (const s of run.servers)
@@ -263,6 +309,7 @@ function assemble(
     churnCycles,
     errors,
     byUrl: o.scenario === 'multi-node' || o.urls.length > 1 ? byUrl : [],
+    recovery: run.recovery,
     servers: run.servers,
     runner: {
       cpuMs: Math.round(run.runnerCpuMs),

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { nowUs } from './clock';
 import { ConnectFailure, LoadConnection } from './connection';
 import { type Dialect, dialectFor } from './dialect';
@@ -5,6 +6,8 @@ import { encodeHistogram, type Histogram, newHistogram, recordUs } from './histo
 import type { ResolvedLoadOptions } from './options';
 import { delay, forEachPaced } from './paced';
 import type { DecodedPayload } from './payload';
+import { RecoveringSubscriber, type RecoveryHost } from './recovering-subscriber';
+import { RecoveryTally, type ShardRecovery } from './recovery-tally';
 import { type DeliveryCounts, SequenceTracker } from './sequence-tracker';
 import { sourceAddress } from './source-address';
 import { tokenFor } from './token';
@@ -23,8 +26,9 @@ export type ShardCommand =
   | { op: 'setup' }
   | { op: 'start' }
   | { op: 'tick' }
+  | { op: 'disrupt'; drop: number }
   | { op: 'stop' }
-  | { op: 'finish'; sent: number[][]; refused: number[][] };
+  | { op: 'finish'; sent: number[][]; refused: number[][]; disruptAtUs: number | null };
 
 /** The reply to `setup`. */
 export interface SetupReply {
@@ -33,6 +37,15 @@ export interface SetupReply {
   ready: number;
   /** Steady subscribers per channel index. */
   subscribersByChannel: number[];
+  /** `recovery`: subscribers whose channel turned out to have no history (the ack had no position). */
+  noHistory: number;
+}
+
+/** The reply to `disrupt`. */
+export interface DisruptReply {
+  op: 'disrupt';
+  /** Subscriber sockets dropped. */
+  dropped: number;
 }
 
 /** The reply to `tick`: what happened since the last tick. */
@@ -68,9 +81,11 @@ export interface ShardResult {
   closes: Record<string, number>;
   /** Deliveries per URL index. */
   byUrl: number[];
+  /** `recovery`: what the recovering subscribers went through. */
+  recovery: ShardRecovery | null;
 }
 
-type ShardReply = SetupReply | TickReply | ShardResult | { op: 'start' | 'stop' };
+type ShardReply = SetupReply | TickReply | DisruptReply | ShardResult | { op: 'start' | 'stop' };
 
 interface Subscriber {
   conn: LoadConnection;
@@ -91,6 +106,9 @@ export class Shard {
   readonly #dialect: Dialect;
   readonly #channels: string[];
   readonly #subscribers: Subscriber[] = [];
+  readonly #recovering: RecoveringSubscriber[] = [];
+  readonly #recoveryTally = new RecoveryTally();
+  readonly #stopped = new AbortController();
   readonly #conns = new Set<LoadConnection>();
   readonly #counts: DeliveryCounts = { received: 0, duplicates: 0, outOfOrder: 0 };
   readonly #errors: Record<string, number> = {};
@@ -119,6 +137,8 @@ export class Shard {
     this.#dialect = dialectFor(this.#o.dialect);
     this.#channels = Array.from({ length: this.#o.channels }, (_, c) => channelName(c));
     this.#byUrl = this.#o.urls.map(() => 0);
+    // Every recovering subscriber may wait on this signal at once.
+    setMaxListeners(0, this.#stopped.signal);
   }
 
   /** Performs `cmd` and resolves with its reply. */
@@ -131,12 +151,16 @@ export class Shard {
         return { op: 'start' };
       case 'tick':
         return this.#tick();
+      case 'disrupt':
+        return { op: 'disrupt', dropped: this.#drop(cmd.drop) };
       case 'stop':
         this.#running = false;
+        this.#stopped.abort();
         await this.#activity;
+        await Promise.all(this.#recovering.map((r) => r.settled));
         return { op: 'stop' };
       case 'finish':
-        return this.#finish(cmd.sent, cmd.refused);
+        return this.#finish(cmd.sent, cmd.refused, cmd.disruptAtUs);
     }
   }
 
@@ -156,11 +180,13 @@ export class Shard {
     const byChannel = new Array<number>(o.channels).fill(0);
     const indices = this.#mine(o.connections);
     const needToken = o.token !== null || o.jwtSecret !== null;
+    let noHistory = 0;
     if (o.scenario === 'connect') {
       // Signing is not what a storm measures: sign every token before it starts.
       if (needToken) for (const i of indices) this.#tokens[i] = tokenFor(o, i);
-      return { op: 'setup', ready: 0, subscribersByChannel: byChannel };
+      return { op: 'setup', ready: 0, subscribersByChannel: byChannel, noHistory };
     }
+    const host = o.scenario === 'recovery' ? this.#recoveryHost() : null;
     const concurrency = Math.max(1, Math.ceil(this.#share(o.connectConcurrency)));
     await forEachPaced(
       indices,
@@ -175,9 +201,23 @@ export class Shard {
           return;
         }
         const channel = i % o.channels;
-        const code = await new Promise<string | null>((resolve) =>
-          conn.subscribe(this.#channels[channel]!, resolve),
-        );
+        const trackers = Array.from({ length: o.publishers }, () => new SequenceTracker(0));
+        const recovering =
+          host === null
+            ? null
+            : new RecoveringSubscriber(
+                host,
+                i,
+                channel,
+                this.#channels[channel]!,
+                i % o.urls.length,
+                trackers,
+              );
+        const code =
+          recovering === null
+            ? await new Promise<string | null>((resolve) => conn.subscribe(this.#channels[channel]!, resolve))
+            : await recovering.begin(conn);
+        if (code === 'no_history') noHistory++;
         if (code !== null) {
           this.#count1(this.#failures, `subscribe_${code}`);
           this.#connectOk--;
@@ -185,18 +225,82 @@ export class Shard {
           this.#conns.delete(conn);
           return;
         }
-        this.#watch(conn);
         byChannel[channel]!++;
-        const sub: Subscriber = {
-          conn,
-          channel,
-          trackers: Array.from({ length: o.publishers }, () => new SequenceTracker(0)),
-        };
+        if (recovering !== null) {
+          this.#recovering.push(recovering);
+          return;
+        }
+        this.#watch(conn);
+        const sub: Subscriber = { conn, channel, trackers };
         this.#subscribers.push(sub);
         conn.onPayload = this.#steadyReceiver(sub, i % o.urls.length);
       },
     );
-    return { op: 'setup', ready: this.#conns.size, subscribersByChannel: byChannel };
+    return { op: 'setup', ready: this.#conns.size, subscribersByChannel: byChannel, noHistory };
+  }
+
+  /** What this shard lends its recovering subscribers. */
+  #recoveryHost(): RecoveryHost {
+    const o = this.#o;
+    const tally = this.#recoveryTally;
+    const shared = this.#shared;
+    const slot = this.#index;
+    const needToken = o.token !== null || o.jwtSecret !== null;
+    return {
+      reconnectDelayMs: o.reconnectDelayMs,
+      reconnectMaxDelayMs: o.reconnectMaxDelayMs,
+      recoveryTimeoutMs: o.recoveryTimeoutMs,
+      replyTimeoutMs: o.connectTimeoutMs,
+      urlCount: o.urls.length,
+      counts: this.#counts,
+      stopped: this.#stopped.signal,
+      reconnect: async (index, urlIndex) => {
+        const conn = await LoadConnection.open({
+          url: o.urls[urlIndex]!,
+          dialect: this.#dialect,
+          localAddress: sourceAddress(index, o.sourceAddresses),
+          token: needToken ? tokenFor(o, index) : null,
+          tokenVia: o.tokenVia,
+          timeoutMs: o.connectTimeoutMs,
+          positioned: true,
+        });
+        if (this.#stopped.signal.aborted) {
+          conn.close();
+          throw new ConnectFailure('stopped');
+        }
+        this.#conns.add(conn);
+        if (this.#conns.size > this.#peakOpen) this.#peakOpen = this.#conns.size;
+        return conn;
+      },
+      forget: (conn) => this.#conns.delete(conn),
+      delivered: (sentUs, urlIndex) => {
+        recordUs(this.#interval, nowUs() - sentUs);
+        this.#intervalCount++;
+        shared[slot]! += 1;
+        this.#byUrl[urlIndex]!++;
+      },
+      error: (code) => this.#count1(this.#errors, code),
+      attemptFailed: (reason) => tally.attemptFailed(reason),
+      droppedByOffset: () => {
+        tally.droppedByOffset++;
+      },
+      recoveredPublication: () => {
+        tally.recoveredPublications++;
+      },
+    };
+  }
+
+  /** Drops `fraction` of the recovering subscribers' sockets, spread evenly over them. */
+  #drop(fraction: number): number {
+    let dropped = 0;
+    this.#recovering.forEach((sub, k) => {
+      if (Math.floor((k + 1) * fraction) > Math.floor(k * fraction)) {
+        sub.drop();
+        dropped++;
+      }
+    });
+    this.#recoveryTally.dropped += dropped;
+    return dropped;
   }
 
   /** Opens connection `i`; counts a failure and returns null when it does not become ready. */
@@ -211,6 +315,7 @@ export class Shard {
         token,
         tokenVia: o.tokenVia,
         timeoutMs: o.connectTimeoutMs,
+        positioned: o.scenario === 'recovery',
       });
       const took = nowUs() - started;
       recordUs(this.#connectHist, took);
@@ -395,10 +500,10 @@ export class Shard {
     return { op: 'tick', count, histogram, open: this.#conns.size, errors: this.#errorTotal() };
   }
 
-  #finish(sent: number[][], refused: number[][]): ShardResult {
+  #finish(sent: number[][], refused: number[][], disruptAtUs: number | null): ShardResult {
     this.#tick();
     let lost = this.#lost;
-    for (const sub of this.#subscribers) {
+    for (const sub of [...this.#subscribers, ...this.#recovering]) {
       sub.trackers.forEach((t, p) => {
         const end = sent[p]?.[sub.channel] ?? 0;
         lost += Math.max(0, t.lost(end) - (refused[p]?.[sub.channel] ?? 0));
@@ -424,6 +529,8 @@ export class Shard {
       errors: this.#errors,
       closes: this.#closes,
       byUrl: this.#byUrl,
+      recovery:
+        this.#o.scenario === 'recovery' ? this.#recoveryTally.summarize(this.#recovering, disruptAtUs) : null,
     };
   }
 

@@ -20,6 +20,11 @@ export function checkSlo(
   atMost('duplicates', slo.maxDuplicates, m.duplicates);
   atMost('out_of_order', slo.maxOutOfOrder, m.outOfOrder);
   atMost('errors', slo.maxErrors, errorCount(result));
+  const r = result.recovery;
+  if (slo.maxRecoveryMs !== null && r !== null) {
+    atMost('recovery_ms', slo.maxRecoveryMs, r.recoveryMs.max);
+    atMost('unrecovered', 0, r.unrecovered);
+  }
   if (slo.minThroughput !== null) {
     const actual = result.scenario === 'connect' ? (result.connections.perSec ?? 0) : m.perSec;
     checks.push({ name: 'throughput', limit: slo.minThroughput, actual, ok: actual >= slo.minThroughput });

@@ -1,5 +1,5 @@
 import type { LatencySummary } from './histogram';
-import type { LoadResult } from './result';
+import type { LoadResult, RecoveryFigures } from './result';
 
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -16,6 +16,35 @@ export function latencyLine(s: LatencySummary): string {
   return s.count === 0
     ? 'no samples'
     : `p50 ${ms(s.p50)}  p90 ${ms(s.p90)}  p99 ${ms(s.p99)}  p99.9 ${ms(s.p999)}  max ${ms(s.max)}  (${n(s.count)} samples)`;
+}
+
+/** The rows of a `recovery` run: the disruption, the outcome per outage, the recovery times. */
+function recoveryRows(v: RecoveryFigures): [string, string][] {
+  const what = [
+    ...v.killed.map((k) => `killed ${k.pid}${k.error === null ? '' : ` (failed: ${k.error})`}`),
+    ...(v.dropped > 0 ? [`dropped ${n(v.dropped)} sockets`] : []),
+  ].join(', ');
+  const all =
+    v.affected === 0
+      ? 'no subscriber lost its connection'
+      : v.allRecoveredMs === null
+        ? 'not every subscriber recovered'
+        : `all recovered after ${ms(v.allRecoveredMs)} ms`;
+  return [
+    [
+      'disruption',
+      v.disruptedAtSec === null ? 'none (the run ended first)' : `at ${v.disruptedAtSec} s: ${what}`,
+    ],
+    [
+      'recovery',
+      `${n(v.affected)} subscribers affected, ${n(v.outages)} outages: recovered ${n(v.recovered)}  resynced ${n(v.resynced)}  unrecovered ${n(v.unrecovered)}  (${n(v.attempts)} attempts, failed ${codes(v.attemptFailures)})`,
+    ],
+    [
+      'recovered',
+      `${n(v.recoveredPublications)} publications from history  ${n(v.droppedByOffset)} deliveries dropped by offset`,
+    ],
+    ['recovery ms', `${latencyLine(v.recoveryMs)}  ->  ${all}`],
+  ];
 }
 
 /** The end-of-run summary as a plain-text table. */
@@ -48,6 +77,7 @@ export function summaryTable(r: LoadResult): string {
     );
   }
   if (r.churnCycles > 0) rows.push(['churn', `${n(r.churnCycles)} connections came and went`]);
+  if (r.recovery !== null) rows.push(...recoveryRows(r.recovery));
   for (const u of r.byUrl) rows.push(['by url', `${u.url}  ${n(u.received)} received`]);
   for (const s of r.servers) {
     rows.push([

@@ -44,6 +44,36 @@ describe('parseCliArgs', () => {
     expect(r).toMatchObject({ json: true, html: 'r.html', quiet: false, help: false });
   });
 
+  it('reads the disruption flags of the recovery scenario', () => {
+    const r = parseCliArgs([
+      'recovery',
+      '--kill-pid',
+      '101,102',
+      '--drop-connections',
+      '0.5',
+      '--disrupt-at-sec',
+      '2.5',
+      '--reconnect-delay-ms',
+      '50',
+      '--reconnect-max-delay-ms',
+      '800',
+      '--recovery-timeout-ms',
+      '4000',
+      '--max-recovery-ms',
+      '1500',
+    ]);
+    expect(r.options).toEqual({
+      scenario: 'recovery',
+      killPids: [101, 102],
+      dropConnections: 0.5,
+      disruptAtSec: 2.5,
+      reconnectDelayMs: 50,
+      reconnectMaxDelayMs: 800,
+      recoveryTimeoutMs: 4000,
+      maxRecoveryMs: 1500,
+    });
+  });
+
   it('lists every bad value in one error', () => {
     let error: unknown;
     try {
@@ -66,7 +96,7 @@ describe('parseCliArgs', () => {
   it('documents every flag in --help', () => {
     const help = helpText('1.2.3');
     for (const f of FLAGS) expect(help).toContain(`--${f.name}`);
-    for (const s of ['fanout', 'echo', 'connect', 'churn', 'multi-node'])
+    for (const s of ['fanout', 'echo', 'connect', 'churn', 'multi-node', 'recovery'])
       expect(help).toMatch(new RegExp(`^  ${s} `, 'm'));
     expect(help).toContain('Exit codes: 0');
   });

@@ -34,7 +34,8 @@ export async function startReferenceGateway(env: Record<string, string> = {}): P
 }
 
 function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  // Exited, or killed by a signal (the recovery scenario's --kill-pid): nothing to wait for.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.once('exit', () => {
@@ -44,6 +45,16 @@ function stop(child: ChildProcess): Promise<void> {
     child.kill('SIGTERM');
   });
 }
+
+/** The SLO flags of a run that must deliver every message exactly once, in order. */
+export const EXACTLY_ONCE_FLAGS: readonly string[] = [
+  '--max-loss',
+  '0',
+  '--max-duplicates',
+  '0',
+  '--max-out-of-order',
+  '0',
+];
 
 /** What a CLI run printed and its exit code. */
 export interface CliRun {

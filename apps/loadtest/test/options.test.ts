@@ -48,7 +48,7 @@ describe('resolveLoadOptions', () => {
       }),
     );
     expect(problems).toEqual([
-      "scenario is 'storm' when it must be one of 'fanout', 'echo', 'connect', 'churn', 'multi-node'",
+      "scenario is 'storm' when it must be one of 'fanout', 'echo', 'connect', 'churn', 'multi-node', 'recovery'",
       "urls holds 'http://x/ws' when each must be a ws:// or wss:// URL",
       'connections is 0 when it must be from 1 to 1000000',
       'payloadBytes is 10 when it must be from 48 to 1048576',
@@ -87,6 +87,50 @@ describe('resolveLoadOptions', () => {
     });
     expect(problemsOf(() => resolveLoadOptions({ maxLoss: '150%' }))).toEqual([
       "maxLoss is '150%' when a percentage must be at most 100%",
+    ]);
+  });
+
+  it('resolves the recovery settings: publishers on the last URL, the disruption half way', () => {
+    const o = resolveLoadOptions({
+      scenario: 'recovery',
+      urls: ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:2/ws'],
+      durationSec: 8,
+      killPids: [4321],
+    });
+    expect(o).toMatchObject({
+      publishUrls: ['ws://127.0.0.1:2/ws'],
+      killPids: [4321],
+      dropConnections: 0,
+      disruptAtSec: 4,
+      reconnectDelayMs: 100,
+      reconnectMaxDelayMs: 2000,
+      recoveryTimeoutMs: 15000,
+    });
+    expect(o.slo.maxRecoveryMs).toBeNull();
+    expect(
+      resolveLoadOptions({ scenario: 'recovery', dropConnections: 0.25, disruptAtSec: 1 }),
+    ).toMatchObject({
+      dropConnections: 0.25,
+      disruptAtSec: 1,
+    });
+    expect(
+      problemsOf(() =>
+        resolveLoadOptions({
+          scenario: 'recovery',
+          rate: 0,
+          dropConnections: 1.5,
+          killPids: [0],
+          reconnectDelayMs: 500,
+          reconnectMaxDelayMs: 100,
+          maxRecoveryMs: -1,
+        }),
+      ),
+    ).toEqual([
+      'killPids holds 0 when each must be a process id',
+      'maxRecoveryMs is -1 when it must be from 0 to 9007199254740991',
+      'dropConnections is 1.5 when it must be from 0 to 1',
+      'scenario recovery needs a fixed rate (rate above 0): recovering subscribers cannot pace publishers',
+      'reconnectMaxDelayMs is 100 when it must be at least reconnectDelayMs (500)',
     ]);
   });
 

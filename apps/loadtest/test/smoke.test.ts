@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../src/index';
-import { runCli, runCliJson, startReferenceGateway } from './helpers';
+import { EXACTLY_ONCE_FLAGS, runCli, runCliJson, startReferenceGateway } from './helpers';
 
 // The CI smoke run: the built CLI against the reference gateway (`node apps/gateway/dist/main.js`).
 describe('dotmac-loadtest against the reference gateway', () => {
@@ -22,12 +22,7 @@ describe('dotmac-loadtest against the reference gateway', () => {
       '3',
       '--server-pid',
       String(gw.pid),
-      '--max-loss',
-      '0',
-      '--max-duplicates',
-      '0',
-      '--max-out-of-order',
-      '0',
+      ...EXACTLY_ONCE_FLAGS,
       '--max-errors',
       '0',
       '--json',

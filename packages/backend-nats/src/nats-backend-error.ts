@@ -11,7 +11,9 @@ export type NatsBackendErrorCode =
   /** The client refused a publish (e.g. a payload over the server's `max_payload`). */
   | 'publish_failed'
   /** The backend is not started (or already stopped). */
-  | 'not_started';
+  | 'not_started'
+  /** JetStream refused a history or presence operation (e.g. a body over `max_payload`). */
+  | 'store_failed';
 
 /** An error of the NATS backend, with a string `code` to branch on (a core `BackendError`). */
 export class NatsBackendError extends BackendError<NatsBackendErrorCode> {

@@ -14,7 +14,6 @@ import {
   connect,
   type Msg,
   type NatsConnection,
-  type NodeConnectionOptions,
   type Status,
   type Subscription,
 } from '@nats-io/transport-node';
@@ -24,6 +23,7 @@ import {
   type ResolvedNatsBackendOptions,
   resolveNatsBackendOptions,
 } from './nats-backend-options';
+import { natsConnectOptions } from './nats-connect-options';
 import { topicToSubject } from './nats-subject';
 
 /** The longest the health check waits for the server's answer to a ping. */
@@ -107,26 +107,8 @@ export class NatsBackend implements Backend {
 
   async #start(): Promise<void> {
     const o = this.#o;
-    const options: NodeConnectionOptions = {
-      ...o.natsOptions,
-      servers: o.servers,
-      name: o.name,
-      timeout: o.connectTimeoutMs,
-      // Reconnect forever, auth refusals included (a server may be mid-way through a reload).
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      ignoreAuthErrorAbort: true,
-      reconnectTimeWait: o.reconnectTimeWaitMs,
-      reconnectJitter: o.reconnectJitterMs,
-      // The gateway drops its own echo anyway; the server need not send it.
-      noEcho: true,
-    };
-    if (o.user !== undefined) {
-      options.user = o.user;
-      options.pass = o.password;
-    }
-    if (o.token !== undefined) options.token = o.token;
-    if (o.tls && options.tls === undefined) options.tls = {};
+    // The gateway drops its own echo anyway; the server need not send it.
+    const options = natsConnectOptions(o, { noEcho: true });
     let nc: NatsConnection;
     try {
       nc = await connect(options);

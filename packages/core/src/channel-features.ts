@@ -6,6 +6,7 @@ import { ChannelPresence } from './channel-presence';
 import type { ChannelRegistry } from './channel-registry';
 import type { ResolvedGatewayConfig } from './config';
 import type { Connection } from './connection';
+import type { GatewayEvents } from './gateway-events';
 import type { HookRunner } from './hook-runner';
 import type { GatewayCounters } from './stats';
 import type { StreamPosition } from './stream-position';
@@ -30,6 +31,7 @@ export interface ChannelFeaturesDeps {
   broadcaster: Broadcaster;
   counters: GatewayCounters;
   hooks: HookRunner;
+  events: GatewayEvents;
 }
 
 /** How long a hole in a channel's offsets waits for the missing publications before reading them. */
@@ -71,6 +73,7 @@ export class ChannelFeatures {
       ttlMs: config.presenceTtlMs,
       graceMs: config.presenceGraceMs,
       maxInfoBytes: config.maxPresenceInfoBytes,
+      events: deps.events,
     });
   }
 
@@ -133,9 +136,9 @@ export class ChannelFeatures {
     connection.subscriptions.set(name, ref.internal);
     try {
       if (options.historySize > 0) {
-        await this.history.subscribe(connection, ref, options, since, answer);
+        await this.history.subscribe(connection, ref, options, since, answer, (c) => this.#join(c, ref));
       } else {
-        await this.#d.channels.add(ref.internal, connection);
+        await this.#join(connection, ref);
         answer({}, null);
       }
     } catch (error) {
@@ -151,15 +154,32 @@ export class ChannelFeatures {
   /** Takes the session out of a channel it holds (an unsubscribe, or a subscription dropped). */
   unsubscribe(connection: Connection, name: string, internal: string): void {
     connection.subscriptions.delete(name);
-    this.leave(connection, internal, false);
+    this.leave(connection, name, internal, false);
   }
 
   /** The session left the channel (unsubscribed, dropped, or disconnected). */
-  leave(connection: Connection, internal: string, disconnected: boolean): void {
+  leave(connection: Connection, name: string, internal: string, disconnected: boolean): void {
     const channels = this.#d.channels;
+    const had = channels.subscribers(internal).has(connection);
     channels.remove(internal, connection);
-    if (channels.subscribers(internal).size === 0) this.history.released(internal);
+    if (channels.subscribers(internal).size === 0) {
+      this.history.released(internal);
+      if (had)
+        this.#d.events.emit('channel.vacated', {
+          channel: { name, internal, tenantId: connection.tenantId },
+        });
+    }
     this.presence.left(connection, internal, disconnected);
+  }
+
+  /** Adds the session to the channel's local subscribers (telling `channel.occupied` for the first). */
+  async #join(connection: Connection, ref: ChannelRef): Promise<void> {
+    const channels = this.#d.channels;
+    const first = channels.subscribers(ref.internal).size === 0;
+    const added = channels.add(ref.internal, connection);
+    if (first && channels.subscribers(ref.internal).size === 1)
+      this.#d.events.emit('channel.occupied', { channel: ref });
+    await added;
   }
 
   /** Starts the stores and the presence refresher. */

@@ -208,20 +208,28 @@ export class ChannelHistory {
     options: ResolvedChannelOptions,
     since: StreamPosition | null,
     answer: (fields: Record<string, unknown>, publications: AnswerEntry[] | null) => void,
+    join: (connection: Connection) => Promise<void>,
   ): Promise<void> {
-    const d = this.#d;
     const channel = ref.internal;
     const held: HeldDeliveries = { pubs: [] };
     connection.holds ??= new Map();
     connection.holds.set(channel, held);
+    const d = this.#d;
     try {
-      await d.channels.add(channel, connection);
+      await join(connection);
       await this.#sequencer.track(channel);
       const recovering = since !== null || options.recovery === 'cache';
+      // Every delivery after this position is held for the session; the read must reach it,
+      // so it may only share a read that began once the node had delivered that far.
+      const floor = this.#sequencer.position(channel)?.offset ?? 0;
       let read: HistoryReadResult | null = null;
-      if (options.recovery === 'cache') read = await this.#read(channel, { limit: 1, reverse: true });
+      if (options.recovery === 'cache') read = await this.#read(channel, { limit: 1, reverse: true }, floor);
       else if (since !== null)
-        read = await this.#read(channel, { after: since.offset, limit: options.maxRecoveryPublications });
+        read = await this.#read(
+          channel,
+          { after: since.offset, limit: options.maxRecoveryPublications },
+          floor,
+        );
       // Everything up to `live` was sent before the hold began or is in the held list; the
       // answer covers publications up to the position it reports, the held list the rest.
       const live = this.#sequencer.position(channel);
@@ -325,12 +333,18 @@ export class ChannelHistory {
     return this.#sequencer.position(channel);
   }
 
+  /**
+   * Reads history, sharing an identical read in flight when that read began with the node at
+   * `floor` or beyond (so its answer reaches every publication delivered up to `floor`).
+   */
   #read(
     channel: string,
     q: { after?: number; limit: number; reverse?: boolean },
+    floor = 0,
   ): Promise<HistoryReadResult> {
     const key = `${channel}\n${q.after ?? 0}\n${q.limit}\n${q.reverse === true}`;
-    return this.#reads.run(key, () => this.#d.store.read(channel, q));
+    const mark = this.#sequencer.position(channel)?.offset ?? 0;
+    return this.#reads.run(key, () => this.#d.store.read(channel, q), mark, floor);
   }
 
   #answerEntry(body: Buffer, offset: number): AnswerEntry {

@@ -4,6 +4,7 @@ import type { ResolvedChannelOptions } from './channel-options';
 import type { ChannelRef } from './channel-policy';
 import type { Connection } from './connection';
 import { ErrorCode } from './constants';
+import type { GatewayEvents } from './gateway-events';
 import type { PresenceAddResult, PresenceMember, PresenceStats, PresenceStore } from './presence-store';
 import { ProtocolError } from './protocol-error';
 import type { GatewayCounters } from './stats';
@@ -21,6 +22,7 @@ export interface ChannelPresenceDeps {
   graceMs: number;
   /** Member info larger than this (as JSON) is left out. */
   maxInfoBytes: number;
+  events: GatewayEvents;
 }
 
 interface LocalChannel {
@@ -100,6 +102,7 @@ export class ChannelPresence {
       this.#channels.set(ref.internal, local);
     }
     local.members.set(member.client, member);
+    if (result === 'added') d.events.emit('presence.member_added', { channel: ref, member });
     return member;
   }
 
@@ -173,7 +176,9 @@ export class ChannelPresence {
       // It expires by itself within the TTL; its leave then comes from a pruning node.
       this.#d.onError(error, 'presence remove');
     }
-    if (removed && local.joinLeave) this.#announce(local.ref, 'leave', member);
+    if (!removed) return;
+    this.#d.events.emit('presence.member_removed', { channel: local.ref, member });
+    if (local.joinLeave) this.#announce(local.ref, 'leave', member);
   }
 
   /** Refreshes this node's members and prunes expired ones, once per third of the TTL. */

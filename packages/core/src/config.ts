@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type ApiKeyOption, type ResolvedApiKey, resolveApiKeys } from './api-keys';
-import type { Authenticator } from './authenticator';
+import type { Authenticator, Identity } from './authenticator';
 import type { Backend } from './backend';
 import { type ChannelPolicy, defaultChannelPolicy } from './channel-policy';
 import { ConfigError } from './config-error';
@@ -19,6 +19,7 @@ import {
   withoutUndefined,
 } from './option-checks';
 import type { PresenceStore } from './presence-store';
+import type { WebSocketSession } from './session';
 import { compileTrustProxy, type TrustedProxies, type TrustProxyOption } from './trusted-proxies';
 
 /** What happens to a session whose outbound buffer passes `maxBufferedBytes`. */
@@ -58,6 +59,13 @@ export interface GatewayOptions {
   authTimeoutMs?: number;
   /** How long before a token's expiry `auth_expiring` is sent. @default 30000 */
   authExpiringLeadMs?: number;
+  /**
+   * Called `authExpiringLeadMs` before a session's identity expires: an identity of the same
+   * user (and tenant) with a later `expiresAt` extends the session without the client's help
+   * (e.g. from the application backend's refresh endpoint); null, a throw or anything else sends
+   * `auth_expiring` as without it. @default undefined (the client must send a new token)
+   */
+  refreshIdentity?: ((session: WebSocketSession) => Promise<Identity | null | undefined>) | undefined;
   /** Who may subscribe and publish. @default anyone may subscribe, nobody may publish */
   channelPolicy?: ChannelPolicy | undefined;
   /** Let clients publish on every channel, whatever the policy says. @default false */
@@ -169,6 +177,7 @@ export interface ResolvedGatewayConfig {
   authInBand: boolean;
   authTimeoutMs: number;
   authExpiringLeadMs: number;
+  refreshIdentity: ((session: WebSocketSession) => Promise<Identity | null | undefined>) | undefined;
   channelPolicy: ChannelPolicy;
   clientPublish: boolean;
   tenantIsolation: boolean;
@@ -325,6 +334,9 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
   if (o.authenticator !== undefined && typeof o.authenticator?.authenticate !== 'function') {
     problems.push('authenticator must have an authenticate(token, context) method');
   }
+  if (o.refreshIdentity !== undefined && typeof o.refreshIdentity !== 'function') {
+    problems.push('refreshIdentity must be a function (session) returning a promise of an identity');
+  }
   if (o.requireToken === true && o.authenticator === undefined) {
     problems.push('requireToken is true but no authenticator is set: nothing could verify a token');
   }
@@ -387,6 +399,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     authInBand: o.authInBand,
     authTimeoutMs: o.authTimeoutMs,
     authExpiringLeadMs: o.authExpiringLeadMs,
+    refreshIdentity: o.refreshIdentity,
     channelPolicy: o.channelPolicy ?? defaultChannelPolicy,
     clientPublish: o.clientPublish,
     tenantIsolation: o.tenantIsolation,

@@ -5,6 +5,7 @@ import type { HeldDeliveries } from './channel-history';
 import type { ChannelRegistry } from './channel-registry';
 import type { ResolvedGatewayConfig } from './config';
 import { CloseCode, CloseReason, PROTOCOL_VERSION } from './constants';
+import type { GatewayEvents } from './gateway-events';
 import type { HookRunner } from './hook-runner';
 import type { ConnectionContext } from './middleware';
 import { type SessionCore, WebSocketSession } from './session';
@@ -29,7 +30,9 @@ export interface ConnectionNode {
   /** Subscribes the connection to the channels its identity names (server-side subscriptions). */
   subscribeIdentityChannels(connection: Connection, channels: readonly string[]): void;
   /** Takes the connection out of a channel (and its presence; after a grace period when it disconnected). */
-  leaveChannel(connection: Connection, internal: string, disconnected: boolean): void;
+  leaveChannel(connection: Connection, name: string, internal: string, disconnected: boolean): void;
+  /** Application events (`gateway.on`). */
+  readonly events: GatewayEvents;
   /** Called after a connection ended and left the registries (the drain waits on it). */
   gone(): void;
 }
@@ -167,6 +170,7 @@ export class Connection implements SessionCore {
     }
     this.#scheduleExpiry();
     node.hooks.call('onConnection', (h) => h.onConnection?.(this.session));
+    node.events.emit('session.connected', { session: this.session });
   }
 
   // ---------------------------------------------------------------- writing frames
@@ -291,8 +295,10 @@ export class Connection implements SessionCore {
     const expiresAt = this.expiresAt;
     if (expiresAt === null) return;
     const warnAt = expiresAt - this.#node.config.authExpiringLeadMs;
-    const warn = () =>
+    const tell = () =>
       this.session.send({ type: 'auth_expiring', data: { expires_at: Math.floor(expiresAt / 1000) } });
+    const refresh = this.#node.config.refreshIdentity;
+    const warn = refresh === undefined ? tell : () => void this.#refresh(refresh, expiresAt, tell);
     if (warnAt <= Date.now()) warn();
     else this.#expiringTimer = timerAt(warnAt, warn, (t) => (this.#expiringTimer = t));
     this.#expiryTimer = timerAt(
@@ -303,6 +309,38 @@ export class Connection implements SessionCore {
       },
       (t) => (this.#expiryTimer = t),
     );
+  }
+
+  /**
+   * Asks the application for a fresh identity ahead of expiry (`refreshIdentity`); a later
+   * expiry for the same user and tenant is applied silently, anything else falls back to
+   * `auth_expiring` (the client may still send a new token).
+   */
+  async #refresh(
+    refresh: NonNullable<ResolvedGatewayConfig['refreshIdentity']>,
+    expiresAt: number,
+    tell: () => void,
+  ): Promise<void> {
+    let fresh: Identity | null | undefined;
+    try {
+      fresh = await refresh(this.session);
+    } catch (error) {
+      this.#node.hooks.reportError(error, 'refreshIdentity');
+      fresh = null;
+    }
+    if (this.closing || this.expiresAt !== expiresAt) return;
+    const later = fresh?.expiresAt ?? null;
+    if (
+      fresh == null ||
+      fresh.userId !== this.userId ||
+      (fresh.tenantId !== undefined && fresh.tenantId !== this.tenantId) ||
+      (later !== null && later <= expiresAt)
+    ) {
+      tell();
+      return;
+    }
+    this.applyIdentity({ ...fresh, tenantId: this.tenantId }, true);
+    this.#scheduleExpiry();
   }
 
   // ---------------------------------------------------------------- inbound frames
@@ -379,7 +417,7 @@ export class Connection implements SessionCore {
     const node = this.#node;
     this.closing = true;
     if (!node.sessions.remove(this)) return;
-    for (const internal of this.subscriptions.values()) node.leaveChannel(this, internal, true);
+    for (const [name, internal] of this.subscriptions) node.leaveChannel(this, name, internal, true);
     this.subscriptions.clear();
     clearTimeout(this.#authTimer);
     clearTimeout(this.#expiringTimer);
@@ -391,6 +429,14 @@ export class Connection implements SessionCore {
     node.counters.disconnections_total++;
     this.#ended();
     node.hooks.call('onDisconnect', (h) => h.onDisconnect?.(this.session, code, reason));
+    if (node.events.has('session.disconnected')) {
+      node.events.emit('session.disconnected', {
+        session: this.session,
+        code,
+        reason,
+        durationMs: Date.now() - this.connectedAt,
+      });
+    }
     node.gone();
   }
 }

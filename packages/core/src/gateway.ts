@@ -18,6 +18,7 @@ import { CloseCode, ErrorCode, RESERVED_CLIENT_TYPES, SERVER_FRAME_TYPES, SUBPRO
 import type { NodeInfo } from './control-message';
 import { ControlPlane } from './control-plane';
 import { Drain } from './drain';
+import { type GatewayEventListener, type GatewayEventName, GatewayEvents } from './gateway-events';
 import { Handshake } from './handshake';
 import type { GatewayHealth } from './health';
 import { HealthCheck } from './health-check';
@@ -95,6 +96,8 @@ export class WebSocketGateway {
   readonly #channels: ChannelRegistry<Connection>;
   readonly #broadcaster: Broadcaster;
   readonly #features: ChannelFeatures;
+  readonly #events: GatewayEvents;
+  #fallbackHandler: MessageHandler | undefined;
   readonly #control: ControlPlane;
   /** The whole cluster: disconnect, subscribe and unsubscribe sessions on every node; `info`, `channels`. */
   readonly cluster: Cluster;
@@ -152,7 +155,9 @@ export class WebSocketGateway {
       eligible: (c) => c.authenticated || !config.requireToken,
       onError: (error, context) => this.#hooks.reportError(error, context),
     });
+    this.#events = new GatewayEvents((error, context) => this.#hooks.reportError(error, context));
     const features = new ChannelFeatures({
+      events: this.#events,
       config,
       nodeId: this.nodeId,
       channels: this.#channels,
@@ -189,6 +194,8 @@ export class WebSocketGateway {
       channels: this.#channels,
       broadcaster: this.#broadcaster,
       features,
+      events: this.#events,
+      fallbackHandler: () => this.#fallbackHandler,
       handlers: this.#handlers,
       middleware,
       tokens,
@@ -222,8 +229,9 @@ export class WebSocketGateway {
       channels: this.#channels,
       hooks: this.#hooks,
       handleFrame: (connection, text, bytes) => router.handleFrame(connection, text, bytes),
-      leaveChannel: (connection, internal, disconnected) =>
-        features.leave(connection, internal, disconnected),
+      leaveChannel: (connection, name, internal, disconnected) =>
+        features.leave(connection, name, internal, disconnected),
+      events: this.#events,
       subscribeIdentityChannels: (connection, channels) =>
         void control.subscribeClaimed(connection, channels),
       gone: () => drain.gone(),
@@ -354,6 +362,30 @@ export class WebSocketGateway {
     if (typeof handler !== 'function') throw new TypeError(`the handler of "${type}" must be a function`);
     this.#handlers.set(type, handler);
     return this;
+  }
+
+  /**
+   * Sets (or, with undefined, removes) the handler of every custom frame type that has no
+   * handler of its own (e.g. an RPC proxy to the application backend); without it such frames
+   * get `unknown_type`.
+   */
+  setFallbackHandler(handler: MessageHandler | undefined): this {
+    if (handler !== undefined && typeof handler !== 'function')
+      throw new TypeError('the fallback handler must be a function');
+    this.#fallbackHandler = handler;
+    return this;
+  }
+
+  /**
+   * Listens to a gateway event (sessions connecting and closing, channels occupied and vacated
+   * on this node, presence members added and removed, client publishes); returns a function that
+   * stops listening. Listeners must not block; one that throws is reported and ignored.
+   *
+   * @example
+   * gateway.on('session.disconnected', ({ session, code, durationMs }) => audit(session.userId, code, durationMs))
+   */
+  on<K extends GatewayEventName>(name: K, listener: GatewayEventListener<K>): () => void {
+    return this.#events.on(name, listener);
   }
 
   /** True when a handler is registered for `type`. */

@@ -2,9 +2,9 @@ import { isValidChannelName, isValidTenantId } from './channel-name';
 import { ErrorCode } from './constants';
 import type { WebSocketGateway } from './gateway';
 import { readFlag, readLimit, readSince } from './history-query';
-import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
+import { type ApiAnswer, badRequest, parseApiBody } from './http-api-body';
+import { DEFAULT_MAX_JSON_DEPTH } from './json-depth';
 import { ProtocolError } from './protocol-error';
-import { safeJsonParse } from './safe-json-parse';
 
 /** The channel endpoints of the HTTP API (protocol.md v1.1, "Server API"). @internal */
 export const CHANNEL_API_PATHS = [
@@ -13,12 +13,6 @@ export const CHANNEL_API_PATHS = [
   '/api/presence',
   '/api/presence_stats',
 ] as const;
-
-/** An HTTP answer: status and JSON body. @internal */
-export interface ApiAnswer {
-  status: number;
-  body: unknown;
-}
 
 /**
  * Answers `POST /api/history`, `/api/history_remove`, `/api/presence` and `/api/presence_stats`
@@ -32,17 +26,9 @@ export async function answerChannelApi(
   text: string,
   maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
 ): Promise<ApiAnswer> {
-  let body: unknown;
-  try {
-    body = safeJsonParse(text);
-  } catch {
-    return badRequest('the body is not valid JSON');
-  }
-  if (exceedsJsonDepth(text, body, maxDepth))
-    return badRequest(`the body nests deeper than ${maxDepth} levels`);
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    return badRequest('the body must be a JSON object');
-  const b = body as Record<string, unknown>;
+  const parsed = parseApiBody(text, maxDepth);
+  if (parsed.refusal !== undefined) return parsed.refusal;
+  const b = parsed.body;
   const problems: string[] = [];
   if (!isValidChannelName(b.channel))
     problems.push('"channel" must be 1-200 characters of A-Z a-z 0-9 _ - . : @ / =');
@@ -72,7 +58,7 @@ export async function answerChannelApi(
   } else {
     query = {};
   }
-  if (problems.length > 0) return badRequest(problems.join('; '));
+  if (problems.length > 0) return badRequest(problems);
   const channel = b.channel as string;
   const options = { tenantId: (b.tenant_id as string | null | undefined) ?? null };
   try {
@@ -95,8 +81,4 @@ export async function answerChannelApi(
     }
     throw error;
   }
-}
-
-function badRequest(message: string): ApiAnswer {
-  return { status: 400, body: { error: { code: ErrorCode.BadRequest, message } } };
 }

@@ -5,10 +5,9 @@ import { ErrorCode, SERVER_FRAME_TYPES } from './constants';
 import type { SessionSelector } from './control-message';
 import type { WebSocketGateway } from './gateway';
 import { readIdempotencyKey } from './history-query';
-import type { ApiAnswer } from './http-channel-api';
-import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
+import { type ApiAnswer, badRequest, parseApiBody } from './http-api-body';
+import { DEFAULT_MAX_JSON_DEPTH } from './json-depth';
 import { ProtocolError } from './protocol-error';
-import { safeJsonParse } from './safe-json-parse';
 
 /** The cluster endpoints of the HTTP API (protocol.md v1.1, "Server API"). @internal */
 export const SERVER_API_PATHS = [
@@ -34,17 +33,9 @@ export async function answerServerApi(
   text: string,
   maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
 ): Promise<ApiAnswer> {
-  let body: unknown;
-  try {
-    body = safeJsonParse(text);
-  } catch {
-    return badRequest(['the body is not valid JSON']);
-  }
-  if (exceedsJsonDepth(text, body, maxDepth))
-    return badRequest([`the body nests deeper than ${maxDepth} levels`]);
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    return badRequest(['the body must be a JSON object']);
-  const b = body as Record<string, unknown>;
+  const parsed = parseApiBody(text, maxDepth);
+  if (parsed.refusal !== undefined) return parsed.refusal;
+  const b = parsed.body;
   try {
     switch (path) {
       case '/api/broadcast':
@@ -154,8 +145,4 @@ function selector(b: Record<string, unknown>, problems: string[], tenantOnly: bo
     ...selectorProblems(out, tenantOnly).map((p) => p.replace(/\b(user_id|session_id|tenant_id)\b/g, '"$1"')),
   );
   return out;
-}
-
-function badRequest(problems: string[]): ApiAnswer {
-  return { status: 400, body: { error: { code: ErrorCode.BadRequest, message: problems.join('; ') } } };
 }

@@ -67,6 +67,8 @@ export {
   type BroadcastOptions,
   type GatewayAddress,
   type GatewayBroadcastTarget,
+  type HistoryOptions,
+  type HistoryResult,
   type MessageHandler,
   type MessageHandlerContext,
   WebSocketGateway,
@@ -146,3 +148,9 @@ import { WebSocketGateway } from './gateway';
 export async function startGateway(options: GatewayOptions = {}): Promise<WebSocketGateway> {
   return new WebSocketGateway(options).start();
 }
+export type { ApiKeyOption, ApiKeyScope } from './api-keys';
+export type { ChannelPublishResult } from './channel-features';
+export { Cluster, type ClusterChannels, type ClusterInfo, type DisconnectOptions } from './cluster';
+export type { NodeInfo, SessionSelector } from './control-message';
+export type { GatewayEventListener, GatewayEventMap, GatewayEventName } from './gateway-events';
+export { VERSION } from './version';

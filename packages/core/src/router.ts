@@ -15,6 +15,7 @@ import type { Connection } from './connection';
 import { CloseCode, ErrorCode, SERVER_FRAME_TYPES } from './constants';
 import { errorFrame, type Frame, FrameError, type FrameId, parseFrame } from './frame';
 import type { WebSocketGateway } from './gateway';
+import type { GatewayEvents } from './gateway-events';
 import { readIdempotencyKey, readSince } from './history-query';
 import type { HookRunner } from './hook-runner';
 import type { MessageHandler } from './message-handler';
@@ -32,6 +33,9 @@ export interface RouterNode {
   readonly channels: ChannelRegistry<Connection>;
   readonly broadcaster: Broadcaster;
   readonly features: ChannelFeatures;
+  readonly events: GatewayEvents;
+  /** The handler of frame types that have none of their own (`gateway.setFallbackHandler`). */
+  fallbackHandler(): MessageHandler | undefined;
   readonly handlers: ReadonlyMap<string, MessageHandler>;
   readonly middleware: MiddlewareStack;
   readonly tokens: TokenVerifier;
@@ -341,6 +345,14 @@ export class Router {
     // The answer follows the backend's: an ack once it accepted the message, else
     // `backend_unavailable` (protocol.md v1.1), with or without an id.
     const idempotencyKey = readIdempotencyKey(frame.idempotency_key, 'idempotency_key');
+    if (n.events.has('client.publish')) {
+      n.events.emit('client.publish', {
+        session: connection.session,
+        channel: ref,
+        type: event,
+        data: frame.data,
+      });
+    }
     n.features.publish(ref, event, frame.data, idempotencyKey).then(
       (r) =>
         this.#ack(
@@ -415,7 +427,7 @@ export class Router {
 
   /** A custom frame type: its registered handler, whose result is the ack's data. */
   async #custom(connection: Connection, frame: Frame): Promise<void> {
-    const handler = this.#n.handlers.get(frame.type);
+    const handler = this.#n.handlers.get(frame.type) ?? this.#n.fallbackHandler();
     if (handler === undefined) {
       throw new ProtocolError(ErrorCode.UnknownType, `no handler for frame type "${frame.type}"`);
     }

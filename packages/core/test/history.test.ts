@@ -25,6 +25,25 @@ const err = (f: RecordedFrame) => {
 const deliveries = (c: TestClient, channel: string) =>
   c.frames.filter((f) => f.type === 'message' && f.channel === channel);
 
+/** `store`, with `read` and `top` answering `delayMs()` late (what a busy store does). */
+function slowReads(store: HistoryStore, delayMs: () => number): HistoryStore {
+  const late = async <T>(answer: Promise<T>): Promise<T> => {
+    const value = await answer;
+    if (delayMs() > 0) await sleep(delayMs());
+    return value;
+  };
+  return {
+    name: 'slow-reads',
+    fansOut: store.fansOut,
+    start: () => store.start(),
+    stop: () => store.stop(),
+    append: (e) => store.append(e),
+    read: (ch, q) => late(store.read(ch, q)),
+    top: (ch) => late(store.top(ch)),
+    remove: (ch) => store.remove(ch),
+  };
+}
+
 async function open(url: string): Promise<TestClient> {
   const c = await TestClient.open(url);
   await c.welcome();
@@ -190,25 +209,7 @@ describe('history and recovery (protocol.md v1.1)', () => {
 
   it('nothing missed or repeated between recovery and live while publishers run (slow store)', async () => {
     // Reads that take a while: many publications arrive while a subscribe is being answered.
-    const store = new MemoryHistoryStore();
-    const history: HistoryStore = {
-      name: 'slow-memory',
-      fansOut: false,
-      start: () => store.start(),
-      stop: () => store.stop(),
-      append: (e) => store.append(e),
-      read: async (ch, q) => {
-        const r = await store.read(ch, q);
-        await sleep(25);
-        return r;
-      },
-      top: async (ch) => {
-        const r = await store.top(ch);
-        await sleep(25);
-        return r;
-      },
-      remove: (ch) => store.remove(ch),
-    };
+    const history = slowReads(new MemoryHistoryStore(), () => 25);
     const { gw, url } = await startTestGateway({ channelPolicy: policy, history });
     let stop = false;
     let published = 0;
@@ -238,6 +239,40 @@ describe('history and recovery (protocol.md v1.1)', () => {
     }
     stop = true;
     await publisher;
+  });
+
+  it('a recovering subscribe shares a history read only if that read covers what came before its hold', async () => {
+    // Reads that answer late, as a busy store does in a reconnect storm.
+    let delayMs = 0;
+    const history = slowReads(new MemoryHistoryStore(), () => delayMs);
+    const { gw, url } = await startTestGateway({ channelPolicy: policy, history });
+    // Keeps the channel tracked on this node.
+    await (await open(url)).request({ type: 'subscribe', data: { channel: 'room:merge' } });
+    for (let i = 1; i <= 5; i++) await gw.publish('room:merge', 'message', i);
+    const { epoch } = await gw.history('room:merge', { limit: 0 });
+    const [c1, c2] = [await open(url), await open(url)];
+    delayMs = 300;
+    const since = { offset: 2, epoch };
+    const first = c1.request({ type: 'subscribe', data: { channel: 'room:merge', since } });
+    await sleep(50);
+    await gw.publish('room:merge', 'message', 6);
+    await sleep(50);
+    // The same question while c1's read is in flight, which began before publication 6.
+    const second = c2.request({ type: 'subscribe', data: { channel: 'room:merge', since } });
+    const [a1, a2] = await Promise.all([first, second]);
+    delayMs = 0;
+    await gw.publish('room:merge', 'message', 7);
+    for (const [c, a] of [
+      [c1, a1],
+      [c2, a2],
+    ] as const) {
+      await c.waitFor((f) => f.type === 'message' && f.offset === 7);
+      const got = [
+        ...(ack(a).publications as { offset: number }[]).map((p) => p.offset),
+        ...deliveries(c, 'room:merge').map((f) => f.offset),
+      ];
+      expect(got).toEqual([3, 4, 5, 6, 7]);
+    }
   });
 
   it('two nodes publishing at once: every subscriber sees one contiguous order', async () => {

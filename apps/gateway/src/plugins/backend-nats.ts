@@ -1,4 +1,4 @@
-import { NatsBackend } from '@dotmac-ws/backend-nats';
+import { NatsBackend, NatsHistoryStore, NatsPresenceStore } from '@dotmac-ws/backend-nats';
 import type { GatewayPlugin } from '../plugin';
 
 /**
@@ -59,15 +59,19 @@ export const backendNatsPlugin: GatewayPlugin = {
   },
   setup(env, { logger }) {
     if (env.string('BACKEND') !== 'nats') return {};
+    const nats = {
+      servers: env.list('NATS_URL'),
+      subjectPrefix: env.string('NATS_SUBJECT_PREFIX'),
+      user: env.string('NATS_USER'),
+      password: env.string('NATS_PASSWORD'),
+      token: env.string('NATS_TOKEN'),
+      logger,
+    };
+    // History in JetStream and presence in JetStream KV on the same servers (channels switch
+    // them on in CHANNEL_RULES_FILE).
     return {
-      backend: new NatsBackend({
-        servers: env.list('NATS_URL'),
-        subjectPrefix: env.string('NATS_SUBJECT_PREFIX'),
-        user: env.string('NATS_USER'),
-        password: env.string('NATS_PASSWORD'),
-        token: env.string('NATS_TOKEN'),
-        logger,
-      }),
+      backend: new NatsBackend(nats),
+      options: { history: new NatsHistoryStore(nats), presence: new NatsPresenceStore(nats) },
     };
   },
 };

@@ -2,7 +2,14 @@ import { onCleanup, sleep, type TestClient, waitUntil } from '@dotmac-ws/test-ut
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backend';
 import { BackendUnavailableError, NOT_ACCEPTED_MESSAGE } from '../backend-unavailable-error';
-import { ConformanceNode, framesOf, seqsOf, subscribe, unsubscribe } from './conformance-node';
+import {
+  CONFORMANCE_ANNOUNCE_MS,
+  ConformanceNode,
+  framesOf,
+  seqsOf,
+  subscribe,
+  unsubscribe,
+} from './conformance-node';
 
 /**
  * The broker side of one conformance test: where the nodes' backends come from, and what the
@@ -347,6 +354,13 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
         await brokerSubscribers('user:u2', 1);
         await brokerSubscribers('tenant:acme', 2);
         await brokerSubscribers('tenant:globex', 1);
+        // A broker that cannot count its subscriptions: probe each route until it delivers, so
+        // that the broadcasts below do not race the nodes' user and tenant subscriptions.
+        await waitRoute(u1a, (t) => c.gateway.broadcastToUser('u1', 'probe', { token: t }));
+        await waitRoute(u1b, (t) => c.gateway.broadcastToUser('u1', 'probe', { token: t }));
+        await waitRoute(u2b, (t) => c.gateway.broadcastToUser('u2', 'probe', { token: t }));
+        await waitRoute(u1a, (t) => c.gateway.broadcastToTenant('acme', 'probe', { token: t }));
+        await waitRoute(u3c, (t) => a.gateway.broadcastToTenant('globex', 'probe', { token: t }));
 
         await c.gateway.broadcastToUser('u1', 'to-user', { seq: 1 });
         await c.gateway.broadcastToTenant('acme', 'to-tenant', { seq: 2 });
@@ -400,6 +414,72 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
           expect(body.status).toBe('healthy');
           expect(body.components.scaling_backend?.status).toBe('healthy');
         }
+      });
+
+      describe('the cluster API over this backend (control plane)', () => {
+        /** `n` nodes that have all heard each other's announcements. */
+        async function announced(n: number) {
+          const made = await setup(n);
+          await waitUntil(
+            () => made.nodes.every((x) => x.gateway.cluster.nodes().length === n),
+            deliveryMs,
+            'every node announced',
+          );
+          return made;
+        }
+        const user = (userId: string) => ({ identity: { userId } });
+
+        it('info and channels sum over three nodes; a stopped node drops out of info', async () => {
+          const { nodes } = await announced(3);
+          const [a, b, c] = nodes as [ConformanceNode, ConformanceNode, ConformanceNode];
+          await subscribe(await a.connect(user('u1')), 'room:1');
+          await subscribe(await b.connect(user('u2')), 'room:1');
+          await subscribe(await c.connect(user('u3')), 'room:2');
+          const info = await b.gateway.cluster.info();
+          expect(info.missing).toEqual([]);
+          expect(info.nodes.map((x) => [x.node_id, x.sessions]).sort()).toEqual(
+            [a, b, c].map((x) => [x.gateway.nodeId, 1]).sort(),
+          );
+          expect(await c.gateway.cluster.channels({ pattern: 'room:*' })).toEqual({
+            channels: { 'room:1': { num_clients: 2 }, 'room:2': { num_clients: 1 } },
+            missing: [],
+          });
+          await c.gateway.stop();
+          await waitUntil(
+            () => a.gateway.cluster.nodes().length === 2,
+            4 * CONFORMANCE_ANNOUNCE_MS + deliveryMs,
+            'the stopped node dropped',
+          );
+          expect((await a.gateway.cluster.info()).nodes.map((x) => x.node_id).sort()).toEqual(
+            [a.gateway.nodeId, b.gateway.nodeId].sort(),
+          );
+        });
+
+        it('disconnects a user connected to all three nodes, with 4403', async () => {
+          const { nodes } = await announced(3);
+          const victims = await Promise.all(nodes.map((x) => x.connect(user('victim'))));
+          const other = await nodes[0]!.connect(user('other'));
+          await nodes[1]!.gateway.cluster.disconnect({ userId: 'victim' });
+          for (const v of victims) expect((await v.waitClose(deliveryMs)).code).toBe(4403);
+          await sleep(100);
+          expect(other.closed).toBeNull();
+        });
+
+        it('subscribes a user whose sessions sit on two nodes, and unsubscribes it', async () => {
+          const { nodes } = await announced(3);
+          const [a, b, c] = nodes as [ConformanceNode, ConformanceNode, ConformanceNode];
+          const s1 = await a.connect(user('amy'));
+          const s2 = await b.connect(user('amy'));
+          await c.gateway.cluster.subscribe({ userId: 'amy' }, 'alerts');
+          for (const s of [s1, s2]) await waitFrame(s, 'subscribed', () => true);
+          await c.gateway.broadcastToChannel('alerts', 'alert', { n: 1 });
+          for (const s of [s1, s2]) await waitFrame(s, 'alert');
+          await a.gateway.cluster.unsubscribe({ userId: 'amy' }, 'alerts');
+          for (const s of [s1, s2]) await waitFrame(s, 'unsubscribed');
+          await c.gateway.broadcastToChannel('alerts', 'alert', { n: 2 });
+          await sleep(200);
+          for (const s of [s1, s2]) expect(framesOf(s, 'alert')).toHaveLength(1);
+        });
       });
 
       it('starts and stops idempotently', async () => {
@@ -605,6 +685,18 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
       );
     },
   );
+
+  /** Sends probes with `send` every 100 ms until `client` receives one, within `deliveryMs`. */
+  async function waitRoute(client: TestClient, send: (token: string) => Promise<unknown>) {
+    const deadline = Date.now() + deliveryMs;
+    const token = `route-${Math.random()}`;
+    const got = () => framesOf(client, 'probe').some((f) => hasField(f.data, 'token', token));
+    for (let i = 0; i < 1000 && Date.now() < deadline && !got(); i++) {
+      await send(token);
+      await sleep(100);
+    }
+    if (!got()) throw new Error(`no delivery of a probe within ${deliveryMs} ms`);
+  }
 
   /**
    * Publishes probe messages from `node` on `channel` every 100 ms until `client` receives one,

@@ -3,6 +3,9 @@ import type { Backend } from '../backend';
 import { WebSocketGateway } from '../gateway';
 import { silentLogger } from '../logger';
 
+/** How often conformance nodes announce themselves (a silent node is dropped after three). */
+export const CONFORMANCE_ANNOUNCE_MS = 200;
+
 /** The API key of every conformance node's HTTP API. */
 export const CONFORMANCE_API_KEY = 'conformance-key';
 
@@ -51,6 +54,8 @@ export class ConformanceNode {
       tenantIsolation: true,
       drainTimeoutMs: 0,
       apiKey: CONFORMANCE_API_KEY,
+      announceIntervalMs: CONFORMANCE_ANNOUNCE_MS,
+      clusterQueryTimeoutMs: 2000,
     });
     gateway.use({
       connection: async (ctx, next) => {

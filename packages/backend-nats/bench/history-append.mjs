@@ -1,0 +1,63 @@
+// NatsHistoryStore append throughput on one channel (the gateway appends once per publication
+// in a channel with history), on the NATS at BENCH_NATS_URL (default nats://127.0.0.1:4222).
+//
+//   pnpm --filter @dotmac-ws/backend-nats build && node bench/history-append.mjs
+//   BENCH_APPENDS=5000 BENCH_BODY=200 node bench/history-append.mjs
+//
+// Three runs, each on a channel of its own: one node awaiting each append before the next;
+// one node with every append called at once (the store runs them one after another, in call
+// order); two nodes calling at once on the same channel (offsets contended across nodes). The
+// stream and bucket it creates are deleted at the end.
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { NatsHistoryStore } from '../dist/index.js';
+
+const url = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
+const APPENDS = Number(process.env.BENCH_APPENDS ?? 5000);
+const BODY = Buffer.alloc(Number(process.env.BENCH_BODY ?? 200), 'x');
+if (!Number.isInteger(APPENDS) || APPENDS < 1 || APPENDS > 1_000_000)
+  throw new Error('BENCH_APPENDS must be 1..1000000');
+
+const subjectPrefix = `dotmac-bench.${randomBytes(4).toString('hex')}`;
+const make = async () => {
+  const s = new NatsHistoryStore({ servers: url, subjectPrefix });
+  await s.start();
+  return s;
+};
+const a = await make();
+const b = await make();
+const entry = (channel) => ({ channel, body: BODY, size: 1000, ttlMs: 300_000, topic: `channel:${channel}` });
+const rate = (n, t0) => Math.round(n / ((performance.now() - t0) / 1000));
+
+try {
+  let t0 = performance.now();
+  for (let i = 0; i < APPENDS; i++) await a.append(entry('awaited'));
+  console.log(`one node, awaited one by one: ${rate(APPENDS, t0)} appends/s`);
+
+  t0 = performance.now();
+  await Promise.all(Array.from({ length: APPENDS }, () => a.append(entry('at-once'))));
+  console.log(`one node, all called at once: ${rate(APPENDS, t0)} appends/s`);
+
+  t0 = performance.now();
+  const half = Math.floor(APPENDS / 2);
+  await Promise.all([a, b].flatMap((s) => Array.from({ length: half }, () => s.append(entry('two-nodes')))));
+  console.log(`two nodes at once, same channel: ${rate(2 * half, t0)} appends/s`);
+  const top = await a.top('two-nodes');
+  if (top.offset !== 2 * half) throw new Error(`two nodes: top ${top.offset}, expected ${2 * half}`);
+
+  t0 = performance.now();
+  const reads = 500;
+  for (let i = 0; i < reads; i++) await a.read('awaited', { after: APPENDS - 100, limit: 100 });
+  console.log(
+    `read of the last 100 (bisection + one batch): ${Math.round(((performance.now() - t0) / reads) * 100) / 100} ms each`,
+  );
+} finally {
+  await a.stop();
+  await b.stop();
+  const nc = await connect({ servers: url });
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  await jsm.streams.delete(a.streamName).catch(() => false);
+  await jsm.streams.delete(`KV_${a.epochBucket}`).catch(() => false);
+  await nc.close();
+}
