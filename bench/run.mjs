@@ -44,6 +44,7 @@ const { values: opts } = parseArgs({
     'storm-clients': { type: 'string', default: '10000' },
     'storm-channels': { type: 'string', default: '100' },
     'storm-rate': { type: 'string', default: '100' },
+    'storm-runner': { type: 'string', default: 'bench' },
     members: { type: 'string', default: '2000' },
     out: { type: 'string' },
     pinned: { type: 'boolean', default: false },
@@ -57,6 +58,11 @@ if (unknownSections.length > 0) {
   process.stderr.write(
     `unknown section(s) ${unknownSections.join(', ')}: the sections are ${SECTIONS.join(', ')}\n`,
   );
+  process.exit(2);
+}
+
+if (!['bench', 'loadtest'].includes(opts['storm-runner'])) {
+  process.stderr.write(`--storm-runner is 'bench' or 'loadtest', not '${opts['storm-runner']}'\n`);
   process.exit(2);
 }
 
@@ -138,6 +144,7 @@ const ctx = {
   reconnectMaxDelayMs: 30_000,
   timeoutMs: 30_000,
   members: MEMBERS,
+  stormRunner: opts['storm-runner'],
 };
 
 const base = (server) => ({
@@ -638,7 +645,11 @@ if (history.length > 0) {
 }
 const storm = Object.entries(results.storm);
 if (storm.length > 0) {
-  out += `\nreconnect storm (${STORM.clients} clients of ${STORM.channels} history channels on node A of two, ${STORM.rate} msg/s published on node B; node A SIGKILLed; clients reconnect to B with since, the client SDK's backoff, first attempt after ${ctx.reconnectMinDelayMs}-${2 * ctx.reconnectMinDelayMs} ms):\n`;
+  out += `\nreconnect storm (${STORM.clients} clients of ${STORM.channels} history channels on node A of two, ${STORM.rate} msg/s published on node B; node A SIGKILLed; clients reconnect to B with since; ${
+    ctx.stormRunner === 'loadtest'
+      ? `the loadtest's recovery scenario: ${2 * STORM.clients} subscribers over A and B, first attempt after 0-${2 * ctx.reconnectMinDelayMs} ms`
+      : `the bench's lean clients, the client SDK's backoff: first attempt after ${ctx.reconnectMinDelayMs}-${2 * ctx.reconnectMinDelayMs} ms`
+  }):\n`;
   for (const [b, s] of storm) {
     if (s.skipped) {
       out += `  over ${b.padEnd(6)} not measured: ${s.skipped}\n`;

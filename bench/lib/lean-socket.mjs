@@ -156,7 +156,8 @@ export class LeanSocket {
     }
     if (opcode === 10) return;
     if (opcode === 0 || !fin) {
-      (this.#parts ??= []).push(Buffer.from(payload));
+      if (this.#parts === null) this.#parts = [];
+      this.#parts.push(Buffer.from(payload));
       if (!fin) return;
       payload = Buffer.concat(this.#parts);
       this.#parts = null;
