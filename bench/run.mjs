@@ -488,8 +488,9 @@ function targets(r) {
       true,
     );
   for (const [b, h] of Object.entries(r.history)) {
-    if (!h.skipped)
-      add(`history on / off, CPU per delivery (saturation), ${b}`, h.satCpuRatio, h.limit, true);
+    if (h.skipped) continue;
+    add(`history on / off, CPU per delivery (saturation), ${b}`, h.satCpuRatio, h.limit, true);
+    add(`history on / off, CPU per delivery (${FIXED_RATE} msg/s), ${b}`, h.fixedCpuRatio, h.limit, true);
   }
   for (const [b, s] of Object.entries(r.storm)) {
     if (s.skipped || s.runs === 0) continue;
@@ -609,11 +610,13 @@ if (history.length > 0) {
       'on',
       `us/delivery at ${FIXED_RATE}/s off`,
       'on',
+      'on/off',
       'p99 ms off',
       'on',
+      'publishes/s on',
       'store us/publish on',
       'load busy on',
-      'lost/dup',
+      'lost/dup/ooo',
     ],
   ];
   const notes = [];
@@ -622,6 +625,13 @@ if (history.length > 0) {
     if (h.skipped) {
       notes.push(`  ${label}: not measured: ${h.skipped}`);
       continue;
+    }
+    for (const [side, r] of [
+      ['off', h.off],
+      ['on', h.on],
+    ]) {
+      const bound = boundNote(r.satRunnerBusy, null);
+      if (bound) notes.push(`  ${label}, history ${side}, saturation:${bound}`);
     }
     const c = [h.off.correctness, h.on.correctness].filter(Boolean);
     table.push([
@@ -633,11 +643,13 @@ if (history.length > 0) {
       f(h.on.satPerSec, 0),
       f(h.off.fixedCpuUs, 2),
       f(h.on.fixedCpuUs, 2),
+      `${f(h.fixedCpuRatio, 2)}x`,
       f(h.off.fixedP99, 2),
       f(h.on.fixedP99, 2),
+      f(h.on.satPublishPerSec, 0),
       f(h.on.satStoreUsPerPublish, 1),
       pct(h.on.satRunnerBusy),
-      `${c.reduce((s, x) => s + x.lost, 0)}/${c.reduce((s, x) => s + x.duplicates, 0)}`,
+      ['lost', 'duplicates', 'outOfOrder'].map((k) => c.reduce((sum, x) => sum + x[k], 0)).join('/'),
     ]);
   }
   if (table.length > 1) out += `${grid(table)}\n`;
@@ -679,7 +691,7 @@ if (presence.length > 0) {
       'store ops/join (Redis: commands / scripts; NATS: msgs in)',
       'store CPU ms',
       'load busy',
-      'waited for CPU: servers / load',
+      'waited for a CPU: gateways (summed) / load',
     ],
   ];
   const notes = [];

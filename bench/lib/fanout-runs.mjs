@@ -34,6 +34,7 @@ export async function fanoutRuns(o) {
     satCpuUs: usPer(gatewayCpu(sat), sat.messages.received),
     satDeliveries: sat.messages.received,
     satPublished: sat.messages.sent,
+    satPublishPerSec: Math.round((sat.messages.sent * 1000) / Math.max(1, sat.elapsedMs)),
     satRunnerUs: sat.runner.cpuUsPerDelivery,
     satRunnerBusy: sat.runner.cpuMs / Math.max(1, sat.elapsedMs),
     satStoreUsPerPublish: o.storePid ? usPer(storeCpu(sat), sat.messages.sent) : null,

@@ -5,6 +5,7 @@
 import { fanoutRuns } from './fanout-runs.mjs';
 import { rulesEnv } from './rules-file.mjs';
 import { startStore } from './store-process.mjs';
+import { withServerState } from './summary.mjs';
 
 /**
  * One measurement of `backend` (`memory`, `redis`, `nats`) with history `on` or off. `ctx`:
@@ -18,16 +19,18 @@ export async function historyRun(ctx, backend, on) {
     const env = { ...(store?.env ?? {}), ...rulesEnv(options) };
     const nodes = backend === 'memory' ? 1 : 2;
     for (let n = 0; n < nodes; n++) gateways.push(await ctx.startGateway(env));
-    return await fanoutRuns({
-      label: `${backend} history ${on ? 'on' : 'off'}`,
-      urls: gateways.map((g) => g.url),
-      publishUrls: [gateways.at(-1).url],
-      serverPids: gateways.map((g) => g.pid),
-      storePid: store?.pid,
-      subscribers: ctx.subscribers,
-      durationSec: ctx.durationSec,
-      fixedRate: ctx.fixedRate,
-    });
+    return await withServerState(gateways, () =>
+      fanoutRuns({
+        label: `${backend} history ${on ? 'on' : 'off'}`,
+        urls: gateways.map((g) => g.url),
+        publishUrls: [gateways.at(-1).url],
+        serverPids: gateways.map((g) => g.pid),
+        storePid: store?.pid,
+        subscribers: ctx.subscribers,
+        durationSec: ctx.durationSec,
+        fixedRate: ctx.fixedRate,
+      }),
+    );
   } finally {
     for (const g of gateways) await g.stop();
     await store?.stop();

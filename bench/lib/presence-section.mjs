@@ -2,13 +2,12 @@
 // once, with presence off, on, and on with join/leave pushes. Measures the time until every
 // subscribe was answered, until the join pushes stopped, the gateways' CPU, and the store
 // operations per join (Redis: INFO commandstats deltas; NATS: messages into the server).
-import { sampleProcess } from '@dotmac-ws/loadtest';
 import { LeanSocket } from './lean-socket.mjs';
 import { sleep } from './net-util.mjs';
 import { rulesEnv } from './rules-file.mjs';
-import { schedWaitMs, waitShare } from './sched-wait.mjs';
-import { opsDelta, startStore } from './store-process.mjs';
-import { log, runnerCpuMs, usPer } from './summary.mjs';
+import { startStore } from './store-process.mjs';
+import { log, usPer } from './summary.mjs';
+import { WindowSampler } from './window-sampler.mjs';
 
 const CONNECT_CONCURRENCY = 256;
 /** The join pushes are over when none came for this long after the last subscribe was answered. */
@@ -82,20 +81,19 @@ export async function presenceRun(ctx, backend, variant) {
         }
       }),
     );
-    if (sockets.length === 0) return { skipped: 'no session could connect' };
+    if (sockets.length === 0) {
+      const states = gateways.map((g) => g.state()).filter(Boolean);
+      throw new Error(`no session could connect${states.length > 0 ? ` (${states.join('; ')})` : ''}`);
+    }
     await sleep(500);
 
     const channel = `presence-${Date.now()}`;
     const frame = JSON.stringify({ type: 'subscribe', id: 1, data: { channel } });
-    const pids = gateways.map((g) => g.pid);
-    const cpuNow = () => pids.reduce((s, pid) => s + (sampleProcess(pid)?.cpuMs ?? 0), 0);
-    const storeCpu = () => (store ? (sampleProcess(store.pid)?.cpuMs ?? 0) : 0);
-    const waits = () => ({
-      gateways: pids.reduce((sum, pid) => sum + (schedWaitMs(pid) ?? 0), 0),
-      runner: schedWaitMs(),
-    });
-    const before = { cpu: cpuNow(), store: storeCpu(), ops: store ? await store.counts() : null, ...waits() };
-    const runnerFrom = process.cpuUsage();
+    const sampler = new WindowSampler(
+      store,
+      gateways.map((g) => g.pid),
+    );
+    sampler.start();
     const t0 = performance.now();
     for (const ws of sockets) ws.send(frame);
     const deadline = t0 + ctx.timeoutMs;
@@ -105,15 +103,14 @@ export async function presenceRun(ctx, backend, variant) {
       if (answered && quiet) break;
       await sleep(20);
     }
-    const end = Math.max(tally.lastAckAt, tally.lastJoinAt);
-    const after = { cpu: cpuNow(), store: storeCpu(), ops: store ? await store.counts() : null, ...waits() };
-    const runnerMs = runnerCpuMs(runnerFrom);
+    const end = Math.max(tally.lastAckAt, tally.lastJoinAt, t0);
+    await sampler.stop();
+    const w = sampler.window(t0, end);
     const members = sockets.length;
-    const ops = store ? opsDelta(backend, before.ops, after.ops) : null;
-    const runnerBusy = runnerMs / Math.max(1, end - t0);
     if (tally.acks + tally.errors < members) {
       log(`    ! ${tally.acks + tally.errors} of ${members} subscribes answered within ${ctx.timeoutMs} ms`);
     }
+    const perJoin = (n) => (n === null ? null : Math.round((n / members) * 100) / 100);
     return {
       members,
       failedToConnect: failed,
@@ -123,17 +120,18 @@ export async function presenceRun(ctx, backend, variant) {
       // Each subscriber gets the join of every member announced after it subscribed (its own
       // included): between n(n+1)/2 and n^2 pushes, depending on how subscribes interleave.
       joinPushes: tally.joins,
-      serverCpuMs: Math.round(after.cpu - before.cpu),
-      serverCpuUsPerJoin: usPer(after.cpu - before.cpu, members),
-      serverCpuUsPerPush: variant === 'join_leave' ? usPer(after.cpu - before.cpu, tally.joins) : null,
-      storeCpuMs: store ? Math.round(after.store - before.store) : null,
-      storeOpsPerJoin: ops ? Math.round((ops.total / members) * 100) / 100 : null,
-      storeScriptsPerJoin: ops?.scripts != null ? Math.round((ops.scripts / members) * 100) / 100 : null,
-      storeOpsBy: ops ? ops.by : null,
-      serverWaitShare: waitShare(before.gateways, after.gateways, end - t0),
-      runnerCpuMs: Math.round(runnerMs),
-      runnerWaitShare: waitShare(before.runner, after.runner, end - t0),
-      runnerBusy,
+      serverCpuMs: w.serverCpuMs,
+      serverCpuUsPerJoin: usPer(w.serverCpuMs, members),
+      serverCpuUsPerPush: variant === 'join_leave' ? usPer(w.serverCpuMs, tally.joins) : null,
+      storeCpuMs: w.storeCpuMs,
+      storeOpsPerJoin: perJoin(w.storeOps),
+      storeScriptsPerJoin: perJoin(w.storeScripts),
+      storeOpsBy: w.storeOpsBy,
+      windowMs: w.wallMs,
+      serverWaitShare: w.serverWaitShare,
+      runnerCpuMs: w.runnerCpuMs,
+      runnerBusy: w.runnerBusy,
+      runnerWaitShare: w.runnerWaitShare,
       correctness: [{ lost: 0, duplicates: 0, outOfOrder: 0, failures: failed + tally.errors }],
     };
   } finally {

@@ -11,8 +11,3 @@ export function schedWaitMs(pid = process.pid) {
     return null;
   }
 }
-
-/** `after - before` as a share of `wallMs`, or null. */
-export function waitShare(before, after, wallMs) {
-  return before === null || after === null ? null : (after - before) / Math.max(1, wallMs);
-}

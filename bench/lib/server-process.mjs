@@ -56,6 +56,13 @@ export async function startServer(def, { pinning, env = {} }) {
     port,
     url: `ws://127.0.0.1:${port}${def.path}`,
     dialect: def.dialect,
+    /** How the process is doing, for an error message: `exited 1: <stderr>`, or its stderr so far. */
+    state() {
+      const ended = child.exitCode !== null || child.signalCode !== null;
+      const tail = stderr.trim().slice(-300);
+      if (!ended && tail === '') return null;
+      return `${def.kind} ${child.pid}${ended ? ` exited ${child.exitCode ?? child.signalCode}` : ''}${tail ? `: ${tail}` : ''}`;
+    },
     /** Full GC in the server, then its memory usage. */
     async probe() {
       const asked = Date.now();

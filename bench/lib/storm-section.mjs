@@ -7,7 +7,8 @@ import { rulesEnv } from './rules-file.mjs';
 import { startStore } from './store-process.mjs';
 import { leanStorm } from './storm-lean.mjs';
 import { loadtestStorm } from './storm-loadtest.mjs';
-import { StormSampler } from './storm-sampler.mjs';
+import { withServerState } from './summary.mjs';
+import { WindowSampler } from './window-sampler.mjs';
 
 /**
  * One storm over `backend` (`redis` or `nats`). `ctx`: `{ pinning, startGateway(env),
@@ -26,15 +27,29 @@ export async function stormRun(ctx, backend) {
     started.push(a);
     const b = await ctx.startGateway(env);
     started.push(b);
-    const sampler = new StormSampler(store, b);
+    const sampler = new WindowSampler(store, [b.pid]);
     const run = ctx.stormRunner === 'loadtest' ? loadtestStorm : leanStorm;
-    const r = await run(ctx, { a, b, store, sampler });
+    const r = await withServerState([a, b], () => run(ctx, { a, b, store, sampler }));
     if (r.skipped) return r;
+    const w = sampler.window(r.killedAt, r.endedAt);
     return {
       channels: ctx.channels,
       rate: ctx.rate,
       ...r.figures,
-      ...sampler.window(r.killedAt, r.endedAt, r.figures.affected),
+      stormMs: w.wallMs,
+      storeCpuMs: w.storeCpuMs,
+      storeCpuShare: w.storeCpuShare,
+      storeOps: w.storeOps,
+      storeOpsPerClient: Math.round((w.storeOps / Math.max(1, r.figures.affected)) * 100) / 100,
+      storeScripts: w.storeScripts,
+      storeOpsBy: w.storeOpsBy,
+      survivorCpuMs: w.serverCpuMs,
+      survivorWaitShare: w.serverWaitShare,
+      listenOverflows: w.listenOverflows,
+      runnerCpuMs: w.runnerCpuMs,
+      runnerBusy: w.runnerBusy,
+      runnerWaitShare: w.runnerWaitShare,
+      runnerLoopDelayMaxMs: w.runnerLoopDelayMaxMs,
     };
   } finally {
     for (const s of started) await s.stop();

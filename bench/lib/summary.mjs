@@ -54,10 +54,16 @@ export function combine(all) {
 export const ratio = (a, b) => (a != null && b != null && b !== 0 ? Math.round((a / b) * 100) / 100 : null);
 
 /** CPU time per event in microseconds, to two decimals, or null without events. */
-export const usPer = (cpuMs, events) => (events > 0 ? Math.round((cpuMs * 1e5) / events) / 100 : null);
+export const usPer = (cpuMs, events) =>
+  cpuMs != null && events > 0 ? Math.round((cpuMs * 1e5) / events) / 100 : null;
 
-/** This process's CPU time (ms) since `from = process.cpuUsage()`. */
-export const runnerCpuMs = (from) => {
-  const d = process.cpuUsage(from);
-  return (d.user + d.system) / 1000;
-};
+/** Runs `fn`; an error it throws gets the state of `servers` (exits, stderr) appended. */
+export async function withServerState(servers, fn) {
+  try {
+    return await fn();
+  } catch (error) {
+    const states = servers.map((s) => s.state?.()).filter(Boolean);
+    if (states.length > 0 && error instanceof Error) error.message += ` (${states.join('; ')})`;
+    throw error;
+  }
+}
