@@ -4,14 +4,14 @@
 // CPU 0, the load (this process) to CPU 1; each server's own CPU time per delivery comes from
 // /proc/PID/stat. Usage: see bench/README.md.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad } from '@dotmac-ws/loadtest';
 import { fanoutRuns } from './lib/fanout-runs.mjs';
+import { GATEWAY, natsStores } from './lib/gateway-main.mjs';
 import { historyRun } from './lib/history-section.mjs';
 import { sleep } from './lib/net-util.mjs';
 import { PRESENCE_VARIANTS, presenceRun } from './lib/presence-section.mjs';
@@ -22,8 +22,6 @@ import { stormRun } from './lib/storm-section.mjs';
 import { check, combine, log, ratio } from './lib/summary.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const GATEWAY_MAIN = join(dirname(require.resolve('@dotmac-ws/gateway/package.json')), 'dist', 'main.js');
 const JWT_SECRET = 'bench-secret-with-at-least-32-bytes-of-entropy';
 
 /** Every section, in the order they run; `--skip` leaves some out, `--only` keeps just some. */
@@ -97,12 +95,12 @@ const only = opts.only.split(',').filter(Boolean);
 const skip = new Set(opts.skip.split(',').filter(Boolean));
 const sections = new Set(SECTIONS.filter((x) => (only.length === 0 || only.includes(x)) && !skip.has(x)));
 /** The reference gateway keeps history and presence in JetStream once its NATS plugin wires the NATS stores. */
-const NATS_STORES = readFileSync(GATEWAY_MAIN, 'utf8').includes('NatsHistoryStore');
+const NATS_STORES = natsStores();
 const NO_NATS_STORES =
   'the reference gateway does not keep history/presence in NATS yet (BACKEND=nats has no NatsHistoryStore in apps/gateway/dist/main.js)';
 
 const SERVERS = {
-  gateway: { kind: 'gateway', label: 'gateway', dialect: 'dotmac', path: '/ws', script: GATEWAY_MAIN },
+  gateway: GATEWAY,
   floor: {
     kind: 'floor',
     label: 'ws floor',
