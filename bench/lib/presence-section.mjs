@@ -93,7 +93,7 @@ export async function presenceRun(ctx, backend, variant) {
       store,
       gateways.map((g) => g.pid),
     );
-    sampler.start();
+    await sampler.start();
     const t0 = performance.now();
     for (const ws of sockets) ws.send(frame);
     const deadline = t0 + ctx.timeoutMs;

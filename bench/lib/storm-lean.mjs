@@ -71,7 +71,7 @@ export async function leanStorm(ctx, { a, b, sampler }) {
     await sleep(2000);
 
     // 3. Node A dies. The measured phase runs until every client recovered (or gave up).
-    sampler.start();
+    await sampler.start();
     const killedAt = performance.now();
     await a.kill();
     const deadline = killedAt + ctx.timeoutMs + 5000;

@@ -34,10 +34,10 @@ export async function loadtestStorm(ctx, { a, b, store, sampler }) {
     connectConcurrency: 256,
     connectTimeoutMs: 20_000,
     drainMs: 5000,
-    onPhase: (p) => {
+    onPhase: async (p) => {
       if (p === 'measuring') {
         measuringAt = performance.now();
-        sampler.start();
+        await sampler.start();
       }
     },
   });

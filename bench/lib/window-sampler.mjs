@@ -26,9 +26,11 @@ export class WindowSampler {
     this.serverPids = serverPids;
   }
 
-  start() {
+  /** Takes the first sample and resolves once its counters are read: the baseline predates what follows. */
+  async start() {
     this.#loopDelay.enable();
     this.#sample();
+    await this.#counting;
     this.#timer = setInterval(() => this.#sample(), INTERVAL_MS);
   }
 
