@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { runApiCommand } from './api-command';
+import { readConfigFile } from './env-file';
 import { type EnvKind, type EnvVar, envSchema } from './env-schema';
 import { PLUGINS } from './plugins';
 import { runGateway } from './run';
@@ -18,6 +20,10 @@ Commands:
   init [development|production] [--out FILE] [--force]
                              write a commented .env file (default ./.env) with a generated
                              API key and JWT secret; development is the default profile
+  api <call> [json] [--url URL]
+                             call the server API of a running gateway with API_KEY and print
+                             the answer, e.g. api info, api disconnect '{"user_id":"u1"}'
+                             (dotmac-gateway api --help lists the calls)
   help, --help, -h           this text and every environment variable
   version, --version, -v     the version
 
@@ -144,6 +150,8 @@ export async function runCli(
       return 0;
     case 'init':
       return init(args, io);
+    case 'api':
+      return runApiCommand(args, io);
     default:
       io.err(`dotmac-gateway: unknown command "${command}"\n\n${USAGE}`);
       return 2;
@@ -158,33 +166,14 @@ async function start(args: string[], io: CliIo): Promise<number | 'running'> {
       io.err(`dotmac-gateway: unexpected argument "${arg}" (see dotmac-gateway --help)\n`);
       return 2;
     }
-    if (!existsSync(file)) {
-      io.err(`dotmac-gateway: the config file "${file}" does not exist (dotmac-gateway init writes one)\n`);
+    const problem = readConfigFile(file, io.env);
+    if (problem !== null) {
+      io.err(`dotmac-gateway: ${problem}\n`);
       return 2;
     }
-    loadEnvFile(file, io.env);
   }
   await runGateway(io.env);
   return 'running';
-}
-
-/** Reads KEY=value lines into `env`; variables already set are kept. */
-function loadEnvFile(file: string, env: Record<string, string | undefined>): void {
-  for (const raw of readFileSync(file, 'utf8').split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    if (eq <= 0) continue;
-    const key = line
-      .slice(0, eq)
-      .trim()
-      .replace(/^export\s+/, '');
-    let value = line.slice(eq + 1).trim();
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) {
-      value = value.slice(1, -1);
-    }
-    if (env[key] === undefined) env[key] = value;
-  }
 }
 
 function init(args: string[], io: CliIo): number {

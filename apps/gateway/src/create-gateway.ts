@@ -9,6 +9,8 @@ import {
   MemoryBackend,
   WebSocketGateway,
 } from '@dotmac-ws/core';
+import { createAdminHandler } from './admin-page';
+import { apiKeysFromEnv, hasAdminKey } from './api-keys-env';
 import { createDemoHandler } from './demo-page';
 import { type EnvConfig, readEnvConfig } from './env-config';
 import { envSchema } from './env-schema';
@@ -45,7 +47,14 @@ export function createGatewayFromEnv(
   const logger = createAppLogger(cfg, plugins);
   // The first line says which defaults run (issue: a development gateway must not pass unnoticed).
   logger.info({ profile: cfg.profile }, profileSummary(cfg));
-  const problems: string[] = profileProblems(cfg);
+  const apiKeys = apiKeysFromEnv(cfg.string('API_KEYS'));
+  const problems: string[] = [...profileProblems(cfg), ...apiKeys.problems];
+  const adminEnabled = cfg.bool('ADMIN_ENABLED');
+  if (adminEnabled && apiKeys.problems.length === 0 && !hasAdminKey(cfg, apiKeys.keys)) {
+    problems.push(
+      'ADMIN_ENABLED is true but no admin key is set: set API_KEY, or an API_KEYS entry of scope admin (the console signs in with it)',
+    );
+  }
   const ctx: PluginContext = { logger };
   const parts: PluginContribution[] = [];
   for (const p of plugins) {
@@ -58,7 +67,13 @@ export function createGatewayFromEnv(
       problems.push(...namedProblems(error.problems, p, cfg));
     }
   }
-  const options: GatewayOptions = { ...coreOptions(cfg), logger, backend: chosenBackend(parts) };
+  const options: GatewayOptions = {
+    ...coreOptions(cfg),
+    apiKeys: apiKeys.keys,
+    httpFallback: pagesFallback(cfg, adminEnabled),
+    logger,
+    backend: chosenBackend(parts),
+  };
   const setBy = new Map<string, string>();
   for (const [i, part] of parts.entries()) {
     for (const [key, value] of Object.entries(part.options ?? {})) {
@@ -127,6 +142,9 @@ const CORE_OPTION_ENV: OptionEnvMap = {
   rateLimitCloseAfter: 'RATE_LIMIT_CLOSE_AFTER',
   authTimeoutMs: 'AUTH_TIMEOUT_MS',
   apiKey: 'API_KEY',
+  apiKeys: 'API_KEYS',
+  announceIntervalMs: 'ANNOUNCE_INTERVAL_MS',
+  clusterQueryTimeoutMs: 'CLUSTER_QUERY_TIMEOUT_MS',
   drainTimeoutMs: 'DRAIN_TIMEOUT_MS',
 };
 
@@ -157,8 +175,9 @@ function coreOptions(cfg: EnvConfig): GatewayOptions {
     rateLimitCloseAfter: cfg.int('RATE_LIMIT_CLOSE_AFTER'),
     authTimeoutMs: cfg.int('AUTH_TIMEOUT_MS'),
     apiKey: cfg.string('API_KEY') ?? null,
+    announceIntervalMs: cfg.int('ANNOUNCE_INTERVAL_MS'),
+    clusterQueryTimeoutMs: cfg.int('CLUSTER_QUERY_TIMEOUT_MS'),
     drainTimeoutMs: cfg.int('DRAIN_TIMEOUT_MS'),
-    httpFallback: cfg.bool('DEMO_ENABLED') ? demoFallback(cfg.string('WS_PATH') ?? '/ws') : undefined,
   };
 }
 
@@ -195,11 +214,20 @@ function trustProxyFromEnv(text: string | undefined): GatewayOptions['trustProxy
   return t.split(',').map((s) => s.trim());
 }
 
-/** Serves the demo page; everything else gets the gateway's usual 404. */
-function demoFallback(wsPath: string): (req: IncomingMessage, res: ServerResponse) => void {
-  const demo = createDemoHandler(wsPath);
+/**
+ * Serves the pages that are on: the demo (`DEMO_ENABLED`) and the admin console
+ * (`ADMIN_ENABLED`); everything else gets the gateway's usual 404. Undefined when both are off.
+ */
+function pagesFallback(
+  cfg: EnvConfig,
+  adminEnabled: boolean,
+): ((req: IncomingMessage, res: ServerResponse) => void) | undefined {
+  const pages: ((req: IncomingMessage, res: ServerResponse) => boolean)[] = [];
+  if (cfg.bool('DEMO_ENABLED')) pages.push(createDemoHandler(cfg.string('WS_PATH') ?? '/ws'));
+  if (adminEnabled) pages.push(createAdminHandler());
+  if (pages.length === 0) return undefined;
   return (req, res) => {
-    if (demo(req, res)) return;
+    if (pages.some((page) => page(req, res))) return;
     const body = JSON.stringify({ error: { code: 'not_found', message: 'no such path' } });
     res.writeHead(404, {
       'content-type': 'application/json; charset=utf-8',

@@ -31,7 +31,16 @@ export interface EnvVar {
   /** One sentence for docs/configuration.md. */
   description: string;
   /** Where it belongs, for grouping in the docs. */
-  group: 'server' | 'protocol' | 'backend' | 'auth' | 'ratelimit' | 'http' | 'observability' | 'operations';
+  group:
+    | 'server'
+    | 'protocol'
+    | 'backend'
+    | 'auth'
+    | 'ratelimit'
+    | 'app-backend'
+    | 'http'
+    | 'observability'
+    | 'operations';
 }
 
 /**
@@ -241,7 +250,23 @@ export const CORE_ENV: readonly EnvVar[] = [
     kind: { type: 'string' },
     default: undefined,
     description:
-      'Bearer key of `POST /api/publish`, `GET /api/stats` and the detailed `GET /health`; unset turns the HTTP API off.',
+      'Admin key (id `default`) of the HTTP API (`Authorization: Bearer <key>`: the server API, `GET /api/stats`, the detailed `GET /health`); with neither this nor `API_KEYS`, the HTTP API is off.',
+  },
+  {
+    name: 'API_KEYS',
+    group: 'http',
+    kind: { type: 'string', hint: 'id:key:scope,...' },
+    default: undefined,
+    description:
+      'More keys of the HTTP API, comma-separated `id:key:scope` entries (`scope` is `admin`, the default, or `publish`: only `/api/publish` and `/api/broadcast`), e.g. `ops:<key>:admin,app:<key>:publish`; each key at least 16 characters, ids 1-64 of A-Z a-z 0-9 _ - . (the id is logged, never the key). Several keys allow rotation.',
+  },
+  {
+    name: 'ADMIN_ENABLED',
+    group: 'http',
+    kind: { type: 'bool' },
+    default: 'false',
+    description:
+      'Serve the admin console at `/admin` (nodes, busiest channels, message rate; publish, disconnect a user); it signs in with an admin key, so `API_KEY` or an admin entry of `API_KEYS` is required.',
   },
   {
     name: 'DEMO_ENABLED',
@@ -251,6 +276,22 @@ export const CORE_ENV: readonly EnvVar[] = [
     production: 'false',
     description:
       'Serve the demo page at `/demo` (a client of `@dotmac-ws/client`); off in the production profile.',
+  },
+  {
+    name: 'ANNOUNCE_INTERVAL_MS',
+    group: 'backend',
+    kind: { type: 'int', min: 50, max: 600_000 },
+    default: '5000',
+    description:
+      'How often this node announces itself to the others over the backend; a node silent for three announcements is dropped from `GET /api/info` and `POST /api/channels`.',
+  },
+  {
+    name: 'CLUSTER_QUERY_TIMEOUT_MS',
+    group: 'backend',
+    kind: { type: 'int', min: 10, max: 60_000 },
+    default: '1000',
+    description:
+      'How long `GET /api/info` and `POST /api/channels` wait for the other nodes; a node that did not answer is named in `missing`.',
   },
   {
     name: 'DRAIN_TIMEOUT_MS',

@@ -53,6 +53,7 @@ export function profileSummary(env: EnvConfig): string {
     auth,
     publish,
     env.bool('DEMO_ENABLED') ? '/demo on' : '/demo off',
+    ...(env.bool('ADMIN_ENABLED') ? ['/admin on'] : []),
     env.list('ALLOWED_ORIGINS') === undefined ? 'any Origin' : 'Origin checked',
     `bound to ${env.string('WS_HOST') ?? 'all interfaces'}`,
     env.bool('RATE_LIMIT_ENABLED') ? 'rate limits on' : 'no rate limits',

@@ -3,14 +3,15 @@ import type { EnvConfig } from './env-config';
 /** The variable that sets each option, e.g. `{ trustProxy: 'TRUST_PROXY' }`. */
 export type OptionEnvMap = Readonly<Record<string, string>>;
 
-const WORD = /[A-Za-z_$][\w$]*(?:\[\d+\])?/y;
+const WORD = /[A-Za-z_$][\w$]*(?:\[\d+\](?:\.[A-Za-z_$][\w$]*)?)?/y;
 
 /**
  * An option problem (`ConfigError.problems`, worded by core's option checks: the option first,
  * e.g. "trustProxy has 'x' when each entry must be …") in the variables that set the options:
  * "TRUST_PROXY is set as 'x' when it must be …". The subject is restated with the text the
  * variable was set as; other option names the map knows are named by their variables
- * (`servers[2]` as `NATS_URL entry 3`); quoted text (values) is left alone.
+ * (`servers[2]` as `NATS_URL entry 3`, `apiKeys[1].key` as `the key of API_KEYS entry 2`);
+ * quoted text (values) is left alone.
  */
 export function problemInEnvTerms(problem: string, map: OptionEnvMap, env: EnvConfig): string {
   const subject = /^([A-Za-z_$][\w$]*)(?:\[(\d+)\])? /.exec(problem);
@@ -70,9 +71,11 @@ function namesIn(text: string, map: OptionEnvMap): string {
 }
 
 function optionInEnvTerms(word: string, map: OptionEnvMap): string {
-  const at = word.indexOf('[');
-  const key = at === -1 ? word : word.slice(0, at);
+  const m = /^([^[]+)(?:\[(\d+)\](?:\.(.+))?)?$/.exec(word);
+  const key = m?.[1] ?? word;
   const name = Object.hasOwn(map, key) ? map[key] : undefined;
-  if (name === undefined) return word;
-  return at === -1 ? name : `${name} entry ${Number(word.slice(at + 1, -1)) + 1}`;
+  if (name === undefined || m === null) return word;
+  if (m[2] === undefined) return name;
+  const entry = `${name} entry ${Number(m[2]) + 1}`;
+  return m[3] === undefined ? entry : `the ${m[3]} of ${entry}`;
 }

@@ -7,6 +7,7 @@ const GROUPS = {
   auth: 'Authentication',
   backend: 'Scaling backend',
   ratelimit: 'Rate limits',
+  'app-backend': 'Application backend (proxy and webhooks)',
   http: 'HTTP API and metrics',
   observability: 'Observability',
   operations: 'Operations',

@@ -118,6 +118,7 @@ for (const backend of BACKENDS) {
           API_KEY,
           PRESENCE_TTL_MS: String(PRESENCE_TTL_MS),
           PRESENCE_GRACE_MS: '300',
+          ANNOUNCE_INTERVAL_MS: '200',
           LOG_LEVEL: 'error',
         }),
       );
@@ -168,8 +169,24 @@ for (const backend of BACKENDS) {
         }
       });
       await waitUntil(() => published.length >= 100, 10_000, '100 publications');
+      const info = async () =>
+        (
+          (await (
+            await fetch(`http://127.0.0.1:${ports[2]}/api/info`, {
+              headers: { authorization: `Bearer ${API_KEY}` },
+            })
+          ).json()) as {
+            nodes: { node_id: string }[];
+          }
+        ).nodes
+          .map((n) => n.node_id)
+          .sort();
+      await waitUntil(async () => (await info()).length === 3, 5000, 'three nodes in info');
       const killedAt = Date.now();
       nodes[0]!.child.kill('SIGKILL');
+      // The dead node drops out of the cluster's info after three silent announcements.
+      await waitUntil(async () => (await info()).length === 2, 5000, 'the dead node dropped from info');
+      expect(await info()).toEqual([`${prefix}-n2`, `${prefix}-n3`]);
       await waitUntil(() => published.length >= 400, 20_000, '300 more publications after the kill');
       stop = true;
       await Promise.all(publishers);

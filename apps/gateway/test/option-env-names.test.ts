@@ -24,4 +24,10 @@ describe('problemInEnvTerms', () => {
     );
     expect(problemInEnvTerms('constructor is not an option', MAP, env)).toBe('constructor is not an option');
   });
+
+  it('names the field of an indexed option as the field of that entry', () => {
+    expect(problemInEnvTerms('servers[0].host must be set; other[1].x stays', MAP, env)).toBe(
+      'the host of NATS_URL entry 1 must be set; other[1].x stays',
+    );
+  });
 });

@@ -42,6 +42,14 @@ export interface Backend {
    * is stopped): never resolves for a message it dropped.
    */
   publish(topic: string, payload: Uint8Array): Promise<void>;
+  /**
+   * True when no other node can receive `topic` right now, so that the gateway may skip
+   * publishing it (a single-node gateway then pays nothing for the backend). Only a backend that
+   * knows every node's subscriptions can say so (the memory backend knows its bus); a broker
+   * backend leaves it unset and every message is published. Must be false while the backend is
+   * not started, so that such a publish still rejects.
+   */
+  reachesNoOtherNode?(topic: string): boolean;
   /** The backend's health, for `GET /health` (`scaling_backend`). */
   health(): Promise<ComponentHealth>;
   /** Disconnects; pending work is flushed where the broker allows. */

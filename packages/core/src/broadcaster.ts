@@ -63,10 +63,13 @@ export class Broadcaster {
     d.hooks.call('onBroadcast', (h) =>
       h.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent }),
     );
+    const topic = topicFor(target);
+    // No other node can receive it (a single node on the memory backend): nothing to send.
+    if (d.backend.reachesNoOtherNode?.(topic) === true) return delivered;
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
     if (traceparent !== undefined) header.traceparent = traceparent;
     try {
-      await this.#backendPublish(topicFor(target), header, encodeEnvelope(header, frame));
+      await this.#backendPublish(topic, header, encodeEnvelope(header, frame));
     } catch (error) {
       d.counters.backend_errors++;
       // An outage is the backend's to log (once); anything else is unexpected and logged here.

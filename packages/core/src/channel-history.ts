@@ -150,7 +150,7 @@ export class ChannelHistory {
     d.hooks.call('onBroadcast', (h) =>
       h.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent }),
     );
-    if (!d.store.fansOut) {
+    if (!d.store.fansOut && d.backend.reachesNoOtherNode?.(topic) !== true) {
       try {
         await d.backend.publish(topic, encodePositioned(position, body));
       } catch (error) {

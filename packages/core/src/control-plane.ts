@@ -15,6 +15,8 @@ import {
   nodeTopic,
   type SessionSelector,
 } from './control-message';
+import type { Logger } from './logger';
+import { ProtocolError } from './protocol-error';
 import type { SessionRegistry } from './session-registry';
 import type { TopicInterest } from './topic-interest';
 
@@ -32,6 +34,7 @@ export interface ControlPlaneDeps {
   /** This node's figures, for announcements and `info`. */
   snapshot: () => NodeInfo;
   onError: (error: unknown, context: string) => void;
+  logger: Logger;
   /** How often a node announces itself; silent for three of these, it is dropped. */
   announceIntervalMs: number;
   /** How long a cluster-wide query waits for the nodes' answers. */
@@ -282,16 +285,17 @@ export class ControlPlane {
 
   /**
    * Subscribes one session to the channels its token names (its `channels` claim), each only
-   * when the channel name is valid and the channel policy allows it; others are skipped (and
-   * reported). Never rejects.
+   * when the channel name is valid and the channel policy allows it; others are skipped (logged
+   * at debug). Never rejects.
    */
   async subscribeClaimed(c: Connection, channels: readonly string[]): Promise<void> {
     const d = this.#d;
     for (const channel of channels.slice(0, d.maxSubscriptionsPerSession)) {
       if (!isValidChannelName(channel)) {
-        d.onError(
-          new Error(`the token names an invalid channel ${JSON.stringify(channel)}`),
-          'token channels',
+        // The token's issuer named it: a line for the operator, not a fault of the gateway.
+        d.logger.debug(
+          { session_id: c.sessionId, channel: String(channel).slice(0, 200) },
+          'token channel skipped: not a valid channel name',
         );
         continue;
       }
@@ -308,9 +312,9 @@ export class ControlPlane {
     const d = this.#d;
     if (c.subscriptions.has(channel)) return;
     if (c.subscriptions.size >= d.maxSubscriptionsPerSession) {
-      d.onError(
-        new Error(`session ${c.sessionId} holds ${d.maxSubscriptionsPerSession} channels`),
-        'server subscribe',
+      d.logger.debug(
+        { session_id: c.sessionId, channel },
+        'server subscribe skipped: the session holds its maximum of channels',
       );
       return;
     }
@@ -325,7 +329,10 @@ export class ControlPlane {
         c.session.send({ type: 'subscribed', channel, data: fields }),
       );
     } catch (error) {
-      d.onError(error, 'server subscribe');
+      // A refusal (presence_full, backend_unavailable) is the channel's answer, not a fault.
+      if (error instanceof ProtocolError) {
+        d.logger.debug({ session_id: c.sessionId, channel, code: error.code }, 'server subscribe refused');
+      } else d.onError(error, 'server subscribe');
     }
   }
 

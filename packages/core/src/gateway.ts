@@ -21,7 +21,7 @@ import { Drain } from './drain';
 import { type GatewayEventListener, type GatewayEventName, GatewayEvents } from './gateway-events';
 import { Handshake } from './handshake';
 import type { GatewayHealth } from './health';
-import { HealthCheck } from './health-check';
+import { BUILT_IN_COMPONENTS, HealthCheck, type HealthComponentCheck } from './health-check';
 import { HookRunner } from './hook-runner';
 import { handleHttpApiRequest } from './http-api';
 import { sendJson } from './http-response';
@@ -98,6 +98,7 @@ export class WebSocketGateway {
   readonly #features: ChannelFeatures;
   readonly #events: GatewayEvents;
   #fallbackHandler: MessageHandler | undefined;
+  readonly #metricsSources = new Set<() => string | Promise<string>>();
   readonly #control: ControlPlane;
   /** The whole cluster: disconnect, subscribe and unsubscribe sessions on every node; `info`, `channels`. */
   readonly cluster: Cluster;
@@ -178,6 +179,7 @@ export class WebSocketGateway {
       maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
       snapshot: () => this.#nodeInfo(),
       onError: (error, context) => this.#hooks.reportError(error, context),
+      logger: config.logger,
       announceIntervalMs: config.announceIntervalMs,
       queryTimeoutMs: config.clusterQueryTimeoutMs,
     });
@@ -417,7 +419,16 @@ export class WebSocketGateway {
    * basic set.
    */
   async getPrometheusMetrics(): Promise<string> {
-    return (await this.#hooks.hooks?.metrics?.()) ?? basicMetrics(this);
+    let text = (await this.#hooks.hooks?.metrics?.()) ?? basicMetrics(this);
+    for (const source of this.#metricsSources) {
+      try {
+        const more = await source();
+        if (more.length > 0) text += text.endsWith('\n') || text.length === 0 ? more : `\n${more}`;
+      } catch (error) {
+        this.#hooks.reportError(error, 'metrics source');
+      }
+    }
+    return text;
   }
 
   /** Sets (or, with undefined, removes) the metrics, tracing and log hooks. */
@@ -677,6 +688,36 @@ export class WebSocketGateway {
       channels: this.#channels.channelCount,
       subscriptions: this.#channels.subscriptionCount,
     });
+  }
+
+  /**
+   * Adds a component to `GET /health` (and `healthCheck()`), e.g. an application-backend
+   * proxy's circuit breaker. A component that is not healthy makes the gateway `degraded` (it
+   * still serves its sessions); one that throws or takes over 2 s reads as unhealthy. Returns a
+   * function that removes it.
+   *
+   * @example
+   * gateway.addHealthComponent('app_proxy', () => ({ status: breaker.open ? 'degraded' : 'healthy' }))
+   */
+  addHealthComponent(name: string, check: HealthComponentCheck): () => void {
+    if (typeof name !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(name) || BUILT_IN_COMPONENTS.has(name)) {
+      throw new TypeError(
+        `a health component name is 1-64 characters of a-z 0-9 _ (starting with a letter) and not ${[...BUILT_IN_COMPONENTS].join(', ')}`,
+      );
+    }
+    if (typeof check !== 'function') throw new TypeError('a health component check must be a function');
+    return this.#health.add(name, check);
+  }
+
+  /**
+   * Adds Prometheus text to `GET /metrics`, after the gateway's own metrics (or the
+   * observability hooks'). Returns a function that removes it.
+   */
+  addMetricsSource(source: () => string | Promise<string>): () => void {
+    if (typeof source !== 'function')
+      throw new TypeError('a metrics source must be a function returning Prometheus text');
+    this.#metricsSources.add(source);
+    return () => this.#metricsSources.delete(source);
   }
 
   /** Counters and gauges of this node (`GET /api/stats`). */

@@ -27,8 +27,23 @@ export interface HealthNode {
  * `maxConnections`, or when the event loop lags: the node then serves its sessions late) and
  * the scaling backend (a lost backend degrades, it does not take the node down). @internal
  */
+/** A health component an application or package adds (`gateway.addHealthComponent`). */
+export type HealthComponentCheck = () => ComponentHealth | Promise<ComponentHealth>;
+
+/** Names of the components the gateway reports itself. */
+export const BUILT_IN_COMPONENTS: ReadonlySet<string> = new Set(['server', 'sessions', 'scaling_backend']);
+
 export class HealthCheck {
   #delay: IntervalHistogram | undefined;
+  readonly #extra = new Map<string, HealthComponentCheck>();
+
+  /** Adds (or replaces) a component; returns a function that removes it. */
+  add(name: string, check: HealthComponentCheck): () => void {
+    this.#extra.set(name, check);
+    return () => {
+      if (this.#extra.get(name) === check) this.#extra.delete(name);
+    };
+  }
 
   /** Starts measuring the event-loop delay. */
   start(): void {
@@ -91,10 +106,20 @@ export class HealthCheck {
     }
     // A lost backend leaves this node serving its own sessions: degraded, not down.
     const backendEffect: HealthStatus = backend.status === 'healthy' ? 'healthy' : 'degraded';
-    return {
-      status: worstStatus([serverStatus, sessions.status, backendEffect]),
-      components: { server, sessions, scaling_backend: backend },
-    };
+    const components: Record<string, ComponentHealth> = { server, sessions, scaling_backend: backend };
+    const effects: HealthStatus[] = [serverStatus, sessions.status, backendEffect];
+    // Added components (stores, an application-backend proxy…) can degrade the node, not take it down.
+    for (const [name, check] of this.#extra) {
+      let c: ComponentHealth;
+      try {
+        c = await withTimeout(Promise.resolve(check()), 2000, `the ${name} health check timed out`);
+      } catch (error) {
+        c = { status: 'unhealthy', error: errorMessage(error) };
+      }
+      components[name] = c;
+      effects.push(c.status === 'healthy' ? 'healthy' : 'degraded');
+    }
+    return { status: worstStatus(effects), components };
   }
 }
 

@@ -2,6 +2,9 @@ import { ErrorCode } from './constants';
 import { exceedsJsonDepth } from './json-depth';
 import { safeJsonParse } from './safe-json-parse';
 
+/** The largest body the HTTP API accepts (larger: 413 `payload_too_large`). */
+export const MAX_API_BODY_BYTES = 1024 * 1024;
+
 /** An HTTP answer: status and JSON body. @internal */
 export interface ApiAnswer {
   status: number;

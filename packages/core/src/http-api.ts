@@ -6,18 +6,22 @@ import { SERVER_FRAME_TYPES } from './constants';
 import type { GatewayBroadcastTarget, WebSocketGateway } from './gateway';
 import type { ComponentHealth, GatewayHealth } from './health';
 import { readIdempotencyKey } from './history-query';
+/** The largest body `POST /api/publish` accepts. */
+import { MAX_API_BODY_BYTES } from './http-api-body';
 import { answerChannelApi, CHANNEL_API_PATHS } from './http-channel-api';
 import { sendJson } from './http-response';
 import { answerServerApi, SERVER_API_PATHS } from './http-server-api';
 import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
+import { OPENAPI_DOCUMENT } from './openapi';
 import { safeJsonParse } from './safe-json-parse';
 
-/** The largest body `POST /api/publish` accepts. */
-export const MAX_API_BODY_BYTES = 1024 * 1024;
+export { MAX_API_BODY_BYTES };
 
-const ROUTES: Record<string, readonly string[]> = {
+/** Every path the HTTP API serves, with its methods (the OpenAPI document covers each). @internal */
+export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/health': ['GET', 'HEAD'],
   '/ready': ['GET', 'HEAD'],
+  '/api/openapi.json': ['GET'],
   '/metrics': ['GET', 'HEAD'],
   '/api/publish': ['POST'],
   '/api/stats': ['GET'],
@@ -69,6 +73,10 @@ export function handleHttpApiRequest(
         .catch(fail);
       return true;
     }
+    case '/api/openapi.json':
+      // The document of this API; it names no secret, so it needs no key.
+      sendJson(res, 200, OPENAPI_DOCUMENT);
+      return true;
     case '/ready':
       sendJson(res, gateway.isReady ? 200 : 503, { ready: gateway.isReady, status: gateway.status });
       return true;
@@ -102,7 +110,9 @@ export function handleHttpApiRequest(
     gateway.cluster
       .info()
       .then((info) => sendJson(res, 200, info.missing.length === 0 ? { nodes: info.nodes } : info))
-      .catch(fail);
+      .catch((error: unknown) =>
+        error instanceof BackendUnavailableError ? sendUnavailable(res, error, undefined) : fail(error),
+      );
     return true;
   }
   readBody(req, MAX_API_BODY_BYTES)

@@ -153,4 +153,7 @@ export type { ChannelPublishResult } from './channel-features';
 export { Cluster, type ClusterChannels, type ClusterInfo, type DisconnectOptions } from './cluster';
 export type { NodeInfo, SessionSelector } from './control-message';
 export type { GatewayEventListener, GatewayEventMap, GatewayEventName } from './gateway-events';
+export type { HealthComponentCheck } from './health-check';
+export { MAX_API_BODY_BYTES } from './http-api-body';
+export { OPENAPI_DOCUMENT, type OpenApiDocument } from './openapi';
 export { VERSION } from './version';

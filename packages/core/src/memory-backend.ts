@@ -73,6 +73,13 @@ export class MemoryBackend implements Backend {
     this.#bus.leave(topic, this);
   }
 
+  /** True when no other member of the bus receives `topic` (and this backend is started). */
+  reachesNoOtherNode(topic: string): boolean {
+    if (this.#deliver === null) return false;
+    for (const member of this.#bus.members(topic)) if (member !== this) return false;
+    return true;
+  }
+
   /** Hands `payload` to the other members; rejects with `BackendUnavailableError` when not started. */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     if (this.#deliver === null) {

@@ -30,6 +30,11 @@ export const ErrorCode = {
    * no history or no presence.
    */
   NotAvailable: 'not_available',
+  /**
+   * v1.1 (dotmac-ws): the application backend behind the gateway's proxy did not answer (down,
+   * slow, failing, or its circuit breaker is open); carries `retry_after_ms`.
+   */
+  ProxyUnavailable: 'proxy_unavailable',
 } as const;
 
 /** An error code from {@link ErrorCode}. */

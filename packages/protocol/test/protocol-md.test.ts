@@ -66,6 +66,7 @@ describe('the constants match docs/protocol.md', () => {
         'invalid_channel',
         'not_available',
         'presence_full',
+        'proxy_unavailable',
         'rate_limited',
         'too_many_subscriptions',
         'unauthenticated',

@@ -1,4 +1,5 @@
 import type { GatewayPlugin } from '../plugin';
+import { appBackendPlugin } from './app-backend';
 import { authJwtPlugin } from './auth-jwt';
 import { backendNatsPlugin } from './backend-nats';
 import { backendRedisPlugin } from './backend-redis';
@@ -13,4 +14,6 @@ export const PLUGINS: readonly GatewayPlugin[] = [
   ratelimitPlugin,
   backendNatsPlugin,
   backendRedisPlugin,
+  // Last: its middleware runs after the rate limiter's, so that a flood never reaches the application.
+  appBackendPlugin,
 ];
