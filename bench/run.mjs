@@ -3,21 +3,29 @@
 // the same load from @dotmac-ws/loadtest, and prints figures and ratios. Servers run pinned to
 // CPU 0, the load (this process) to CPU 1; each server's own CPU time per delivery comes from
 // /proc/PID/stat. Usage: see bench/README.md.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad } from '@dotmac-ws/loadtest';
+import { fanoutRuns } from './lib/fanout-runs.mjs';
+import { GATEWAY, natsStores } from './lib/gateway-main.mjs';
+import { historyRun } from './lib/history-section.mjs';
+import { sleep } from './lib/net-util.mjs';
+import { PRESENCE_VARIANTS, presenceRun } from './lib/presence-section.mjs';
+import { removeRulesFiles } from './lib/rules-file.mjs';
+import { startServer as startServerProcess } from './lib/server-process.mjs';
+import { startStore } from './lib/store-process.mjs';
+import { stormRun } from './lib/storm-section.mjs';
+import { check, combine, log, ratio } from './lib/summary.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const GATEWAY_MAIN = join(dirname(require.resolve('@dotmac-ws/gateway/package.json')), 'dist', 'main.js');
-const PROBE = join(here, 'lib', 'probe.cjs');
 const JWT_SECRET = 'bench-secret-with-at-least-32-bytes-of-entropy';
+
+/** Every section, in the order they run; `--skip` leaves some out, `--only` keeps just some. */
+const SECTIONS = ['fanout', 'memory', 'jwt', 'cross', 'history', 'storm', 'presence'];
 
 const { values: opts } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -29,10 +37,32 @@ const { values: opts } = parseArgs({
     idle: { type: 'string', default: '10000' },
     servers: { type: 'string', default: 'gateway,floor,naive,socketio' },
     skip: { type: 'string', default: '' },
+    only: { type: 'string', default: '' },
+    'history-size': { type: 'string', default: '100' },
+    'storm-clients': { type: 'string', default: '10000' },
+    'storm-channels': { type: 'string', default: '100' },
+    'storm-rate': { type: 'string', default: '100' },
+    'storm-runner': { type: 'string', default: 'bench' },
+    members: { type: 'string', default: '2000' },
     out: { type: 'string' },
     pinned: { type: 'boolean', default: false },
   },
 });
+
+const unknownSections = [...opts.skip.split(','), ...opts.only.split(',')].filter(
+  (x) => x !== '' && !SECTIONS.includes(x),
+);
+if (unknownSections.length > 0) {
+  process.stderr.write(
+    `unknown section(s) ${unknownSections.join(', ')}: the sections are ${SECTIONS.join(', ')}\n`,
+  );
+  process.exit(2);
+}
+
+if (!['bench', 'loadtest'].includes(opts['storm-runner'])) {
+  process.stderr.write(`--storm-runner is 'bench' or 'loadtest', not '${opts['storm-runner']}'\n`);
+  process.exit(2);
+}
 
 // Pin this process (the load) to CPU 1 by running it again under taskset; servers go to CPU 0.
 const hasTaskset = spawnSync('taskset', ['-V']).status === 0;
@@ -54,14 +84,39 @@ const DURATION = Number(opts.duration);
 const SUBSCRIBERS = Number(opts.subscribers);
 const FIXED_RATE = Number(opts.rate);
 const IDLE = Number(opts.idle);
+const HISTORY_SIZE = Number(opts['history-size']);
+const STORM = {
+  clients: Number(opts['storm-clients']),
+  channels: Number(opts['storm-channels']),
+  rate: Number(opts['storm-rate']),
+};
+const MEMBERS = Number(opts.members);
+const only = opts.only.split(',').filter(Boolean);
 const skip = new Set(opts.skip.split(',').filter(Boolean));
-const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
+const sections = new Set(SECTIONS.filter((x) => (only.length === 0 || only.includes(x)) && !skip.has(x)));
+/** The reference gateway keeps history and presence in JetStream once its NATS plugin wires the NATS stores. */
+const NATS_STORES = natsStores();
+const NO_NATS_STORES =
+  'the reference gateway does not keep history/presence in NATS yet (BACKEND=nats has no NatsHistoryStore in apps/gateway/dist/main.js)';
 
 const SERVERS = {
-  gateway: { label: 'gateway', dialect: 'dotmac', path: '/ws', script: GATEWAY_MAIN },
-  floor: { label: 'ws floor', dialect: 'dotmac', path: '/ws', script: join(here, 'servers', 'floor-ws.mjs') },
-  naive: { label: 'ws naive', dialect: 'dotmac', path: '/ws', script: join(here, 'servers', 'naive-ws.mjs') },
+  gateway: GATEWAY,
+  floor: {
+    kind: 'floor',
+    label: 'ws floor',
+    dialect: 'dotmac',
+    path: '/ws',
+    script: join(here, 'servers', 'floor-ws.mjs'),
+  },
+  naive: {
+    kind: 'naive',
+    label: 'ws naive',
+    dialect: 'dotmac',
+    path: '/ws',
+    script: join(here, 'servers', 'naive-ws.mjs'),
+  },
   socketio: {
+    kind: 'socketio',
     label: 'Socket.IO',
     dialect: 'socket.io',
     path: '/socket.io/',
@@ -70,94 +125,25 @@ const SERVERS = {
 };
 const chosen = opts.servers.split(',').filter((s) => s in SERVERS);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function reachable(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(300, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /** Starts a server pinned to CPU 0 with the memory probe preloaded. */
-async function startServer(kind, env = {}) {
-  const def = SERVERS[kind];
-  const port = await freePort();
-  const probeFile = join(os.tmpdir(), `dotmac-bench-probe-${process.pid}-${port}.json`);
-  const argv = ['--expose-gc', '-r', PROBE, def.script];
-  const [cmd, args] = pinning
-    ? ['taskset', ['-c', '0', process.execPath, ...argv]]
-    : [process.execPath, argv];
-  const child = spawn(cmd, args, {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      WS_PORT: String(port),
-      WS_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      BENCH_PROBE_FILE: probeFile,
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c) => {
-    stderr += c;
-  });
-  const deadline = Date.now() + 15_000;
-  while (!(await reachable(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${kind} did not start: ${stderr.slice(0, 500)}`);
-    }
-    await sleep(50);
-  }
-  return {
-    kind,
-    pid: child.pid,
-    url: `ws://127.0.0.1:${port}${def.path}`,
-    dialect: def.dialect,
-    /** Full GC in the server, then its memory usage. */
-    async probe() {
-      const asked = Date.now();
-      process.kill(child.pid, 'SIGUSR2');
-      for (let i = 0; i < 200; i++) {
-        await sleep(25);
-        if (existsSync(probeFile)) {
-          const m = JSON.parse(readFileSync(probeFile, 'utf8'));
-          if (m.at >= asked) return m;
-        }
-      }
-      throw new Error(`${kind} did not answer the memory probe`);
-    },
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(5000)]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      rmSync(probeFile, { force: true });
-    },
-  };
-}
+const startServer = (kind, env = {}) => startServerProcess(SERVERS[kind], { pinning, env });
+
+/** What the history, storm and presence sections need from this run. */
+const ctx = {
+  pinning,
+  startGateway: (env) => startServer('gateway', env),
+  subscribers: SUBSCRIBERS,
+  durationSec: DURATION,
+  fixedRate: FIXED_RATE,
+  historySize: HISTORY_SIZE,
+  ...STORM,
+  // The client SDK's reconnect defaults (@dotmac-ws/client): the first attempt after 0.5-1 s.
+  reconnectMinDelayMs: 500,
+  reconnectMaxDelayMs: 30_000,
+  timeoutMs: 30_000,
+  members: MEMBERS,
+  stormRunner: opts['storm-runner'],
+};
 
 const base = (server) => ({
   urls: [server.url],
@@ -169,54 +155,19 @@ const base = (server) => ({
   connectTimeoutMs: 20_000,
 });
 
-function check(label, r) {
-  const bad = r.messages.lost + r.messages.duplicates + r.messages.outOfOrder;
-  const failures = Object.values(r.connections.failures).reduce((a, b) => a + b, 0);
-  if (bad > 0 || failures > 0) {
-    log(
-      `  ! ${label}: lost ${r.messages.lost}, duplicated ${r.messages.duplicates}, out of order ${r.messages.outOfOrder}, failed connections ${failures}, errors ${JSON.stringify(r.errors)}`,
-    );
-  }
-  return {
-    lost: r.messages.lost,
-    duplicates: r.messages.duplicates,
-    outOfOrder: r.messages.outOfOrder,
-    failures,
-  };
-}
-
 /** Fan-out at saturation and at a fixed rate against one server. */
 async function fanout(kind) {
   const server = await startServer(kind);
   try {
-    const sat = await runLoad({
-      ...base(server),
-      scenario: 'fanout',
-      connections: SUBSCRIBERS,
-      rate: 0,
-      window: 32,
-      durationSec: DURATION,
+    return await fanoutRuns({
+      label: kind,
+      urls: [server.url],
+      dialect: server.dialect,
       serverPids: [server.pid],
-    });
-    const fixed = await runLoad({
-      ...base(server),
-      scenario: 'fanout',
-      connections: SUBSCRIBERS,
-      rate: FIXED_RATE,
+      subscribers: SUBSCRIBERS,
       durationSec: DURATION,
-      serverPids: [server.pid],
+      fixedRate: FIXED_RATE,
     });
-    return {
-      satPerSec: sat.messages.perSec,
-      satCpuUs: sat.servers[0]?.cpuUsPerDelivery ?? null,
-      satDeliveries: sat.messages.received,
-      satRunnerUs: sat.runner.cpuUsPerDelivery,
-      satRunnerBusy: sat.runner.cpuMs / Math.max(1, sat.elapsedMs),
-      fixedP50: fixed.latencyMs.p50,
-      fixedP99: fixed.latencyMs.p99,
-      fixedCpuUs: fixed.servers[0]?.cpuUsPerDelivery ?? null,
-      correctness: [check(`${kind} saturation`, sat), check(`${kind} fixed`, fixed)],
-    };
   } finally {
     await server.stop();
   }
@@ -252,9 +203,9 @@ async function idle(kind, env = {}, extra = {}) {
   }
 }
 
-/** Two gateways on one backend: subscribers split over both, the publisher on the second. */
+/** Two gateways on one backend (the shared broker): subscribers split over both, the publisher on the second. */
 async function crossNode(backend) {
-  const env = backend === 'redis' ? { BACKEND: 'redis' } : { BACKEND: 'nats' };
+  const env = { BACKEND: backend };
   let a;
   let b;
   try {
@@ -265,61 +216,30 @@ async function crossNode(backend) {
     return { skipped: String(error.message).split('\n')[0] };
   }
   try {
-    const common = {
+    return await fanoutRuns({
+      label: `${backend} cross-node`,
       urls: [a.url, b.url],
       publishUrls: [b.url],
-      dialect: 'dotmac',
-      channels: 1,
-      payloadBytes: 100,
-      drainMs: 5000,
-      scenario: 'multi-node',
-      connections: SUBSCRIBERS,
-      durationSec: DURATION,
       serverPids: [a.pid, b.pid],
-    };
-    const sat = await runLoad({ ...common, rate: 0 });
-    const fixed = await runLoad({ ...common, rate: FIXED_RATE });
-    const cpu = (r) => r.servers.reduce((s, x) => s + x.cpuMs, 0);
-    return {
-      satPerSec: sat.messages.perSec,
-      satCpuUs: sat.messages.received > 0 ? Math.round((cpu(sat) * 1e4) / sat.messages.received) / 10 : null,
-      fixedP50: fixed.latencyMs.p50,
-      fixedP99: fixed.latencyMs.p99,
-      fixedCpuUs:
-        fixed.messages.received > 0 ? Math.round((cpu(fixed) * 1e4) / fixed.messages.received) / 10 : null,
-      correctness: [check(`${backend} saturation`, sat), check(`${backend} fixed`, fixed)],
-    };
+      subscribers: SUBSCRIBERS,
+      durationSec: DURATION,
+      fixedRate: FIXED_RATE,
+    });
   } finally {
     await a.stop();
     await b.stop();
   }
 }
 
-function median(values) {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((p, q) => p - q);
-  if (v.length === 0) return null;
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-/** Medians of every numeric field over the repeats; correctness summed. */
-function combine(all) {
-  const runs = all.filter((r) => r !== null);
-  const out = { runs: runs.length, failedRuns: all.length - runs.length };
-  for (const key of Object.keys(runs[0] ?? {})) {
-    if (key === 'correctness') {
-      const seen = runs.flatMap((r) => r.correctness ?? []);
-      out.correctness = {};
-      for (const k of ['lost', 'duplicates', 'outOfOrder', 'failures']) {
-        out.correctness[k] = seen.reduce((sum, c) => sum + c[k], 0);
-      }
-    } else if (key === 'skipped') {
-      out.skipped = runs[0].skipped;
-    } else {
-      out[key] = median(runs.map((r) => r[key]));
-    }
+/** The store binaries a section needs: redis-server, nats-server; null when it starts. */
+async function storeMissing(kind) {
+  try {
+    const s = await startStore(kind, { pinning });
+    await s.stop();
+    return null;
+  } catch (error) {
+    return String(error.message).split('\n')[0];
   }
-  return out;
 }
 
 function loadAverage() {
@@ -345,9 +265,20 @@ function machine() {
 const started = new Date();
 const loadBefore = loadAverage();
 log(
-  `dotmac-ws bench: ${chosen.join(', ')}; ${REPEAT} repeat(s) of ${DURATION} s; load average ${loadBefore}`,
+  `dotmac-ws bench: sections ${[...sections].join(', ')}; servers ${chosen.join(', ')}; ${REPEAT} repeat(s) of ${DURATION} s; load average ${loadBefore}`,
 );
-const raw = { fanout: {}, idle: {}, jwt: [], cross: { redis: [], nats: [] } };
+const HISTORY_BACKENDS = ['memory', 'redis', 'nats'];
+const STORM_BACKENDS = ['redis', 'nats'];
+const PRESENCE_BACKENDS = ['memory', 'redis', 'nats'];
+const raw = {
+  fanout: {},
+  idle: {},
+  jwt: [],
+  cross: { redis: [], nats: [] },
+  history: {},
+  storm: {},
+  presence: {},
+};
 for (const k of chosen) {
   raw.fanout[k] = [];
   raw.idle[k] = [];
@@ -362,32 +293,92 @@ async function attempt(what, fn) {
   }
 }
 
+// Why a backend cannot be measured by the history, storm and presence sections (null: it can).
+const storeProblems = {};
+for (const kind of ['redis', 'nats']) {
+  if (['history', 'storm', 'presence'].some((x) => sections.has(x)))
+    storeProblems[kind] = await storeMissing(kind);
+}
+const notMeasured = (backend) =>
+  backend === 'memory'
+    ? null
+    : backend === 'nats' && !NATS_STORES
+      ? NO_NATS_STORES
+      : (storeProblems[backend] ?? null);
+
 for (let rep = 1; rep <= REPEAT; rep++) {
+  const step = `[${rep}/${REPEAT}]`;
   for (const k of chosen) {
-    log(
-      `[${rep}/${REPEAT}] ${k}: fan-out (${SUBSCRIBERS} subscribers, saturation, then ${FIXED_RATE} msg/s)  load ${loadAverage()}`,
-    );
-    raw.fanout[k].push(await attempt(`${k} fan-out`, () => fanout(k)));
-    if (!skip.has('memory')) {
-      log(`[${rep}/${REPEAT}] ${k}: ${IDLE} idle connections`);
+    if (sections.has('fanout')) {
+      log(
+        `${step} ${k}: fan-out (${SUBSCRIBERS} subscribers, saturation, then ${FIXED_RATE} msg/s)  load ${loadAverage()}`,
+      );
+      raw.fanout[k].push(await attempt(`${k} fan-out`, () => fanout(k)));
+    }
+    if (sections.has('memory')) {
+      log(`${step} ${k}: ${IDLE} idle connections`);
       raw.idle[k].push(await attempt(`${k} idle`, () => idle(k)));
     }
   }
-  if (chosen.includes('gateway') && !skip.has('jwt')) {
-    log(`[${rep}/${REPEAT}] gateway with JWT auth: ${IDLE} connections, one signed token each`);
+  if (chosen.includes('gateway') && sections.has('jwt')) {
+    log(`${step} gateway with JWT auth: ${IDLE} connections, one signed token each`);
     raw.jwt.push(
       await attempt('gateway with JWT', () =>
         idle('gateway', { JWT_SECRET_KEY: JWT_SECRET, REQUIRE_TOKEN: 'true' }, { jwtSecret: JWT_SECRET }),
       ),
     );
   }
-  if (chosen.includes('gateway') && !skip.has('cross')) {
+  if (chosen.includes('gateway') && sections.has('cross')) {
     for (const backend of ['redis', 'nats']) {
-      log(`[${rep}/${REPEAT}] two gateways over ${backend}`);
+      log(`${step} two gateways over ${backend}`);
       raw.cross[backend].push(await attempt(`${backend} cross-node`, () => crossNode(backend)));
     }
   }
+  if (sections.has('history')) {
+    for (const backend of HISTORY_BACKENDS) {
+      raw.history[backend] ??= { off: [], on: [] };
+      if (notMeasured(backend)) continue;
+      for (const on of [false, true]) {
+        log(
+          `${step} history ${on ? 'on' : 'off'} over ${backend}: fan-out (${SUBSCRIBERS} subscribers${on ? `, history_size ${HISTORY_SIZE}` : ''})  load ${loadAverage()}`,
+        );
+        raw.history[backend][on ? 'on' : 'off'].push(
+          await attempt(`${backend} history ${on ? 'on' : 'off'}`, () => historyRun(ctx, backend, on)),
+        );
+      }
+    }
+  }
+  if (sections.has('storm')) {
+    for (const backend of STORM_BACKENDS) {
+      raw.storm[backend] ??= [];
+      if (notMeasured(backend)) continue;
+      log(
+        `${step} reconnect storm over ${backend}: ${STORM.clients} clients on node A, ${STORM.channels} channels, ${STORM.rate} msg/s on node B  load ${loadAverage()}`,
+      );
+      raw.storm[backend].push(await attempt(`${backend} storm`, () => stormRun(ctx, backend)));
+    }
+  }
+  if (sections.has('presence')) {
+    for (const backend of PRESENCE_BACKENDS) {
+      raw.presence[backend] ??= Object.fromEntries(Object.keys(PRESENCE_VARIANTS).map((v) => [v, []]));
+      if (notMeasured(backend)) continue;
+      for (const variant of Object.keys(PRESENCE_VARIANTS)) {
+        log(
+          `${step} presence join storm over ${backend}: ${MEMBERS} sessions, ${variant}  load ${loadAverage()}`,
+        );
+        raw.presence[backend][variant].push(
+          await attempt(`${backend} presence ${variant}`, () => presenceRun(ctx, backend, variant)),
+        );
+      }
+    }
+  }
 }
+removeRulesFiles();
+
+/** Target of history on vs off, per backend (issue 15). */
+const HISTORY_LIMIT = { memory: 1.5, redis: 2, nats: 2 };
+/** Target of the reconnect storm: every client recovered within this (issue 15). */
+const STORM_LIMIT_MS = 10_000;
 
 const results = {
   date: started.toISOString(),
@@ -397,6 +388,7 @@ const results = {
     .join(' ')}`.trim(),
   machine: machine(),
   load: { before: loadBefore, after: loadAverage() },
+  sections: [...sections],
   settings: {
     repeat: REPEAT,
     durationSec: DURATION,
@@ -404,8 +396,18 @@ const results = {
     fixedRate: FIXED_RATE,
     idle: IDLE,
     payloadBytes: 100,
+    historySize: HISTORY_SIZE,
+    storm: {
+      ...STORM,
+      reconnectMinDelayMs: ctx.reconnectMinDelayMs,
+      reconnectMaxDelayMs: ctx.reconnectMaxDelayMs,
+    },
+    members: MEMBERS,
+    natsStores: NATS_STORES,
   },
-  fanout: Object.fromEntries(chosen.map((k) => [k, combine(raw.fanout[k])])),
+  fanout: Object.fromEntries(
+    chosen.filter((k) => raw.fanout[k].length > 0).map((k) => [k, combine(raw.fanout[k])]),
+  ),
   idle: Object.fromEntries(
     chosen.filter((k) => raw.idle[k].length > 0).map((k) => [k, combine(raw.idle[k])]),
   ),
@@ -415,19 +417,50 @@ const results = {
       .filter(([, runs]) => runs.length > 0)
       .map(([b, runs]) => [b, combine(runs)]),
   ),
+  history: Object.fromEntries(
+    Object.entries(raw.history).map(([b, runs]) => {
+      if (notMeasured(b)) return [b, { skipped: notMeasured(b) }];
+      const off = combine(runs.off);
+      const on = combine(runs.on);
+      return [
+        b,
+        {
+          off,
+          on,
+          satCpuRatio: ratio(on.satCpuUs, off.satCpuUs),
+          fixedCpuRatio: ratio(on.fixedCpuUs, off.fixedCpuUs),
+          limit: HISTORY_LIMIT[b],
+        },
+      ];
+    }),
+  ),
+  storm: Object.fromEntries(
+    Object.entries(raw.storm).map(([b, runs]) => [
+      b,
+      notMeasured(b) ? { skipped: notMeasured(b) } : combine(runs),
+    ]),
+  ),
+  presence: Object.fromEntries(
+    Object.entries(raw.presence).map(([b, variants]) => [
+      b,
+      notMeasured(b)
+        ? { skipped: notMeasured(b) }
+        : Object.fromEntries(Object.entries(variants).map(([v, runs]) => [v, combine(runs)])),
+    ]),
+  ),
 };
 results.targets = targets(results);
 
 function targets(r) {
   const g = r.fanout.gateway;
-  const ratio = (a, b) => (a != null && b != null && b !== 0 ? Math.round((a / b) * 100) / 100 : null);
   const list = [];
   const add = (name, value, limit, atMost) =>
     list.push({
       name,
       value,
       limit,
-      holds: value === null ? null : atMost ? value <= limit : value >= limit,
+      atMost,
+      holds: value === null || value === undefined ? null : atMost ? value <= limit : value >= limit,
     });
   if (g && r.fanout.socketio)
     add(
@@ -452,14 +485,36 @@ function targets(r) {
       1.25,
       true,
     );
+  for (const [b, h] of Object.entries(r.history)) {
+    if (h.skipped) continue;
+    add(`history on / off, CPU per delivery (saturation), ${b}`, h.satCpuRatio, h.limit, true);
+    add(`history on / off, CPU per delivery (${FIXED_RATE} msg/s), ${b}`, h.fixedCpuRatio, h.limit, true);
+  }
+  for (const [b, s] of Object.entries(r.storm)) {
+    if (s.skipped || s.runs === 0) continue;
+    const name = `reconnect storm over ${b}: ms until all ${STORM.clients} recovered`;
+    if (s.allRecoveredMs === null || s.correctness.failures > 0) {
+      list.push({ name, value: null, limit: STORM_LIMIT_MS, atMost: true, holds: false });
+    } else {
+      add(name, s.allRecoveredMs, STORM_LIMIT_MS, true);
+    }
+  }
   const all = [
     ...Object.values(r.fanout),
     ...Object.values(r.idle),
     ...(r.jwt ? [r.jwt] : []),
     ...Object.values(r.cross).filter((c) => !c.skipped),
+    ...Object.values(r.history).flatMap((h) => (h.skipped ? [] : [h.off, h.on])),
+    ...Object.values(r.storm).filter((s) => !s.skipped),
   ];
   const bad = all.reduce((s, x) => s + (x.correctness?.lost ?? 0) + (x.correctness?.duplicates ?? 0), 0);
-  list.push({ name: 'lost + duplicated messages, every run', value: bad, limit: 0, holds: bad === 0 });
+  list.push({
+    name: 'lost + duplicated messages, every run',
+    value: bad,
+    limit: 0,
+    atMost: true,
+    holds: bad === 0,
+  });
   return list;
 }
 
@@ -471,56 +526,206 @@ const f = (v, digits = 1) =>
       ? Math.round(v).toLocaleString('en-US')
       : Number(v.toFixed(digits)).toString();
 const kib = (v) => (v === null || v === undefined ? '-' : (v / 1024).toFixed(1));
-const cols = chosen.map((k) => SERVERS[k].label);
-const rows = [
-  ['fan-out deliveries/s (saturation)', (k) => f(results.fanout[k].satPerSec, 0)],
-  ['server CPU us/delivery (saturation)', (k) => f(results.fanout[k].satCpuUs, 2)],
-  ['load CPU us/delivery (saturation)', (k) => f(results.fanout[k].satRunnerUs, 2)],
-  [
-    'load CPU busy (saturation, of one core)',
-    (k) => `${f((results.fanout[k].satRunnerBusy ?? 0) * 100, 0)}%`,
-  ],
-  [`p50 ms at ${SUBSCRIBERS} x ${FIXED_RATE} msg/s`, (k) => f(results.fanout[k].fixedP50, 2)],
-  [`p99 ms at ${SUBSCRIBERS} x ${FIXED_RATE} msg/s`, (k) => f(results.fanout[k].fixedP99, 2)],
-  ['server CPU us/delivery (fixed rate)', (k) => f(results.fanout[k].fixedCpuUs, 2)],
-  [`RSS KiB per idle connection (${IDLE})`, (k) => kib(results.idle[k]?.rssPerConn)],
-  ['heap KiB per idle connection, after GC', (k) => kib(results.idle[k]?.heapPerConn)],
-  ['connections/s (storm, 256 in flight)', (k) => f(results.idle[k]?.connectPerSec, 0)],
-  [
-    'lost / duplicated / out of order',
-    (k) => {
-      const c = [results.fanout[k].correctness, results.idle[k]?.correctness].filter(Boolean);
-      return ['lost', 'duplicates', 'outOfOrder'].map((x) => c.reduce((s, y) => s + y[x], 0)).join('/');
-    },
-  ],
-];
-const table = [['', ...cols], ...rows.map(([label, cell]) => [label, ...chosen.map(cell)])];
-const widths = table[0].map((_, i) => Math.max(...table.map((r) => String(r[i]).length)));
-const lines = table.map((r) =>
-  r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  '),
-);
+const pct = (v) => (v === null || v === undefined ? '-' : `${Math.round(v * 100)}%`);
+
+/** Lines of a table: first column left-aligned, the others right-aligned. */
+function grid(table) {
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => String(r[i]).length)));
+  return table
+    .map((r) =>
+      r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  '),
+    )
+    .join('\n');
+}
+
+/**
+ * What limited a storm besides the servers: the load process itself (busy most of its core), or
+ * other processes on the machine (the load process, alone on CPU 1 by design, waited for it).
+ */
+function boundNote(runnerBusy, runnerWait) {
+  const notes = [];
+  if (runnerBusy > 0.85) notes.push('RUNNER-BOUND: the load process, not the servers, set the pace');
+  if ((runnerWait ?? 0) > 0.2) {
+    notes.push('MACHINE-BOUND: other processes kept the load process off its core; rerun on a quiet machine');
+  }
+  return notes.length > 0 ? ` (${notes.join('; ')})` : '';
+}
+
 let out = `\ndotmac-ws bench, ${results.date}, ${results.machine.cpu} (${results.machine.cores} cores), Node ${process.version}\n`;
-out += `${results.machine.pinning}; load average before ${results.load.before}, after ${results.load.after}; medians of ${REPEAT} run(s)\n\n`;
-out += `${lines.join('\n')}\n`;
+out += `${results.machine.pinning}; load average before ${results.load.before}, after ${results.load.after}; medians of ${REPEAT} run(s)\n`;
+const peers = chosen.filter((k) => results.fanout[k] || results.idle[k]);
+if (peers.length > 0) {
+  const fan = (k) => results.fanout[k] ?? {};
+  const rows = [
+    ['fan-out deliveries/s (saturation)', (k) => f(fan(k).satPerSec, 0)],
+    ['server CPU us/delivery (saturation)', (k) => f(fan(k).satCpuUs, 2)],
+    ['load CPU us/delivery (saturation)', (k) => f(fan(k).satRunnerUs, 2)],
+    ['load CPU busy (saturation, of one core)', (k) => pct(fan(k).satRunnerBusy)],
+    [`p50 ms at ${SUBSCRIBERS} x ${FIXED_RATE} msg/s`, (k) => f(fan(k).fixedP50, 2)],
+    [`p99 ms at ${SUBSCRIBERS} x ${FIXED_RATE} msg/s`, (k) => f(fan(k).fixedP99, 2)],
+    ['server CPU us/delivery (fixed rate)', (k) => f(fan(k).fixedCpuUs, 2)],
+    [`RSS KiB per idle connection (${IDLE})`, (k) => kib(results.idle[k]?.rssPerConn)],
+    ['heap KiB per idle connection, after GC', (k) => kib(results.idle[k]?.heapPerConn)],
+    ['connections/s (storm, 256 in flight)', (k) => f(results.idle[k]?.connectPerSec, 0)],
+    [
+      'lost / duplicated / out of order',
+      (k) => {
+        const c = [results.fanout[k]?.correctness, results.idle[k]?.correctness].filter(Boolean);
+        return ['lost', 'duplicates', 'outOfOrder'].map((x) => c.reduce((s, y) => s + y[x], 0)).join('/');
+      },
+    ],
+  ];
+  out += `\n${grid([['', ...peers.map((k) => SERVERS[k].label)], ...rows.map(([label, cell]) => [label, ...peers.map(cell)])])}\n`;
+}
 if (results.jwt) {
   out += `\ngateway with JWT auth (REQUIRE_TOKEN, HS256, token in the query): ${f(results.jwt.connectPerSec, 0)} connections/s, `;
   out += `${kib(results.jwt.rssPerConn)} KiB RSS and ${kib(results.jwt.heapPerConn)} KiB heap per connection\n`;
 }
 const cross = Object.entries(results.cross);
-if (cross.length > 0 && results.fanout.gateway) {
+if (cross.length > 0) {
   out +=
     '\ncross-node fan-out (two gateways on CPU 0, subscribers split, publisher on node 2; CPU = both nodes):\n';
   const g = results.fanout.gateway;
-  out += `  single node   ${f(g.satPerSec, 0)} deliveries/s, ${f(g.satCpuUs, 2)} us/delivery; p99 ${f(g.fixedP99, 2)} ms at ${FIXED_RATE}/s\n`;
+  if (g) {
+    out += `  single node   ${f(g.satPerSec, 0)} deliveries/s, ${f(g.satCpuUs, 2)} us/delivery; p99 ${f(g.fixedP99, 2)} ms at ${FIXED_RATE}/s\n`;
+  }
   for (const [backend, c] of cross) {
     out += c.skipped
       ? `  over ${backend.padEnd(6)}  not measured: ${c.skipped}\n`
       : `  over ${backend.padEnd(6)}  ${f(c.satPerSec, 0)} deliveries/s, ${f(c.satCpuUs, 2)} us/delivery; p99 ${f(c.fixedP99, 2)} ms at ${FIXED_RATE}/s; lost ${c.correctness.lost}\n`;
   }
 }
-out += '\ntargets (ratios in this run):\n';
-for (const t of results.targets) {
-  out += `  ${t.holds === null ? 'n/a ' : t.holds ? 'HOLDS ' : 'MISSED'}  ${t.name}: ${t.value ?? '-'} (target ${t.name.includes('throughput') ? '>=' : '<='} ${t.limit})\n`;
+const history = Object.entries(results.history);
+if (history.length > 0) {
+  out += `\nfan-out with history off vs on (${SUBSCRIBERS} subscribers, 1 channel, history_size ${HISTORY_SIZE}; a rules file both ways; CPU = the gateways; store = own redis-server/nats-server):\n`;
+  const table = [
+    [
+      '',
+      'us/delivery off',
+      'on',
+      'on/off (target)',
+      'deliveries/s off',
+      'on',
+      `us/delivery at ${FIXED_RATE}/s off`,
+      'on',
+      'on/off',
+      'p99 ms off',
+      'on',
+      'publishes/s on',
+      'store us/publish on',
+      'load busy on',
+      'lost/dup/ooo',
+    ],
+  ];
+  const notes = [];
+  for (const [b, h] of history) {
+    const label = b === 'memory' ? 'memory (1 node)' : `${b} (2 nodes)`;
+    if (h.skipped) {
+      notes.push(`  ${label}: not measured: ${h.skipped}`);
+      continue;
+    }
+    for (const [side, r] of [
+      ['off', h.off],
+      ['on', h.on],
+    ]) {
+      const bound = boundNote(r.satRunnerBusy, null);
+      if (bound) notes.push(`  ${label}, history ${side}, saturation:${bound}`);
+    }
+    const c = [h.off.correctness, h.on.correctness].filter(Boolean);
+    table.push([
+      label,
+      f(h.off.satCpuUs, 2),
+      f(h.on.satCpuUs, 2),
+      `${f(h.satCpuRatio, 2)}x (<= ${h.limit}x)`,
+      f(h.off.satPerSec, 0),
+      f(h.on.satPerSec, 0),
+      f(h.off.fixedCpuUs, 2),
+      f(h.on.fixedCpuUs, 2),
+      `${f(h.fixedCpuRatio, 2)}x`,
+      f(h.off.fixedP99, 2),
+      f(h.on.fixedP99, 2),
+      f(h.on.satPublishPerSec, 0),
+      f(h.on.satStoreUsPerPublish, 1),
+      pct(h.on.satRunnerBusy),
+      ['lost', 'duplicates', 'outOfOrder'].map((k) => c.reduce((sum, x) => sum + x[k], 0)).join('/'),
+    ]);
+  }
+  if (table.length > 1) out += `${grid(table)}\n`;
+  if (notes.length > 0) out += `${notes.join('\n')}\n`;
+}
+const storm = Object.entries(results.storm);
+if (storm.length > 0) {
+  out += `\nreconnect storm (${STORM.clients} clients of ${STORM.channels} history channels on node A of two, ${STORM.rate} msg/s published on node B; node A SIGKILLed; clients reconnect to B with since; ${
+    ctx.stormRunner === 'loadtest'
+      ? `the loadtest's recovery scenario: ${2 * STORM.clients} subscribers over A and B, first attempt after 0-${2 * ctx.reconnectMinDelayMs} ms`
+      : `the bench's lean clients, the client SDK's backoff: first attempt after ${ctx.reconnectMinDelayMs}-${2 * ctx.reconnectMinDelayMs} ms`
+  }):\n`;
+  for (const [b, s] of storm) {
+    if (s.skipped) {
+      out += `  over ${b.padEnd(6)} not measured: ${s.skipped}\n`;
+      continue;
+    }
+    if (s.runs === 0) {
+      out += `  over ${b.padEnd(6)} failed (see the log above)\n`;
+      continue;
+    }
+    out += `  over ${b.padEnd(6)} all ${f(s.clients, 0)} recovered in ${s.allRecoveredMs === null ? 'NOT ALL' : `${f(s.allRecoveredMs, 0)} ms`} (target <= ${STORM_LIMIT_MS} ms; p50 ${f(s.p50RecoveryMs, 0)}, p99 ${f(s.p99RecoveryMs, 0)} ms); `;
+    out += `lost ${s.correctness.lost}, duplicated ${s.correctness.duplicates}, resynced ${f(s.resynced, 0)}, unrecovered ${f(s.unrecovered, 0)}; ${f(s.attempts, 0)} attempts\n`;
+    out += `         store CPU ${f(s.storeCpuMs, 0)} ms in the ${f(s.stormMs, 0)} ms storm (${pct(s.storeCpuShare)} of a core), ${f(s.storeOps, 0)} ${b === 'nats' ? 'messages in' : 'commands'} (${f(s.storeOpsPerClient, 2)} per client); node B CPU ${f(s.survivorCpuMs, 0)} ms (waited for a CPU ${pct(s.survivorWaitShare)} of the storm); kernel listen-queue overflows ${f(s.listenOverflows, 0)} (machine-wide)\n`;
+    out += `         load process busy ${pct(s.runnerBusy)} of its core, waited for a CPU ${pct(s.runnerWaitShare)}, event-loop delay up to ${f(s.runnerLoopDelayMaxMs, 0)} ms${boundNote(s.runnerBusy, s.runnerWaitShare)}\n`;
+  }
+}
+const presence = Object.entries(results.presence);
+if (presence.length > 0) {
+  out += `\npresence join storm (${MEMBERS} connected sessions subscribe to one channel at once; memory: 1 node, redis/nats: 2 nodes, sessions split):\n`;
+  const table = [
+    [
+      '',
+      'all subscribed ms',
+      'joins done ms',
+      'join pushes',
+      'server CPU ms',
+      'us/join',
+      'store ops/join (Redis: commands / scripts; NATS: msgs in)',
+      'store CPU ms',
+      'load busy',
+      'waited for a CPU: gateways (summed) / load',
+    ],
+  ];
+  const notes = [];
+  for (const [b, variants] of presence) {
+    if (variants.skipped) {
+      notes.push(`  ${b}: not measured: ${variants.skipped}`);
+      continue;
+    }
+    for (const [v, p] of Object.entries(variants)) {
+      if (p.runs === 0) continue;
+      const bound = boundNote(p.runnerBusy, p.runnerWaitShare);
+      if (bound) notes.push(`  ${b} ${v}:${bound}`);
+      table.push([
+        `${b} ${v === 'join_leave' ? 'presence+join_leave' : v}`,
+        f(p.allSubscribedMs, 0),
+        f(p.joinsDoneMs, 0),
+        f(p.joinPushes, 0),
+        f(p.serverCpuMs, 0),
+        f(p.serverCpuUsPerJoin, 0),
+        p.storeScriptsPerJoin == null
+          ? f(p.storeOpsPerJoin, 2)
+          : `${f(p.storeOpsPerJoin, 2)} / ${f(p.storeScriptsPerJoin, 2)}`,
+        f(p.storeCpuMs, 0),
+        pct(p.runnerBusy),
+        `${pct(p.serverWaitShare)} / ${pct(p.runnerWaitShare)}`,
+      ]);
+    }
+  }
+  if (table.length > 1) out += `${grid(table)}\n`;
+  if (notes.length > 0) out += `${notes.join('\n')}\n`;
+}
+if (results.targets.length > 0) {
+  out += '\ntargets (ratios in this run):\n';
+  for (const t of results.targets) {
+    out += `  ${t.holds === null ? 'n/a   ' : t.holds ? 'HOLDS ' : 'MISSED'}  ${t.name}: ${t.value ?? '-'} (target ${t.atMost ? '<=' : '>='} ${t.limit})\n`;
+  }
 }
 process.stdout.write(out);
 const file = opts.out ?? join(here, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
