@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signRequest } from '@dotmac-ws/app-backend';
 import {
@@ -165,6 +168,56 @@ describe.skipIf(!redisUp)('app-backend plugin on BACKEND=redis', () => {
 });
 
 describe('app-backend plugin settings', () => {
+  it('proxies subscribe only for the rules of CHANNEL_RULES_FILE that say proxy_subscribe', async () => {
+    const asked: string[] = [];
+    const app = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        asked.push(`${req.url} ${(JSON.parse(body) as { channel?: string }).channel}`);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'forbidden', message: 'not yours' } }));
+      });
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => app.close(() => resolve())));
+    const rules = join(mkdtempSync(join(tmpdir(), 'dotmac-proxy-rules-')), 'rules.json');
+    writeFileSync(
+      rules,
+      JSON.stringify([
+        { pattern: 'private:*', subscribe: true, proxy_subscribe: true },
+        { pattern: '*', subscribe: true },
+      ]),
+    );
+    const base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    const { url } = await startApp({
+      CHANNEL_RULES_FILE: rules,
+      PROXY_SECRET: SECRET,
+      PROXY_SUBSCRIBE_URL: `${base}/subscribe`,
+    });
+    const c = await TestClient.open(url);
+    await c.welcome();
+    expect((await c.request({ type: 'subscribe', channel: 'public:1' })).type).toBe('ack');
+    expect((await c.request({ type: 'subscribe', channel: 'private:x' })).data).toEqual({
+      code: 'forbidden',
+      message: 'not yours',
+    });
+    // Only the rule that says proxy_subscribe was asked about.
+    expect(asked).toEqual(['/subscribe private:x']);
+    expect(
+      problemsOf({
+        CHANNEL_RULES_FILE: rules,
+        PROXY_SECRET: SECRET,
+        PROXY_SUBSCRIBE_URL: `${base}/subscribe`,
+        PROXY_SUBSCRIBE_CHANNELS: 'a:*',
+      }),
+    ).toEqual([
+      'PROXY_SUBSCRIBE_CHANNELS is set and CHANNEL_RULES_FILE names proxy_subscribe routes: keep one of them',
+    ]);
+  });
+
   it('is off without a PROXY_*_URL or WEBHOOK_URL', async () => {
     const { gateway } = await startApp({});
     expect(Object.keys((await gateway.healthCheck()).components)).not.toContain('app_backend');

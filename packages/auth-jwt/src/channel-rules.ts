@@ -50,7 +50,17 @@ export interface ChannelRule {
   join_leave?: boolean;
   /** More members than this and a subscribe is refused with `presence_full`. @default unlimited */
   max_presence_members?: number;
+  /**
+   * Ask the application backend about each `subscribe` to these channels (read by
+   * `@dotmac-ws/app-backend`'s reference-gateway plugin, not by the policy). @default false
+   */
+  proxy_subscribe?: boolean;
+  /** Ask the application backend about each `publish` on these channels (as `proxy_subscribe`). @default false */
+  proxy_publish?: boolean;
 }
+
+/** Rule keys that name application-backend routes (booleans; the policy ignores them). */
+export const RULE_ROUTE_KEYS = ['proxy_subscribe', 'proxy_publish'] as const;
 
 /** The channel option keys of a rule, as protocol.md names them, and their `ChannelOptions` names. */
 export const RULE_OPTION_KEYS = {
@@ -173,10 +183,11 @@ export function parseChannelRules(value: unknown, subject = 'channel rules'): Ch
           key !== 'pattern' &&
           key !== 'subscribe' &&
           key !== 'publish' &&
-          !Object.hasOwn(RULE_OPTION_KEYS, key)
+          !Object.hasOwn(RULE_OPTION_KEYS, key) &&
+          !(RULE_ROUTE_KEYS as readonly string[]).includes(key)
         ) {
           problems.push(
-            `${at}.${key} is not a rule field: use pattern, subscribe, publish or a channel option (${Object.keys(RULE_OPTION_KEYS).join(', ')})`,
+            `${at}.${key} is not a rule field: use pattern, subscribe, publish, a channel option (${Object.keys(RULE_OPTION_KEYS).join(', ')}) or ${RULE_ROUTE_KEYS.join(', ')}`,
           );
         }
       }
@@ -208,6 +219,12 @@ export function parseChannelRules(value: unknown, subject = 'channel rules'): Ch
             problem,
           ),
         );
+      }
+      for (const key of RULE_ROUTE_KEYS) {
+        if (r[key] === undefined) continue;
+        if (typeof r[key] !== 'boolean')
+          problems.push(`${at}.${key} must be true or false (got ${JSON.stringify(r[key])})`);
+        else rule[key] = r[key];
       }
       config.rules.push(rule);
     });

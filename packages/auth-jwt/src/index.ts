@@ -20,6 +20,7 @@ export {
   type ChannelRequirement,
   type ChannelRule,
   parseChannelRules,
+  RULE_ROUTE_KEYS,
 } from './channel-rules';
 export {
   type ClaimMapper,

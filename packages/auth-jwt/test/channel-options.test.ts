@@ -52,7 +52,7 @@ describe('channel options in rules (protocol.md v1.1)', () => {
       'rules[0].presence must be true or false (got "yes")',
       'rules[0].recovery must be "stream" or "cache" (got "all")',
       'rules[0].join_leave needs presence: true',
-      'rules[1].histroy_size is not a rule field: use pattern, subscribe, publish or a channel option (history_size, history_ttl_ms, recovery, max_recovery_publications, presence, join_leave, max_presence_members)',
+      'rules[1].histroy_size is not a rule field: use pattern, subscribe, publish, a channel option (history_size, history_ttl_ms, recovery, max_recovery_publications, presence, join_leave, max_presence_members) or proxy_subscribe, proxy_publish',
     ]);
   });
 });

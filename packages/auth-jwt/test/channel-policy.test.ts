@@ -156,7 +156,7 @@ describe('channelPolicy(rules): decisions', () => {
       'rules[3].subscribe.roles must be a non-empty list of non-empty strings',
       `rules[4].publish is "everyone" when it must be true, false, 'authenticated' or { roles?, permissions? }`,
       'rules[5].subscribe.groups is not a requirement: use roles or permissions',
-      'rules[6].extra is not a rule field: use pattern, subscribe, publish or a channel option (history_size, history_ttl_ms, recovery, max_recovery_publications, presence, join_leave, max_presence_members)',
+      'rules[6].extra is not a rule field: use pattern, subscribe, publish, a channel option (history_size, history_ttl_ms, recovery, max_recovery_publications, presence, join_leave, max_presence_members) or proxy_subscribe, proxy_publish',
       "rules[7].pattern must be a string such as 'admin:*' or 'user:{sub}'",
       "rules[8].pattern 'user{sub}' has a placeholder that is not a whole segment: put it between ':' separators, as in 'user:{sub}:inbox'",
       "rules[9].pattern 'user:{sub}*' has a placeholder that is not a whole segment: put it between ':' separators, as in 'user:{sub}:inbox'",

@@ -10,6 +10,7 @@ import { ConfigError, safeJsonParse } from '@dotmac-ws/core';
 import type { EnvConfig } from '../env-config';
 import type { EnvKind } from '../env-schema';
 import type { GatewayPlugin } from '../plugin';
+import { readRules } from '../rules-file';
 
 const URL_KIND: EnvKind = { type: 'string', pattern: /^https?:\/\/\S+$/, hint: 'an http(s) URL' };
 
@@ -97,14 +98,16 @@ export const appBackendPlugin: GatewayPlugin = {
       group: 'app-backend',
       kind: { type: 'list' },
       default: '*',
-      description: 'Channel patterns (`*` any run of characters) whose `subscribe` is proxied.',
+      description:
+        'Channel patterns (`*` any run of characters) whose `subscribe` is proxied; or name them in `CHANNEL_RULES_FILE` with `"proxy_subscribe": true` on a rule.',
     },
     {
       name: 'PROXY_PUBLISH_CHANNELS',
       group: 'app-backend',
       kind: { type: 'list' },
       default: '*',
-      description: 'Channel patterns whose `publish` is proxied.',
+      description:
+        'Channel patterns whose `publish` is proxied; or name them in `CHANNEL_RULES_FILE` with `"proxy_publish": true` on a rule.',
     },
     {
       name: 'PROXY_MAX_CONCURRENCY',
@@ -272,8 +275,8 @@ function proxyOptions(env: EnvConfig, problems: string[]): ProxyOptions | undefi
     secret,
     timeoutMs: env.int('PROXY_TIMEOUT_MS'),
     forwardHeaders: env.list('PROXY_FORWARD_HEADERS') ?? [],
-    subscribeChannels: env.list('PROXY_SUBSCRIBE_CHANNELS') ?? [],
-    publishChannels: env.list('PROXY_PUBLISH_CHANNELS') ?? [],
+    subscribeChannels: proxiedChannels(env, 'subscribe', problems),
+    publishChannels: proxiedChannels(env, 'publish', problems),
     maxConcurrency: env.int('PROXY_MAX_CONCURRENCY'),
     maxQueue: env.int('PROXY_MAX_QUEUE'),
     breakerFailures: env.int('PROXY_BREAKER_FAILURES'),
@@ -373,4 +376,24 @@ function parseTargets(json: string, problems: string[]): WebhookTargetOptions[] 
     });
   }
   return out;
+}
+
+/**
+ * The channel patterns whose `subscribe` (or `publish`) is proxied: the rules of
+ * CHANNEL_RULES_FILE that say `proxy_subscribe` (`proxy_publish`) when any rule names the route,
+ * else PROXY_SUBSCRIBE_CHANNELS (PROXY_PUBLISH_CHANNELS). A placeholder of a rule pattern
+ * (`user:{sub}`) proxies every channel of its shape (`user:*`): the policy still decides whose
+ * channel it is, before the proxy is asked.
+ */
+function proxiedChannels(env: EnvConfig, action: 'subscribe' | 'publish', problems: string[]): string[] {
+  const variable = action === 'subscribe' ? 'PROXY_SUBSCRIBE_CHANNELS' : 'PROXY_PUBLISH_CHANNELS';
+  const key = action === 'subscribe' ? 'proxy_subscribe' : 'proxy_publish';
+  const file = env.string('CHANNEL_RULES_FILE');
+  // The auth-jwt plugin reports the file's own problems; here only its routes count.
+  const rules = file === undefined ? undefined : readRules(file, [])?.rules;
+  if (rules === undefined || !rules.some((r) => r[key] !== undefined)) return env.list(variable) ?? [];
+  if (env.isSet(variable)) {
+    problems.push(`${variable} is set and CHANNEL_RULES_FILE names ${key} routes: keep one of them`);
+  }
+  return rules.filter((r) => r[key] === true).map((r) => r.pattern.replace(/\{[^}]*\}/g, '*'));
 }

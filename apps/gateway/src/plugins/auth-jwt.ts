@@ -9,6 +9,7 @@ import {
 import { ConfigError, type GatewayOptions } from '@dotmac-ws/core';
 import type { EnvConfig } from '../env-config';
 import type { GatewayPlugin } from '../plugin';
+import { readRules } from '../rules-file';
 
 /** Where each option of the authenticator comes from, to name its problems in variables. */
 const OPTION_VARIABLES: Readonly<Record<string, string>> = {
@@ -208,30 +209,4 @@ function authenticatorOptions(
   const maxAge = env.values.JWT_MAX_AGE_SEC;
   if (typeof maxAge === 'number') options.maxAgeSec = maxAge;
   return options;
-}
-
-function readRules(file: string, problems: string[]): ReturnType<typeof parseChannelRules> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    problems.push(
-      `CHANNEL_RULES_FILE is set as '${file}' but it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-    return undefined;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    problems.push(`CHANNEL_RULES_FILE '${file}' is not JSON: ${(error as Error).message}`);
-    return undefined;
-  }
-  try {
-    return parseChannelRules(json);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems.map((p) => `CHANNEL_RULES_FILE '${file}': ${p}`));
-    return undefined;
-  }
 }
