@@ -1,0 +1,61 @@
+import { IN_CI, SHARED_REDIS, sharedServiceMissing } from '@dotmac-ws/test-utils';
+import { hasChromium, launchChromium } from '@dotmac-ws/test-utils/browser';
+import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserRun } from '../src/browser-sample';
+import { readDocuments } from '../src/doc-files';
+import { runDocument } from '../src/run-document';
+import { TUTORIAL_CHECKPOINTS } from './tutorial-checkpoints';
+
+const documents = readDocuments();
+const runnable = documents.filter((d) => d.samples.length > 0);
+
+/** Checkpoints by document. */
+const CHECKPOINTS: Record<string, typeof TUTORIAL_CHECKPOINTS> = {
+  'docs/tutorial.md': TUTORIAL_CHECKPOINTS,
+};
+
+/** Documents whose samples need a browser or Redis, and why they cannot run here ('' when they can). */
+async function missingFor(doc: (typeof runnable)[number]): Promise<string> {
+  const needs = (key: string) => doc.samples.some((s) => s.attrs.has(key));
+  const missing: string[] = [];
+  if (needs('redis')) {
+    const why = await sharedServiceMissing(SHARED_REDIS);
+    if (why) missing.push(why);
+  }
+  if ((needs('browser') || doc.file in CHECKPOINTS) && !hasChromium) {
+    if (IN_CI) throw new Error('CI=true and no /usr/bin/chromium: .ci/run installs it');
+    missing.push('no Chromium');
+  }
+  return missing.join(', ');
+}
+
+describe('runnable documentation samples', () => {
+  it('covers the documents that promise runnable samples', () => {
+    const files = runnable.map((d) => d.file);
+    for (const file of [
+      'README.md',
+      'docs/tutorial.md',
+      'docs/recovery.md',
+      'packages/client/README.md',
+      'examples/basic/README.md',
+      'examples/advanced/README.md',
+    ])
+      expect(files).toContain(file);
+  });
+
+  let browser: Browser | undefined;
+  const getBrowser = async () => {
+    browser ??= await launchChromium();
+    return browser;
+  };
+
+  for (const doc of runnable) {
+    it(`${doc.file} (${doc.samples.length} samples)`, async (t) => {
+      const missing = await missingFor(doc);
+      if (missing !== '') t.skip(`skipped: ${missing}`);
+      browser = undefined; // launchChromium closes it after each test
+      await runDocument(doc.samples, { checkpoints: CHECKPOINTS[doc.file], browser: browserRun(getBrowser) });
+    });
+  }
+});
