@@ -1,3 +1,105 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchChromium } from '@dotmac-ws/test-utils/browser';
+import type { Browser, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import type { Checkpoint } from '../src/run-document';
+import { REPO_ROOT } from '../src/work-dir';
 
-export const TUTORIAL_CHECKPOINTS: Record<string, Checkpoint> = {};
+/** Where the screenshot of the finished chat goes: docs/ when asked to update it, else a temp file. */
+export const SCREENSHOT = join(REPO_ROOT, 'docs/tutorial-chat.png');
+const UPDATE = process.env.UPDATE_TUTORIAL_SCREENSHOT === '1';
+
+/** The page of `name` in `room`, from `base`, once it says it is connected. */
+async function openChat(browser: Browser, base: string, name: string, room?: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 640, height: 400 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${base}/?name=${name}${room ? `&room=${room}` : ''}`);
+  await expect
+    .poll(async () => (problems.length > 0 ? problems.join('\n') : page.textContent('#state')), {
+      timeout: 10_000,
+    })
+    .toMatch(/^connected to /);
+  return page;
+}
+
+const online = async (page: Page) => (await page.locator('#online li').allTextContents()).sort();
+const messages = (page: Page) => page.locator('#messages li').allTextContents();
+
+/** Sends `text` from the page's form, as a person would. */
+async function say(page: Page, text: string): Promise<void> {
+  await page.fill('#text', text);
+  await page.press('#text', 'Enter');
+  await expect.poll(() => page.inputValue('#text')).toBe(''); // cleared once the publish was acked
+}
+
+/** Step 5 of docs/tutorial.md: two users chat on one gateway, history on reload, rooms, presence. */
+const oneNode: Checkpoint = async (ctx) => {
+  const browser = await launchChromium();
+  const base = `http://localhost:${ctx.port(8080)}`;
+  const ann = await openChat(browser, base, 'Ann');
+  const bob = await openChat(browser, base, 'Bob');
+  for (const page of [ann, bob]) await expect.poll(() => online(page)).toEqual(['Ann', 'Bob']);
+  await say(ann, 'Hi Bob');
+  await expect.poll(() => messages(bob)).toEqual(['Ann: Hi Bob']);
+  await say(bob, 'Hi Ann');
+  await expect.poll(() => messages(ann)).toEqual(['Ann: Hi Bob', 'Bob: Hi Ann']);
+
+  // History: a reloaded page shows the conversation, once.
+  await bob.reload();
+  await expect.poll(() => bob.textContent('#state')).toMatch(/^connected to /);
+  await expect.poll(() => messages(bob)).toEqual(['Ann: Hi Bob', 'Bob: Hi Ann']);
+
+  // Rooms: another room has its own people and history.
+  const cy = await openChat(browser, base, 'Cy', 'games');
+  expect(await cy.textContent('#room')).toBe('#games');
+  await expect.poll(() => online(cy)).toEqual(['Cy']);
+  expect(await messages(cy)).toEqual([]);
+
+  // Presence: Bob leaves Ann's list after the grace period once his page is closed.
+  await bob.close();
+  await expect.poll(() => online(ann), { timeout: 8000 }).toEqual(['Ann']);
+  await browser.close();
+};
+
+/** Step 6: two nodes on Redis behind nginx; a screenshot; the node of one user stopped mid-conversation. */
+const scaled: Checkpoint = async (ctx) => {
+  const browser = await launchChromium();
+  const base = `http://localhost:${ctx.port(8000)}`;
+  const ann = await openChat(browser, base, 'Ann');
+  const bob = await openChat(browser, base, 'Bob');
+  const nodeOf = async (page: Page) =>
+    ((await page.textContent('#state')) ?? '').replace('connected to ', '');
+  const annNode = await nodeOf(ann);
+  expect(new Set([annNode, await nodeOf(bob)])).toEqual(new Set(['node-1', 'node-2']));
+  for (const page of [ann, bob]) await expect.poll(() => online(page)).toEqual(['Ann', 'Bob']);
+
+  // Across nodes, through Redis.
+  await say(ann, 'Hello from node-1');
+  await say(bob, 'And hello from node-2');
+  const conversation = ['Ann: Hello from node-1', 'Bob: And hello from node-2'];
+  await expect.poll(() => messages(ann)).toEqual(conversation);
+  await expect.poll(() => messages(bob)).toEqual(conversation);
+  const png = await ann.screenshot();
+  writeFileSync(UPDATE ? SCREENSHOT : join(tmpdir(), `tutorial-chat-${process.pid}.png`), png);
+  expect(statSync(SCREENSHOT).size).toBeLessThan(100_000);
+
+  // Ann's node stops (Ctrl-C: it drains with 1001). While her page reconnects, Bob talks on.
+  const stopping = ctx.stop(annNode);
+  await expect.poll(() => ann.textContent('#state'), { timeout: 10_000 }).not.toMatch(/^connected/);
+  const missed = ['one', 'two', 'three'];
+  for (const text of missed) await say(bob, text);
+  // Bob's messages were acked while Ann was away: what she shows of them, she recovered.
+  expect(await ann.textContent('#state')).not.toMatch(/^connected/);
+  await stopping;
+  await expect.poll(() => nodeOf(ann), { timeout: 10_000 }).toBe(annNode === 'node-1' ? 'node-2' : 'node-1');
+  await expect.poll(() => messages(ann)).toEqual([...conversation, ...missed.map((t) => `Bob: ${t}`)]);
+  // Ann never left Bob's list: her new session joined within the old one's grace period.
+  expect(await online(bob)).toEqual(['Ann', 'Bob']);
+  await browser.close();
+};
+
+/** The checkpoints of docs/tutorial.md, by marker name. */
+export const TUTORIAL_CHECKPOINTS: Record<string, Checkpoint> = { 'one-node': oneNode, scaled };
