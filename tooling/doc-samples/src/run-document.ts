@@ -6,6 +6,7 @@ import type { BrowserRun } from './browser-sample';
 import { type DocSample, where } from './parse-samples';
 import { PortMap } from './port-map';
 import { SampleProcess } from './sample-process';
+import { playTranscript } from './transcript';
 import { createWorkDir, PACKAGE_DIR, REPO_ROOT } from './work-dir';
 
 /** How long one sample may run (or a background one take to be ready) unless it says `timeout=`. */
@@ -144,6 +145,15 @@ async function runSample(sample: DocSample, run: SampleRun): Promise<void> {
     const expected = attr(sample, 'expect', ports);
     await withGateway(sample, run, () =>
       options.browser!(code, workDir, expected, timeoutMs).catch((error: Error) => {
+        throw new SampleError(sample, error.message);
+      }),
+    );
+    return;
+  }
+  const socket = attr(sample, 'ws', ports);
+  if (socket !== undefined) {
+    await withGateway(sample, run, () =>
+      playTranscript(socket, code, timeoutMs).catch((error: Error) => {
         throw new SampleError(sample, error.message);
       }),
     );

@@ -84,22 +84,25 @@ export class SampleProcess {
   }
 
   /**
-   * Resolves once `ready` answers: a port number (TCP accepts on 127.0.0.1) or an http(s) URL
-   * (any 2xx). Rejects when the process exits first or after `ms`.
+   * Resolves once `ready` answers: a port number (TCP accepts on 127.0.0.1), an http(s) URL (any
+   * 2xx), or else a text the process prints. Rejects when the process exits first or after `ms`.
    */
   async whenReady(ready: string, ms: number): Promise<void> {
     const deadline = Date.now() + ms;
+    const probe = /^\d+$|^https?:\/\//.test(ready)
+      ? () => answers(ready)
+      : async () => this.out.includes(ready);
     // Bounded by the deadline: one probe every 50 ms.
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`exited (${this.child.exitCode}) before ${ready} answered`);
-      if (await answers(ready)) return;
+      if (await probe()) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`${ready} did not answer within ${ms} ms`);
   }
 }
 
-/** True when `ready` (a port on 127.0.0.1, or a URL) answers now. */
+/** True when `ready` (a port on 127.0.0.1, or an http(s) URL) answers now. */
 export async function answers(ready: string): Promise<boolean> {
   if (/^https?:\/\//.test(ready)) {
     try {

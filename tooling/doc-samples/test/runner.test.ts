@@ -54,7 +54,7 @@ describe('runDocument', () => {
         '```ts runnable expect="got up"',
         "import { readFileSync } from 'node:fs';",
         "const { port }: { port: number } = JSON.parse(readFileSync('data/port.json', 'utf8'));",
-        "console.log('got', await (await fetch(`http://127.0.0.1:${port}/`)).text());",
+        "console.log('got', await (await fetch('http://127.0.0.1:' + port + '/')).text());",
         '```',
         '<!-- runnable-check: moved -->',
         '```sh runnable stop=web',
