@@ -59,6 +59,7 @@ export async function runDocument(samples: readonly DocSample[], options: RunOpt
   const ports = await PortMap.create();
   const work = createWorkDir();
   const background = new Map<string, SampleProcess>();
+  const preludes = new Map<string, string>();
   const env = sampleEnv(ports);
   const ctx: CheckContext = {
     workDir: work.dir,
@@ -72,7 +73,7 @@ export async function runDocument(samples: readonly DocSample[], options: RunOpt
   try {
     for (const sample of samples) {
       options.onSample?.(sample);
-      await runSample(sample, { ports, workDir: work.dir, env, background, ctx, options });
+      await runSample(sample, { ports, workDir: work.dir, env, background, preludes, ctx, options });
     }
   } finally {
     await Promise.all([...background.values()].map((p) => p.stop()));
@@ -103,6 +104,8 @@ interface SampleRun {
   workDir: string;
   env: Record<string, string>;
   background: Map<string, SampleProcess>;
+  /** Code of the `define=NAME` blocks so far, by name. */
+  preludes: Map<string, string>;
   ctx: CheckContext;
   options: RunOptions;
 }
@@ -131,7 +134,18 @@ async function runSample(sample: DocSample, run: SampleRun): Promise<void> {
     }
     return;
   }
-  const code = ports.rewrite(sample.code);
+  let code = ports.rewrite(sample.code);
+  for (const name of (attr(sample, 'prelude', ports) ?? '').split(',').filter(Boolean)) {
+    const prelude = run.preludes.get(name);
+    if (prelude === undefined)
+      throw new SampleError(sample, `uses prelude '${name}', defined by no block above`);
+    code = `${prelude}${code}`;
+  }
+  const define = attr(sample, 'define', ports);
+  if (define !== undefined) {
+    run.preludes.set(define, code);
+    return;
+  }
   const file = attr(sample, 'file', ports);
   if (file !== undefined) {
     const path = join(workDir, file);

@@ -94,7 +94,8 @@ export class SampleProcess {
       : async () => this.out.includes(ready);
     // Bounded by the deadline: one probe every 50 ms.
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`exited (${this.child.exitCode}) before ${ready} answered`);
+      if (!this.running)
+        throw new Error(`exited (${this.child.exitCode ?? this.child.signalCode}) before ${ready} answered`);
       if (await probe()) return;
       await new Promise((r) => setTimeout(r, 50));
     }

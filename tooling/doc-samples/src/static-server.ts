@@ -22,6 +22,10 @@ export async function serveFolder(dir: string): Promise<{ url: string; close(): 
     } catch {
       ok = false;
     }
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end(); // browsers ask for it; its absence is no error of the sample
+      return;
+    }
     if (req.method !== 'GET' || !ok) {
       res.writeHead(404).end();
       return;

@@ -2,7 +2,12 @@ import WebSocket from 'ws';
 
 /** `text` as a regular expression matching it exactly, where `…` stands for any run of characters. */
 function pattern(text: string): RegExp {
-  return new RegExp(`^${text.split('…').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*?')}$`);
+  return new RegExp(
+    `^${text
+      .split('…')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*?')}$`,
+  );
 }
 
 /**
