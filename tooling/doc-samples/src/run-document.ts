@@ -22,6 +22,8 @@ export interface CheckContext {
   output(name: string): string;
   /** Stops the background process `name` (SIGTERM to its group). */
   stop(name: string): Promise<void>;
+  /** Starts the stopped background sample `name` again, as it was; resolves once it is ready. */
+  start(name: string): Promise<void>;
 }
 
 /** A checkpoint: checks made by a test at a marked point of a document. */
@@ -60,6 +62,7 @@ export async function runDocument(samples: readonly DocSample[], options: RunOpt
   const work = createWorkDir();
   const background = new Map<string, SampleProcess>();
   const preludes = new Map<string, string>();
+  const starters = new Map<string, () => Promise<void>>();
   const env = sampleEnv(ports);
   const ctx: CheckContext = {
     workDir: work.dir,
@@ -69,11 +72,26 @@ export async function runDocument(samples: readonly DocSample[], options: RunOpt
       await background.get(name)?.stop();
       background.delete(name);
     },
+    start: async (name) => {
+      const start = starters.get(name);
+      if (start === undefined) throw new Error(`no background sample '${name}' to start again`);
+      if (background.has(name)) throw new Error(`'${name}' is running`);
+      await start();
+    },
   };
   try {
     for (const sample of samples) {
       options.onSample?.(sample);
-      await runSample(sample, { ports, workDir: work.dir, env, background, preludes, ctx, options });
+      await runSample(sample, {
+        ports,
+        workDir: work.dir,
+        env,
+        background,
+        preludes,
+        starters,
+        ctx,
+        options,
+      });
     }
   } finally {
     await Promise.all([...background.values()].map((p) => p.stop()));
@@ -106,6 +124,8 @@ interface SampleRun {
   background: Map<string, SampleProcess>;
   /** Code of the `define=NAME` blocks so far, by name. */
   preludes: Map<string, string>;
+  /** How to start each background sample (again), by name. */
+  starters: Map<string, () => Promise<void>>;
   ctx: CheckContext;
   options: RunOptions;
 }
@@ -181,13 +201,17 @@ async function runSample(sample: DocSample, run: SampleRun): Promise<void> {
     const ready = attr(sample, 'ready', ports);
     if (ready === undefined)
       throw new SampleError(sample, 'is background but has no ready=PORT or ready=URL');
-    const proc = SampleProcess.start(label, command, args, workDir, run.env);
-    background.set(label, proc);
-    try {
-      await proc.whenReady(ready, timeoutMs);
-    } catch (error) {
-      throw new SampleError(sample, `did not get ready: ${(error as Error).message}`, proc.output());
-    }
+    const start = async () => {
+      const proc = SampleProcess.start(label, command, args, workDir, run.env);
+      background.set(label, proc);
+      try {
+        await proc.whenReady(ready, timeoutMs);
+      } catch (error) {
+        throw new SampleError(sample, `did not get ready: ${(error as Error).message}`, proc.output());
+      }
+    };
+    run.starters.set(label, start);
+    await start();
     return;
   }
   await withGateway(sample, run, async () => {

@@ -58,9 +58,28 @@ const oneNode: Checkpoint = async (ctx) => {
   await expect.poll(() => online(cy)).toEqual(['Cy']);
   expect(await messages(cy)).toEqual([]);
 
-  // Presence: Bob leaves Ann's list after the grace period once his page is closed.
+  // Presence: a second tab of Bob lists him once; he leaves Ann's list after the grace period
+  // once his pages are closed.
+  const bob2 = await openChat(browser, base, 'Bob');
+  await expect.poll(() => online(bob2)).toEqual(['Ann', 'Bob']);
+  expect(await online(ann)).toEqual(['Ann', 'Bob']);
   await bob.close();
+  await bob2.close();
   await expect.poll(() => online(ann), { timeout: 8000 }).toEqual(['Ann']);
+
+  // A restart of the gateway (memory history): the page reconnects, cannot recover, reloads.
+  await ann.evaluate(() => {
+    (window as unknown as { before: boolean }).before = true;
+  });
+  await ctx.stop('gateway');
+  await ctx.start('gateway');
+  await expect
+    .poll(() => ann.evaluate(() => (window as unknown as { before?: boolean }).before ?? 'reloaded'), {
+      timeout: 10_000,
+    })
+    .toBe('reloaded');
+  await expect.poll(() => ann.textContent('#state'), { timeout: 10_000 }).toMatch(/^connected to /);
+  expect(await messages(ann)).toEqual([]);
   await browser.close();
 };
 
@@ -96,8 +115,15 @@ const scaled: Checkpoint = async (ctx) => {
   await stopping;
   await expect.poll(() => nodeOf(ann), { timeout: 10_000 }).toBe(annNode === 'node-1' ? 'node-2' : 'node-1');
   await expect.poll(() => messages(ann)).toEqual([...conversation, ...missed.map((t) => `Bob: ${t}`)]);
-  // Ann never left Bob's list: her new session joined within the old one's grace period.
-  expect(await online(bob)).toEqual(['Ann', 'Bob']);
+  // Ann is in Bob's list again (she may have blinked out: a stopping node removes its members).
+  await expect.poll(() => online(bob)).toEqual(['Ann', 'Bob']);
+
+  // The node back: the next connection goes to it (it has the fewest).
+  await ctx.start(annNode);
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // nginx's fail_timeout for it
+  const cy = await openChat(browser, base, 'Cy');
+  expect(await nodeOf(cy)).toBe(annNode);
+  await expect.poll(() => messages(cy)).toEqual([...conversation, ...missed.map((t) => `Bob: ${t}`)]);
   await browser.close();
 };
 
