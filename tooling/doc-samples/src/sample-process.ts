@@ -63,24 +63,41 @@ export class SampleProcess {
     }
   }
 
-  /** Sends `signal` to its whole group; SIGKILL after `ms`. Resolves once it exited. */
+  /**
+   * Sends `signal` to its whole group (a shell and what it started: a gateway that drains, nginx's
+   * workers), SIGKILL after `ms`, and resolves once every process of the group has exited, so
+   * that its ports are free for the next sample.
+   */
   async stop(signal: NodeJS.Signals = 'SIGTERM', ms = 10_000): Promise<void> {
-    const kill = (s: NodeJS.Signals) => {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    // A group's number cannot be handed to a new process while a member of the group lives.
+    const groupAlive = () => {
       try {
-        if (this.child.pid !== undefined) process.kill(-this.child.pid, s);
+        process.kill(-pid, 0);
+        return true;
       } catch {
-        // The group is gone already.
+        return false;
       }
     };
-    if (!this.running) {
-      kill('SIGKILL'); // children a finished shell left behind
-      return;
-    }
+    const kill = (s: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, s);
+      } catch {
+        // Gone meanwhile.
+      }
+    };
+    if (!this.running && !groupAlive()) return;
     kill(signal);
-    const timer = setTimeout(() => kill('SIGKILL'), ms);
+    const deadline = Date.now() + ms;
+    // Bounded by the deadline, then once more after SIGKILL: one look every 20 ms.
+    while (groupAlive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (groupAlive()) {
+      kill('SIGKILL');
+      const end = Date.now() + 2000;
+      while (groupAlive() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    }
     await this.exit;
-    clearTimeout(timer);
-    kill('SIGKILL');
   }
 
   /**

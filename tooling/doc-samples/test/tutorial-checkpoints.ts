@@ -69,12 +69,12 @@ const oneNode: Checkpoint = async (ctx) => {
 
   // A restart of the gateway (memory history): the page reconnects, cannot recover, reloads.
   await ann.evaluate(() => {
-    (window as unknown as { before: boolean }).before = true;
+    (globalThis as unknown as { before: boolean }).before = true;
   });
   await ctx.stop('gateway');
   await ctx.start('gateway');
   await expect
-    .poll(() => ann.evaluate(() => (window as unknown as { before?: boolean }).before ?? 'reloaded'), {
+    .poll(() => ann.evaluate(() => (globalThis as unknown as { before?: boolean }).before ?? 'reloaded'), {
       timeout: 10_000,
     })
     .toBe('reloaded');
