@@ -113,7 +113,6 @@ function sampleEnv(ports: PortMap): Record<string, string> {
     WS_HOST: '127.0.0.1',
     // Documents share the Redis of the machine: each run gets keys of its own.
     REDIS_KEY_PREFIX: `doc-samples:${randomUUID()}:`,
-    LOG_LEVEL: 'warn',
   };
 }
 

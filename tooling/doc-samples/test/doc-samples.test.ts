@@ -38,6 +38,9 @@ describe('runnable documentation samples', () => {
       'docs/tutorial.md',
       'docs/recovery.md',
       'packages/client/README.md',
+      'packages/core/README.md',
+      'packages/ratelimit/README.md',
+      'packages/observability/README.md',
       'examples/basic/README.md',
       'examples/advanced/README.md',
     ])

@@ -37,6 +37,15 @@ async function say(page: Page, text: string): Promise<void> {
 
 /** Step 5 of docs/tutorial.md: two users chat on one gateway, history on reload, rooms, presence. */
 const oneNode: Checkpoint = async (ctx) => {
+  // Step 2's log lines, in order.
+  const log = ctx.output('gateway');
+  const said = [
+    '"msg":"JWT authentication on"',
+    '"file":"chat/rules.json","rules":1,"msg":"channel rules on"',
+  ];
+  said.push(`"port":${ctx.port(8765)},"path":"/ws","backend":"memory","msg":"gateway listening"`);
+  expect(said.map((s) => log.indexOf(s))).toEqual(said.map((s) => log.indexOf(s)).sort((a, b) => a - b));
+  expect(said.filter((s) => !log.includes(s))).toEqual([]);
   const browser = await launchChromium();
   const base = `http://localhost:${ctx.port(8080)}`;
   const ann = await openChat(browser, base, 'Ann');
