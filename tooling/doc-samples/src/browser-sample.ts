@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import { withChromium } from './chromium';
 import { serveFolder } from './static-server';
 
 /**
@@ -16,17 +16,17 @@ export type BrowserRun = (
 ) => Promise<void>;
 
 /**
- * A {@link BrowserRun} on `browser()`: the sample is written into the work folder, which is served
- * over HTTP, and opened in a new page. It passes once `expected` appears in the page's title or
+ * Runs an HTML sample in a Chromium of its own: the sample is written into the work folder, which
+ * is served over HTTP, and opened in a new page. It passes once `expected` appears in the page's title or
  * in a console line, without a page error or a console error first. Without `expect=` it passes
  * when the page loaded without errors.
  */
-export function browserRun(browser: () => Promise<Browser>): BrowserRun {
-  return async (html, workDir, expected, timeoutMs) => {
+export const runInChromium: BrowserRun = (html, workDir, expected, timeoutMs) =>
+  withChromium(async (browser) => {
     const name = `.sample-${randomUUID()}.html`;
     writeFileSync(join(workDir, name), html);
     const server = await serveFolder(workDir);
-    const page = await (await browser()).newPage();
+    const page = await browser.newPage();
     try {
       const problems: string[] = [];
       const lines: string[] = [];
@@ -53,5 +53,4 @@ export function browserRun(browser: () => Promise<Browser>): BrowserRun {
       await page.close();
       await server.close();
     }
-  };
-}
+  });

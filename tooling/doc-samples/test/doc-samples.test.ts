@@ -1,18 +1,17 @@
 import { IN_CI, SHARED_REDIS, sharedServiceMissing } from '@dotmac-ws/test-utils';
-import { hasChromium, launchChromium } from '@dotmac-ws/test-utils/browser';
-import type { Browser } from 'playwright-core';
+import { hasChromium } from '@dotmac-ws/test-utils/browser';
 import { describe, expect, it } from 'vitest';
-import { browserRun } from '../src/browser-sample';
+import { runInChromium } from '../src/browser-sample';
 import { readDocuments } from '../src/doc-files';
 import { runDocument } from '../src/run-document';
-import { TUTORIAL_CHECKPOINTS } from './tutorial-checkpoints';
+import { tutorialCheckpoints } from './tutorial-checkpoints';
 
 const documents = readDocuments();
 const runnable = documents.filter((d) => d.samples.length > 0);
 
 /** Checkpoints by document. */
-const CHECKPOINTS: Record<string, typeof TUTORIAL_CHECKPOINTS> = {
-  'docs/tutorial.md': TUTORIAL_CHECKPOINTS,
+const CHECKPOINTS: Record<string, typeof tutorialCheckpoints> = {
+  'docs/tutorial.md': tutorialCheckpoints,
 };
 
 /** Documents whose samples need a browser or Redis, and why they cannot run here ('' when they can). */
@@ -47,18 +46,15 @@ describe('runnable documentation samples', () => {
       expect(files).toContain(file);
   });
 
-  let browser: Browser | undefined;
-  const getBrowser = async () => {
-    browser ??= await launchChromium();
-    return browser;
-  };
-
+  // Documents run side by side: each has its own folder, ports, Redis prefix and browser.
   for (const doc of runnable) {
-    it(`${doc.file} (${doc.samples.length} samples)`, async (t) => {
+    it.concurrent(`${doc.file} (${doc.samples.length} samples)`, async (t) => {
       const missing = await missingFor(doc);
       if (missing !== '') t.skip(`skipped: ${missing}`);
-      browser = undefined; // launchChromium closes it after each test
-      await runDocument(doc.samples, { checkpoints: CHECKPOINTS[doc.file], browser: browserRun(getBrowser) });
+      await runDocument(doc.samples, {
+        checkpoints: CHECKPOINTS[doc.file]?.(t.expect),
+        browser: runInChromium,
+      });
     });
   }
 });
