@@ -135,97 +135,126 @@ function attr(sample: DocSample, key: string, ports: PortMap): string | undefine
   return typeof v === 'string' ? ports.rewrite(v) : undefined;
 }
 
+/** The attributes a runnable block may have (CONTRIBUTING.md); any other is a typo, and fails. */
+const ATTRIBUTES = new Set([
+  'background',
+  'browser',
+  'define',
+  'expect',
+  'file',
+  'gateway',
+  'prelude',
+  'ready',
+  'redis',
+  'stop',
+  'timeout',
+  'ws',
+]);
+
+/** The names in a comma-separated attribute (`stop=a,b`). */
+function names(sample: DocSample, key: string, ports: PortMap): string[] {
+  return (attr(sample, key, ports) ?? '').split(',').filter(Boolean);
+}
+
+/** Runs one sample (or checkpoint) of a document, after stopping what it says to stop. */
 async function runSample(sample: DocSample, run: SampleRun): Promise<void> {
-  const { ports, workDir, background, options } = run;
-  for (const name of (attr(sample, 'stop', ports) ?? '').split(',').filter(Boolean)) {
-    const proc = background.get(name);
+  const unknown = [...sample.attrs.keys()].filter((k) => !ATTRIBUTES.has(k));
+  if (unknown.length > 0) throw new SampleError(sample, `has unknown attributes: ${unknown.join(', ')}`);
+  for (const name of names(sample, 'stop', run.ports)) {
+    const proc = run.background.get(name);
     if (proc === undefined) throw new SampleError(sample, `stops '${name}', which is not running`);
     await proc.stop();
-    background.delete(name);
+    run.background.delete(name);
   }
-  if (sample.lang === 'check') {
-    const check = options.checkpoints?.[sample.code];
-    if (check === undefined) throw new SampleError(sample, `checkpoint '${sample.code}' has no handler`);
-    try {
-      await check(run.ctx);
-    } catch (error) {
-      throw new SampleError(sample, `checkpoint '${sample.code}' failed: ${(error as Error).stack ?? error}`);
-    }
-    return;
-  }
-  let code = ports.rewrite(sample.code);
-  for (const name of (attr(sample, 'prelude', ports) ?? '').split(',').filter(Boolean)) {
+  if (sample.lang === 'check') return runCheckpoint(sample, run);
+  let code = run.ports.rewrite(sample.code);
+  for (const name of names(sample, 'prelude', run.ports)) {
     const prelude = run.preludes.get(name);
     if (prelude === undefined)
       throw new SampleError(sample, `uses prelude '${name}', defined by no block above`);
     code = `${prelude}${code}`;
   }
-  const define = attr(sample, 'define', ports);
-  if (define !== undefined) {
-    run.preludes.set(define, code);
-    return;
-  }
-  const file = attr(sample, 'file', ports);
-  if (file !== undefined) {
-    const path = join(workDir, file);
+  const define = attr(sample, 'define', run.ports);
+  const file = attr(sample, 'file', run.ports);
+  const socket = attr(sample, 'ws', run.ports);
+  const timeoutMs = Number(attr(sample, 'timeout', run.ports) ?? DEFAULT_TIMEOUT_MS);
+  const failing = (error: Error) => {
+    throw error instanceof SampleError ? error : new SampleError(sample, error.message);
+  };
+  if (define !== undefined) run.preludes.set(define, code);
+  else if (file !== undefined) {
+    const path = join(run.workDir, file);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, code);
-    return;
+  } else if (sample.attrs.has('browser')) {
+    const browser = run.options.browser;
+    if (browser === undefined) throw new SampleError(sample, 'needs a browser the test did not give');
+    const expected = attr(sample, 'expect', run.ports);
+    await withGateway(sample, run, () => browser(code, run.workDir, expected, timeoutMs).catch(failing));
+  } else if (socket !== undefined) {
+    await withGateway(sample, run, () => playTranscript(socket, code, timeoutMs).catch(failing));
+  } else {
+    const command = await commandOf(sample, code, run.workDir);
+    if (sample.attrs.has('background')) await startBackground(sample, run, command, timeoutMs);
+    else await withGateway(sample, run, () => runToEnd(sample, run, command, timeoutMs));
   }
-  const timeoutMs = Number(attr(sample, 'timeout', ports) ?? DEFAULT_TIMEOUT_MS);
-  if (sample.attrs.has('browser')) {
-    if (options.browser === undefined) throw new SampleError(sample, 'needs a browser the test did not give');
-    const expected = attr(sample, 'expect', ports);
-    await withGateway(sample, run, () =>
-      options.browser!(code, workDir, expected, timeoutMs).catch((error: Error) => {
-        throw new SampleError(sample, error.message);
-      }),
-    );
-    return;
+}
+
+/** Calls the test's check for a `<!-- runnable-check: NAME -->` marker. */
+async function runCheckpoint(sample: DocSample, run: SampleRun): Promise<void> {
+  const check = run.options.checkpoints?.[sample.code];
+  if (check === undefined) throw new SampleError(sample, `checkpoint '${sample.code}' has no handler`);
+  try {
+    await check(run.ctx);
+  } catch (error) {
+    throw new SampleError(sample, `checkpoint '${sample.code}' failed: ${(error as Error).stack ?? error}`);
   }
-  const socket = attr(sample, 'ws', ports);
-  if (socket !== undefined) {
-    await withGateway(sample, run, () =>
-      playTranscript(socket, code, timeoutMs).catch((error: Error) => {
-        throw new SampleError(sample, error.message);
-      }),
-    );
-    return;
-  }
-  const [command, args] = await commandOf(sample, code, workDir);
+}
+
+/** Starts a `background` sample and waits until it is ready; it can be started again by name. */
+async function startBackground(
+  sample: DocSample,
+  run: SampleRun,
+  [command, args]: [string, string[]],
+  timeoutMs: number,
+): Promise<void> {
   const name = sample.attrs.get('background');
-  if (name !== undefined) {
-    const label = name === true ? `line-${sample.line}` : name;
-    if (background.has(label)) throw new SampleError(sample, `starts '${label}', which is running already`);
-    const ready = attr(sample, 'ready', ports);
-    if (ready === undefined)
-      throw new SampleError(sample, 'is background but has no ready=PORT or ready=URL');
-    const start = async () => {
-      const proc = SampleProcess.start(label, command, args, workDir, run.env);
-      background.set(label, proc);
-      try {
-        await proc.whenReady(ready, timeoutMs);
-      } catch (error) {
-        throw new SampleError(sample, `did not get ready: ${(error as Error).message}`, proc.output());
-      }
-    };
-    run.starters.set(label, start);
-    await start();
-    return;
-  }
-  await withGateway(sample, run, async () => {
-    const proc = SampleProcess.start(`line-${sample.line}`, command, args, workDir, run.env);
-    let code: number | null;
+  const label = typeof name === 'string' ? name : `line-${sample.line}`;
+  if (run.background.has(label)) throw new SampleError(sample, `starts '${label}', which is running already`);
+  const ready = attr(sample, 'ready', run.ports);
+  if (ready === undefined)
+    throw new SampleError(sample, 'is background but has no ready=PORT, ready=URL or ready="text"');
+  const start = async () => {
+    const proc = SampleProcess.start(label, command, args, run.workDir, run.env);
+    run.background.set(label, proc);
     try {
-      code = await proc.finished(timeoutMs);
+      await proc.whenReady(ready, timeoutMs);
     } catch (error) {
-      throw new SampleError(sample, (error as Error).message, proc.output());
+      throw new SampleError(sample, `did not get ready: ${(error as Error).message}`, proc.output());
     }
-    if (code !== 0) throw new SampleError(sample, `exited with ${code}`, proc.output());
-    const expected = attr(sample, 'expect', ports);
-    if (expected !== undefined && !proc.output().includes(expected))
-      throw new SampleError(sample, `did not print ${JSON.stringify(expected)}`, proc.output());
-  });
+  };
+  run.starters.set(label, start);
+  await start();
+}
+
+/** Runs a sample until it exits; it must exit 0 within `timeoutMs` and print what it `expect`s. */
+async function runToEnd(
+  sample: DocSample,
+  run: SampleRun,
+  [command, args]: [string, string[]],
+  timeoutMs: number,
+): Promise<void> {
+  const proc = SampleProcess.start(`line-${sample.line}`, command, args, run.workDir, run.env);
+  let code: number | null;
+  try {
+    code = await proc.finished(timeoutMs);
+  } catch (error) {
+    throw new SampleError(sample, (error as Error).message, proc.output());
+  }
+  if (code !== 0) throw new SampleError(sample, `exited with ${code}`, proc.output());
+  const expected = attr(sample, 'expect', run.ports);
+  if (expected !== undefined && !proc.output().includes(expected))
+    throw new SampleError(sample, `did not print ${JSON.stringify(expected)}`, proc.output());
 }
 
 /**

@@ -95,6 +95,12 @@ describe('runDocument', () => {
     );
   });
 
+  it('refuses an attribute it does not know (a typo would otherwise be ignored)', async () => {
+    await expect(runDocument(doc('```sh runnable backgroud=web', 'true', '```'))).rejects.toThrow(
+      'x.md:1: sh sample has unknown attributes: backgroud',
+    );
+  });
+
   it('ends a sample at its timeout, and a background one that never gets ready', async () => {
     const started = Date.now();
     await expect(runDocument(doc('```sh runnable timeout=300', 'sleep 30', '```'))).rejects.toThrow(
