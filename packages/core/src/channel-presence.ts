@@ -146,17 +146,32 @@ export class ChannelPresence {
     }
   }
 
-  /** Removes every member this node holds (the node is stopping), sending their `leave`. */
+  /**
+   * The node is stopping: its members get the grace period a disconnect gets (a rolling deploy's
+   * clients reconnect to the other nodes and join again before their old sessions leave), after
+   * which a surviving node prunes them and sends their `leave`. With no grace period they are
+   * removed at once, with their `leave`.
+   */
   async stop(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
-    const removals: Promise<void>[] = [];
+    const d = this.#d;
+    const work: Promise<void>[] = [];
     for (const local of this.#channels.values()) {
       for (const t of local.leaving.values()) clearTimeout(t);
       local.leaving.clear();
-      for (const client of [...local.members.keys()]) removals.push(this.#remove(local, client));
+      if (d.graceMs === 0) {
+        for (const client of [...local.members.keys()]) work.push(this.#remove(local, client));
+        continue;
+      }
+      work.push(
+        d.store
+          .refresh(local.ref.internal, [...local.members.keys()], d.graceMs)
+          .catch((error: unknown) => d.onError(error, 'presence stop')),
+      );
     }
-    await Promise.all(removals);
+    await Promise.all(work);
+    this.#channels.clear();
   }
 
   async #remove(local: LocalChannel, client: string): Promise<void> {

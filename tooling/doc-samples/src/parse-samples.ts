@@ -3,7 +3,7 @@
  * or a checkpoint marker (`<!-- runnable-check: NAME -->`), with where it is.
  */
 export interface DocSample {
-  /** The document, relative to the repository root (`docs/tutorial.md`). */
+  /** The document, relative to the repository root (`docs/getting-started.md`). */
   readonly file: string;
   /** 1-based line of the opening fence (or of the marker). */
   readonly line: number;

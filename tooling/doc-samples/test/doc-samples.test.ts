@@ -11,7 +11,7 @@ const runnable = documents.filter((d) => d.samples.length > 0);
 
 /** Checkpoints by document. */
 const CHECKPOINTS: Record<string, typeof tutorialCheckpoints> = {
-  'docs/tutorial.md': tutorialCheckpoints,
+  'docs/getting-started.md': tutorialCheckpoints,
 };
 
 /** Documents whose samples need a browser or Redis, and why they cannot run here ('' when they can). */
@@ -34,7 +34,7 @@ describe('runnable documentation samples', () => {
     const files = runnable.map((d) => d.file);
     for (const file of [
       'README.md',
-      'docs/tutorial.md',
+      'docs/getting-started.md',
       'docs/recovery.md',
       'packages/client/README.md',
       'packages/core/README.md',

@@ -38,7 +38,7 @@ async function say(page: Page, text: string): Promise<void> {
   await expect.poll(() => page.inputValue('#text')).toBe(''); // cleared once the publish was acked
 }
 
-/** Step 5 of docs/tutorial.md: two users chat on one gateway, history on reload, rooms, presence. */
+/** Step 5 of docs/getting-started.md: two users chat on one gateway, history on reload, rooms, presence. */
 const oneNode: Checkpoint = (ctx) =>
   withChromium(async (browser) => {
     // Step 2's log lines, in order.
@@ -137,7 +137,7 @@ const scaled: Checkpoint = (ctx) =>
       .poll(() => nodeOf(ann), { timeout: 10_000 })
       .toBe(annNode === 'node-1' ? 'node-2' : 'node-1');
     await expect.poll(() => messages(ann)).toEqual([...conversation, ...missed.map((t) => `Bob: ${t}`)]);
-    // Ann is in Bob's list again (she may have blinked out: a stopping node removes its members).
+    // Ann is in Bob's list (her old session stays a member for the grace period while she reconnects).
     await expect.poll(() => online(bob)).toEqual(['Ann', 'Bob']);
 
     // The node back: the next connection goes to it (it has the fewest).
@@ -148,7 +148,7 @@ const scaled: Checkpoint = (ctx) =>
     await expect.poll(() => messages(cy)).toEqual([...conversation, ...missed.map((t) => `Bob: ${t}`)]);
   });
 
-/** The checkpoints of docs/tutorial.md, by marker name, asserting with `testExpect` (the test's own). */
+/** The checkpoints of docs/getting-started.md, by marker name, asserting with `testExpect` (the test's own). */
 export function tutorialCheckpoints(testExpect: ExpectStatic): Record<string, Checkpoint> {
   expect = testExpect;
   return { 'one-node': oneNode, scaled };
