@@ -1,4 +1,4 @@
-import { type RecordedFrame, sleep, TestClient, waitUntil } from '@dotmac-ws/test-utils';
+import { type RecordedFrame, sleep, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { type Authenticator, MemoryBackend, MemoryBus, MemoryPresenceStore } from '../src/index';
 import { optionsPolicy } from './channel-options-policy';

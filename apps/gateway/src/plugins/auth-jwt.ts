@@ -4,7 +4,6 @@ import {
   type JwtAlgorithm,
   type JwtAuthenticatorOptions,
   jwtAuthenticator,
-  parseChannelRules,
 } from '@dotmac-ws/auth-jwt';
 import { ConfigError, type GatewayOptions } from '@dotmac-ws/core';
 import type { EnvConfig } from '../env-config';
