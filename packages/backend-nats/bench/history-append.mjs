@@ -43,7 +43,7 @@ const serverCpuUs = () => {
 };
 let cpu0 = 0;
 const rate = (n, t0) => {
-  const perSec = `${Math.round(n / ((performance.now() - t0) / 1000))}`;
+  const perSec = `${Math.round(n / ((performance.now() - t0) / 1000))} appends/s`;
   if (PID === undefined) return perSec;
   const us = Math.round((serverCpuUs() - cpu0) / n);
   return `${perSec} (nats-server ${us} µs CPU per append)`;
