@@ -12,7 +12,10 @@
 // node keeping 200 appends in flight (a new one called as each resolves: a busy channel whose
 // publishers await their acks); one node with every append called at once (the store keeps
 // call order); two nodes calling at once on the same channel (offsets contended across nodes).
-// Each run checks the offsets it got. The stream and bucket it creates are deleted at the end.
+// Each run checks the offsets it got. Then reads of 100 publications: the last 100 of the first
+// channel (one publication per message) and of the second (batches), and 100 from 500 before
+// the top of the second (a read that stops short of the top). The stream and bucket it creates
+// are deleted at the end.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -85,12 +88,21 @@ try {
   const top = await a.top('two-nodes');
   if (top.offset !== 2 * half) throw new Error(`two nodes: top ${top.offset}, expected ${2 * half}`);
 
-  t0 = mark();
   const reads = 500;
-  for (let i = 0; i < reads; i++) await a.read('awaited', { after: APPENDS - 100, limit: 100 });
-  console.log(
-    `read of the last 100 (bisection + one batch): ${Math.round(((performance.now() - t0) / reads) * 100) / 100} ms each`,
-  );
+  const readBench = async (label, channel, query) => {
+    const t = performance.now();
+    for (let i = 0; i < reads; i++) await a.read(channel, query);
+    console.log(`${label}: ${Math.round(((performance.now() - t) / reads) * 100) / 100} ms each`);
+  };
+  await readBench('read of the last 100 (one publication per message)', 'awaited', {
+    after: APPENDS - 100,
+    limit: 100,
+  });
+  await readBench('read of the last 100 (batched)', 'in-flight', { after: APPENDS - 100, limit: 100 });
+  await readBench('read of 100 from 500 before the top (batched)', 'in-flight', {
+    after: APPENDS - 500,
+    limit: 100,
+  });
 } finally {
   await a.stop();
   await b.stop();
