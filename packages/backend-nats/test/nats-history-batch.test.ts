@@ -1,27 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { HistoryAppend } from '@dotmac-ws/core';
 import { onCleanup, sleep, waitUntil } from '@dotmac-ws/test-utils';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { NatsHistoryStore } from '../src/index';
-import { deleteStreams } from './jetstream-cleanup';
-import { SHARED_NATS_URL, sharedNatsMissing, uniquePrefix } from './shared-nats';
+import type { NatsHistoryStore } from '../src/index';
+import { entry, historyStores, texts } from './history-stores';
+import { SHARED_NATS_URL, sharedNatsMissing } from './shared-nats';
 
 const missing = await sharedNatsMissing();
-
-async function historyStores(count: number) {
-  const subjectPrefix = uniquePrefix();
-  const stores: NatsHistoryStore[] = [];
-  for (let i = 0; i < count; i++) {
-    const store = new NatsHistoryStore({ servers: SHARED_NATS_URL, subjectPrefix });
-    await store.start();
-    stores.push(store);
-  }
-  onCleanup(() => deleteStreams(SHARED_NATS_URL, [stores[0]!.streamName, `KV_${stores[0]!.epochBucket}`]));
-  for (const s of stores) onCleanup(() => s.stop());
-  return stores;
-}
 
 /** A connection of the test's own, to look at (and write) the stream as it is. */
 async function raw() {
@@ -50,15 +36,6 @@ async function layout(r: Raw, store: NatsHistoryStore, channel: string): Promise
   return out;
 }
 
-const entry = (channel: string, text: string, extra: Partial<HistoryAppend> = {}): HistoryAppend => ({
-  channel,
-  body: Buffer.from(text),
-  size: 1000,
-  ttlMs: 60_000,
-  topic: `channel:${channel}`,
-  ...extra,
-});
-const texts = (pubs: { body: Buffer }[]) => pubs.map((p) => p.body.toString());
 const offsets = (pubs: { offset: number }[]) => pubs.map((p) => p.offset);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
