@@ -13,6 +13,7 @@ import {
   DiscardPolicy,
   JetStreamApiError,
   type PubAck,
+  type PurgeOpts,
   StorageType,
   type StoredMsg,
   type StreamConfig,
@@ -75,7 +76,7 @@ const MAX_BATCH_PUBLICATIONS = 256;
 /** Bytes of bodies in one JetStream message at most (or half the server's `max_payload`). */
 const MAX_BATCH_BYTES = 512 * 1024;
 /** Messages a {@link Tail.chain} remembers at most. */
-const MAX_CHAIN = 32;
+const MAX_CHAIN = 16;
 /** Messages the first round of a read that stops short of the top asks for at most. */
 const FIRST_ROUND_MAX = 64;
 
@@ -323,7 +324,7 @@ export class NatsHistoryStore implements HistoryStore {
       let drop = Math.max(0, links.length - MAX_CHAIN);
       while (drop < links.length - 1 && (links[drop + 1] as Link).first <= meta.offset - size + 1) drop++;
       this.#remember(channel, { seq: ack.seq, meta, at: Date.now(), chain: links.slice(drop) });
-      this.#trim(channel, { seq: ack.seq, first, last: meta.offset }, meta, links);
+      this.#trim(channel, { seq: ack.seq, first, last: meta.offset }, size, links);
       return entries.map((_, i) => ({ offset: first + i, epoch: meta.epoch, duplicate: false }));
     }
     throw this.#conn.unavailable(
@@ -341,25 +342,32 @@ export class NatsHistoryStore implements HistoryStore {
   }
 
   /**
-   * Trims the channel to its `size` publications: each time the offsets reach a multiple of a
-   * quarter of `size`, the messages holding only older ones are purged (purge below the
-   * sequence of the message holding the oldest kept offset, found in `links` or, when this
-   * node did not append every message since, by a search). Not awaited.
+   * Trims the channel to its `size` publications: each time the offsets pass a multiple of a
+   * quarter of `size`, the messages holding only older ones are purged. The purge goes below
+   * the message holding the oldest kept offset when `links` (this node's last messages of the
+   * channel) hold it; else, when those messages hold one publication each (a quiet channel),
+   * it keeps the last `size` messages (as before batches: exact when the older ones hold one
+   * each too, more otherwise); else a search finds that message. Not awaited.
    */
-  #trim(channel: string, tail: MessageSpan, meta: HistoryMeta, links: readonly Link[]): void {
-    const every = Math.max(1, Math.ceil(meta.size / 4));
-    if (tail.last <= meta.size || Math.floor(tail.last / every) === Math.floor((tail.first - 1) / every))
-      return;
-    const keep = tail.last - meta.size + 1;
+  #trim(channel: string, tail: MessageSpan, size: number, links: readonly Link[]): void {
+    const every = Math.max(1, Math.ceil(size / 4));
+    if (tail.last <= size || Math.floor(tail.last / every) === Math.floor((tail.first - 1) / every)) return;
+    const keep = tail.last - size + 1;
     const subject = this.subjectOf(channel);
     // Links follow each other with no message between: the last one starting at or before
     // `keep` holds it.
     let known: number | undefined;
     for (const l of links) if (l.first <= keep) known = l.seq;
+    const singles = links.length === tail.last - (links[0]?.first ?? tail.first) + 1;
     const purge = async () => {
-      const seq = known ?? (await this.#seek(subject, keep, tail))?.seq;
-      if (seq === undefined) return;
-      await this.#conn.run('trim', (h) => h.jsm.streams.purge(this.#o.streamName, { filter: subject, seq }));
+      let opts: PurgeOpts = { filter: subject, keep: size };
+      if (known !== undefined) opts = { filter: subject, seq: known };
+      else if (!singles) {
+        const seq = (await this.#seek(subject, keep, tail))?.seq;
+        if (seq === undefined) return;
+        opts = { filter: subject, seq };
+      }
+      await this.#conn.run('trim', (h) => h.jsm.streams.purge(this.#o.streamName, opts));
     };
     purge().catch(() => undefined);
   }

@@ -161,21 +161,39 @@ describe.skipIf(missing !== false)(
       );
     });
 
-    it('trims by a search when another node appended in between', async () => {
+    it('a quiet channel (one publication per message) keeps its last `size` messages, also after another node appended', async () => {
       const [a, b] = await historyStores(2);
       const r = await raw();
-      const ch = `${randomUUID()}:trim-two`;
+      const ch = `${randomUUID()}:trim-quiet`;
       const sent: string[] = [];
       const size = { size: 20 };
       await group(a!, ch, sent, 30, size);
       await waitUntil(async () => (await layout(r, a!, ch))[0]?.[0] === 2, 3000, 'the first trim');
       for (let i = 31; i <= 40; i++) await b!.append(entry(ch, `b${i}`, size));
-      // A's remembered last message is stale: it reads the last one again, and knows nothing
-      // of the messages before it, so its trim at 50 (oldest kept 31) searches.
+      // A's remembered last message is stale: it reads the last one again and knows nothing of
+      // the messages before it; they hold one publication each, so at 50 it keeps 20 messages.
       for (let i = 41; i <= 50; i++) expect((await a!.append(entry(ch, `a${i}`, size))).offset).toBe(i);
-      await waitUntil(async () => (await layout(r, a!, ch))[0]?.[0] === 31, 3000, 'the trim by a search');
+      await waitUntil(async () => (await layout(r, a!, ch))[0]?.[0] === 31, 3000, 'the trim by count');
       expect(await layout(r, a!, ch)).toEqual(range(31, 50).map((o) => [o, o]));
       expect(offsets((await b!.read(ch, { limit: 100 })).publications)).toEqual(range(31, 50));
+    });
+
+    it('trims by a search when the oldest kept offset is in messages of another node and batches follow', async () => {
+      const [a, b] = await historyStores(2);
+      const r = await raw();
+      const ch = `${randomUUID()}:trim-search`;
+      const sent: string[] = [];
+      const size = { size: 25 };
+      await group(a!, ch, sent, 30, size);
+      await waitUntil(async () => (await layout(r, a!, ch))[0]?.[0] === 2, 3000, 'the first trim');
+      for (let i = 31; i <= 40; i++) await b!.append(entry(ch, `b${i}`, size));
+      // A reads the last message again ([40]) and then knows [40], [41] and its batch [42, 57]
+      // only; the oldest kept offset at 57 is 33, in B's messages.
+      const results = await group(a!, ch, sent, 17, size);
+      expect(offsets(results)).toEqual(range(41, 57));
+      await waitUntil(async () => (await layout(r, a!, ch))[0]?.[0] === 33, 3000, 'the trim by a search');
+      expect(await layout(r, a!, ch)).toEqual([...range(33, 41).map((o) => [o, o]), [42, 57]]);
+      expect(offsets((await b!.read(ch, { limit: 100 })).publications)).toEqual(range(33, 57));
     });
 
     it('reads messages written before batches existed, followed by batches', async () => {
