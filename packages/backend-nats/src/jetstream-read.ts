@@ -21,14 +21,24 @@ export interface ReadRange {
   lastPerSubject?: boolean;
   /** At most this many. */
   max: number;
+  /**
+   * Reads in rounds: called before each round with what was read so far, returns how many more
+   * messages to ask for (0 when enough). Without it, one round asks for everything ({@link max}).
+   */
+  more?: (got: readonly ReadMessage[]) => number;
 }
+
+/** Rounds of one {@link readMessages} at most. */
+const MAX_ROUNDS = 16;
 
 /**
  * Reads the messages of `stream` on `range.filter` in stream order, in one batch: an ephemeral
  * consumer (in memory, no acks) is made, told how many messages are pending, asked for that
  * many at once with `no_wait`, and deleted. Three round trips whatever the count; the answer
  * arrives within `ms` or the call rejects (the caller's connection maps that to
- * `BackendUnavailableError`). Works on nats-server 2.9 (no batch direct get needed).
+ * `BackendUnavailableError`). Works on nats-server 2.9 (no batch direct get needed). With
+ * `range.more`, the consumer is asked in rounds (at most 16, one round trip each), as many as
+ * `more` says each time.
  * @internal
  */
 export async function readMessages(
@@ -55,9 +65,19 @@ export async function readMessages(
   if (range.startSeq !== undefined && range.lastPerSubject !== true) config.opt_start_seq = range.startSeq;
   const info = await h.jsm.consumers.add(stream, config);
   try {
-    const want = Math.min(range.max, info.num_pending);
-    if (want === 0) return [];
-    return await fetchBatch(h, stream, info.name, want, ms);
+    let out: ReadMessage[] = [];
+    let pending = info.num_pending;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const more = range.more === undefined ? Number.POSITIVE_INFINITY : range.more(out);
+      const want = Math.min(range.max - out.length, pending, Math.floor(more));
+      if (!(want > 0)) break;
+      const got = await fetchBatch(h, stream, info.name, want, ms);
+      // (no spread: a round may hold a million messages)
+      out = out.length === 0 ? got : out.concat(got);
+      pending -= got.length;
+      if (range.more === undefined || got.length < want) break;
+    }
+    return out;
   } finally {
     h.jsm.consumers.delete(stream, info.name).catch(() => undefined);
   }

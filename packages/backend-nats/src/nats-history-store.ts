@@ -13,15 +13,17 @@ import {
   DiscardPolicy,
   JetStreamApiError,
   type PubAck,
+  type PurgeOpts,
   StorageType,
   type StoredMsg,
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { type HistoryMeta, metaHeaders, oldestReadable, readMeta } from './history-meta';
+import { firstOffset, type HistoryMeta, metaHeaders, oldestReadable, readMeta } from './history-meta';
+import { type MessageSpan, seekOffset } from './history-seek';
 import { historySubject, historySubjects, idempotencyMsgId } from './jetstream-names';
-import { readMessages } from './jetstream-read';
-import { KeyedSerializer } from './keyed-serializer';
+import { type ReadMessage, readMessages } from './jetstream-read';
+import { KeyedBatcher } from './keyed-batcher';
 import { NatsBackendError } from './nats-backend-error';
 import { isConflict, type JetStreamHandles, NatsStoreConnection } from './nats-store-connection';
 import {
@@ -30,16 +32,28 @@ import {
   resolveHistoryStoreOptions,
 } from './nats-store-options';
 import { encodeToken } from './nats-subject';
+import { encodeBatch, publicationsOf } from './publication-batch';
 
-/** The last publication of a channel as this node last saw it. */
+/** The last message of a channel as this node last saw it. */
 interface Tail {
   /** Its stream sequence (what the next append expects as the subject's last). */
   seq: number;
   meta: HistoryMeta;
   /** When it was stored, ms since the epoch. */
   at: number;
-  /** Its body, when read from the server. */
-  body?: Buffer;
+  /** Its data, when read from the server. */
+  data?: Uint8Array;
+  /**
+   * The channel's messages this node appended one after another up to this one (no other
+   * node's in between), oldest first, this one last: where to trim without a search.
+   */
+  chain?: Link[];
+}
+
+/** One message of a {@link Tail.chain}: its stream sequence and first offset. */
+interface Link {
+  seq: number;
+  first: number;
 }
 
 /** The epoch record of a channel in KV: `u` is 1 once a publication was stored in it. */
@@ -57,8 +71,14 @@ const MAX_CACHED_TAILS = 10_000;
 const MAX_APPEND_ATTEMPTS = 10_000;
 /** Attempts of a compare-and-set on a channel's epoch record. */
 const MAX_EPOCH_ATTEMPTS = 20;
-/** Steps of the search for the stream sequence of an offset (a bisection over 2^53 ends in 53). */
-const MAX_SEARCH_STEPS = 64;
+/** Publications in one JetStream message at most. */
+const MAX_BATCH_PUBLICATIONS = 256;
+/** Bytes of bodies in one JetStream message at most (or half the server's `max_payload`). */
+const MAX_BATCH_BYTES = 512 * 1024;
+/** Messages a {@link Tail.chain} remembers at most. */
+const MAX_CHAIN = 16;
+/** Messages the first round of a read that stops short of the top asks for at most. */
+const FIRST_ROUND_MAX = 64;
 
 const ms2ns = (ms: number) => ms * 1_000_000;
 const newEpoch = () => randomBytes(6).toString('base64url');
@@ -68,12 +88,15 @@ const newEpoch = () => randomBytes(6).toString('base64url');
  * {@link NatsBackend}. One stream per deployment (`<prefix>_history`) holds one subject per
  * channel (`<prefix>.hist.<channel, escaped>`), with per-subject and age limits.
  *
- * Offsets: each stored message carries its offset (and epoch) in headers; an append publishes
+ * Offsets: each stored message carries its offsets (and epoch) in headers; an append publishes
  * the previous offset + 1 with `Nats-Expected-Last-Subject-Sequence` set to the stream sequence
  * of the channel's last message, so exactly one of two nodes appending at once wins and the
  * other reads the new last message and tries again: one contiguous order per channel, stored
- * atomically with the message. A node appends to one channel one call at a time (in call order)
- * and remembers the channel's last message, so an uncontended append is one round trip.
+ * atomically with the message. A node sends one message per channel at a time and remembers
+ * the channel's last message, so an uncontended append is one round trip; the appends called
+ * while one is in flight go together as the next message (a batch: consecutive offsets, in call
+ * order, up to 256 publications or 512 KiB), so a busy channel costs JetStream one message per
+ * round trip, not one per publication.
  *
  * Epochs live in a KV bucket (`<stream>_epochs`), created on the first `top`/`read`/`append` of
  * a channel and replaced by `remove` or when the channel's stream was lost. Idempotency keys use
@@ -93,7 +116,7 @@ export class NatsHistoryStore implements HistoryStore {
   readonly fansOut = false;
   readonly #o: ResolvedHistoryStoreOptions;
   readonly #conn: NatsStoreConnection;
-  readonly #serial = new KeyedSerializer();
+  readonly #batcher: KeyedBatcher<HistoryAppend, AppendResult>;
   readonly #tails = new Map<string, Tail>();
 
   /** Validates `options` (one `ConfigError` listing every problem); connects on `start`. */
@@ -109,6 +132,14 @@ export class NatsHistoryStore implements HistoryStore {
     // The server may have restarted without its data: what this node remembers may be stale.
     this.#conn.onReconnect = () => this.#tails.clear();
     this.#conn.ensure = (h) => this.#ensureOn(h);
+    this.#batcher = new KeyedBatcher((channel, entries) => this.#appendBatch(channel, entries), {
+      maxItems: MAX_BATCH_PUBLICATIONS,
+      maxWeight: () => Math.min(MAX_BATCH_BYTES, Math.floor(this.#conn.maxPayload / 2)),
+      // The framing adds at most 3 bytes to a body under 2 MiB.
+      weight: (e) => e.body.length + 3,
+      // JetStream deduplicates whole messages: a key's publication goes in one of its own.
+      alone: (e) => e.idempotencyKey !== undefined,
+    });
   }
 
   /** The JetStream stream holding the history. */
@@ -183,12 +214,12 @@ export class NatsHistoryStore implements HistoryStore {
         `${msg.subject} holds a message that is not a publication (seq ${msg.seq})`,
       );
     }
-    return { seq: msg.seq, meta, at: msg.time.getTime(), body: Buffer.from(msg.data) };
+    return { seq: msg.seq, meta, at: msg.time.getTime(), data: msg.data };
   }
 
   #remember(channel: string, tail: Tail): void {
     this.#tails.delete(channel);
-    this.#tails.set(channel, { seq: tail.seq, meta: tail.meta, at: tail.at });
+    this.#tails.set(channel, { seq: tail.seq, meta: tail.meta, at: tail.at, chain: tail.chain ?? [] });
     if (this.#tails.size > MAX_CACHED_TAILS) this.#tails.delete(this.#tails.keys().next().value as string);
   }
 
@@ -229,15 +260,23 @@ export class NatsHistoryStore implements HistoryStore {
     );
   }
 
-  /** Appends one publication; see core's `HistoryStore` contract. */
+  /**
+   * Appends one publication; see core's `HistoryStore` contract. Sent at once when the channel
+   * has no append of this node in flight, else with the next batch of the channel.
+   */
   append(entry: HistoryAppend): Promise<AppendResult> {
-    return this.#serial.run(entry.channel, () => this.#append(entry));
+    return this.#batcher.add(entry.channel, entry);
   }
 
-  async #append(entry: HistoryAppend): Promise<AppendResult> {
-    const channel = entry.channel;
+  /** Appends `entries` (one with an idempotency key goes alone) as one message, in order. */
+  async #appendBatch(channel: string, entries: HistoryAppend[]): Promise<AppendResult[]> {
     const subject = this.subjectOf(channel);
-    const size = Math.max(1, entry.size);
+    const n = entries.length;
+    const last = entries[n - 1] as HistoryAppend;
+    const only = n === 1 ? last : null;
+    const body = only !== null ? only.body : encodeBatch(entries.map((e) => e.body));
+    const key = only?.idempotencyKey;
+    const size = Math.max(1, last.size);
     const deadline = Date.now() + this.#o.appendTimeoutMs;
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS && Date.now() < deadline; attempt++) {
       const cached = this.#tails.get(channel);
@@ -245,24 +284,18 @@ export class NatsHistoryStore implements HistoryStore {
       const now = Date.now();
       let meta: HistoryMeta;
       if (tail === null) {
-        meta = {
-          offset: 1,
-          epoch: await this.#emptyEpoch(channel, true),
-          since: 1,
-          size,
-          ttlMs: entry.ttlMs,
-        };
+        const epoch = await this.#emptyEpoch(channel, true);
+        meta = { offset: n, count: n, epoch, since: 1, size, ttlMs: last.ttlMs };
       } else {
-        const offset = tail.meta.offset + 1;
+        const first = tail.meta.offset + 1;
         // After a pause longer than the channel's TTL, what came before is dead.
-        const since = now - tail.at >= tail.meta.ttlMs ? offset : tail.meta.since;
-        meta = { offset, epoch: tail.meta.epoch, since, size, ttlMs: entry.ttlMs };
+        const since = now - tail.at >= tail.meta.ttlMs ? first : tail.meta.since;
+        meta = { offset: first + n - 1, count: n, epoch: tail.meta.epoch, since, size, ttlMs: last.ttlMs };
       }
-      const key = entry.idempotencyKey;
       let ack: PubAck;
       try {
         ack = await this.#call('append', (h) =>
-          h.js.publish(subject, entry.body, {
+          h.js.publish(subject, body, {
             headers: metaHeaders(meta),
             expect: { lastSubjectSequence: tail?.seq ?? 0 },
             ...(key === undefined ? {} : { msgID: idempotencyMsgId(channel, meta.epoch, key) }),
@@ -282,11 +315,17 @@ export class NatsHistoryStore implements HistoryStore {
           this.#tails.delete(channel);
           continue;
         }
-        return this.#duplicate(channel, ack.seq);
+        return [await this.#duplicate(channel, ack.seq)];
       }
-      this.#remember(channel, { seq: ack.seq, meta, at: Date.now() });
-      this.#trim(subject, meta);
-      return { offset: meta.offset, epoch: meta.epoch, duplicate: false };
+      const first = firstOffset(meta);
+      const chain = tail === null ? [] : (tail.chain ?? [{ seq: tail.seq, first: firstOffset(tail.meta) }]);
+      const links = [...chain, { seq: ack.seq, first }];
+      // Links before the one holding the oldest offset kept are of no more use to a trim.
+      let drop = Math.max(0, links.length - MAX_CHAIN);
+      while (drop < links.length - 1 && (links[drop + 1] as Link).first <= meta.offset - size + 1) drop++;
+      this.#remember(channel, { seq: ack.seq, meta, at: Date.now(), chain: links.slice(drop) });
+      this.#trim(channel, { seq: ack.seq, first, last: meta.offset }, size, links);
+      return entries.map((_, i) => ({ offset: first + i, epoch: meta.epoch, duplicate: false }));
     }
     throw this.#conn.unavailable(
       `append on ${channel} (other nodes kept appending for ${this.#o.appendTimeoutMs} ms)`,
@@ -303,16 +342,34 @@ export class NatsHistoryStore implements HistoryStore {
   }
 
   /**
-   * Trims the channel to about its `size` (the stream's per-subject limit is one for all
-   * channels): every quarter of `size` appends, the older ones are purged. Not awaited.
+   * Trims the channel to its `size` publications: each time the offsets pass a multiple of a
+   * quarter of `size`, the messages holding only older ones are purged. The purge goes below
+   * the message holding the oldest kept offset when `links` (this node's last messages of the
+   * channel) hold it; else, when those messages hold one publication each (a quiet channel),
+   * it keeps the last `size` messages (as before batches: exact when the older ones hold one
+   * each too, more otherwise); else a search finds that message. Not awaited.
    */
-  #trim(subject: string, meta: HistoryMeta): void {
-    if (meta.size >= this.#o.maxPublicationsPerChannel) return;
-    const every = Math.max(1, Math.ceil(meta.size / 4));
-    if (meta.offset <= meta.size || meta.offset % every !== 0) return;
-    this.#conn
-      .run('trim', (h) => h.jsm.streams.purge(this.#o.streamName, { filter: subject, keep: meta.size }))
-      .catch(() => undefined);
+  #trim(channel: string, tail: MessageSpan, size: number, links: readonly Link[]): void {
+    const every = Math.max(1, Math.ceil(size / 4));
+    if (tail.last <= size || Math.floor(tail.last / every) === Math.floor((tail.first - 1) / every)) return;
+    const keep = tail.last - size + 1;
+    const subject = this.subjectOf(channel);
+    // Links follow each other with no message between: the last one starting at or before
+    // `keep` holds it.
+    let known: number | undefined;
+    for (const l of links) if (l.first <= keep) known = l.seq;
+    const singles = links.length === tail.last - (links[0]?.first ?? tail.first) + 1;
+    const purge = async () => {
+      let opts: PurgeOpts = { filter: subject, keep: size };
+      if (known !== undefined) opts = { filter: subject, seq: known };
+      else if (!singles) {
+        const seq = (await this.#seek(subject, keep, tail))?.seq;
+        if (seq === undefined) return;
+        opts = { filter: subject, seq };
+      }
+      await this.#conn.run('trim', (h) => h.jsm.streams.purge(this.#o.streamName, opts));
+    };
+    purge().catch(() => undefined);
   }
 
   /** The answer to an append whose idempotency key was seen: the first one's position. */
@@ -354,8 +411,8 @@ export class NatsHistoryStore implements HistoryStore {
     if (limit === 0 || from > to || Date.now() - tail.at >= last.ttlMs)
       return { ...position, publications: [] };
     const publications =
-      from === last.offset
-        ? [{ offset: last.offset, body: tail.body ?? Buffer.alloc(0) }]
+      from >= firstOffset(last)
+        ? within([{ meta: last, data: tail.data ?? new Uint8Array() }], last.epoch, from, to)
         : await this.#range(channel, from, to, tail);
     if (query.reverse === true) publications.reverse();
     return { ...position, publications };
@@ -364,54 +421,62 @@ export class NatsHistoryStore implements HistoryStore {
   /** The publications `from`..`to` of the channel, oldest first (fewer when trimmed meanwhile). */
   async #range(channel: string, from: number, to: number, tail: Tail): Promise<StoredPublication[]> {
     const subject = this.subjectOf(channel);
-    const startSeq = await this.#seqOf(subject, from, tail);
-    if (startSeq === null) return [];
+    const last = tail.meta;
+    const start = await this.#seek(subject, from, {
+      seq: tail.seq,
+      first: firstOffset(last),
+      last: last.offset,
+    });
+    if (start === null) return [];
     const ms = this.#o.connection.commandTimeoutMs;
+    // Each message holds at least one publication: `to - from + 1` messages hold the range.
+    // Up to the top, everything from `start` on is wanted: one round. Short of it, ask for what
+    // the batch sizes seen suggest, at least twice as many each round (few rounds, and no
+    // more than about twice the messages needed).
+    let asked = 0;
+    const more = (got: readonly ReadMessage[]) => {
+      if (to === last.offset) return got.length === 0 ? Number.POSITIVE_INFINITY : 0;
+      const seen = got.length === 0 ? null : readMeta(got[got.length - 1]?.header);
+      const reached = seen?.offset ?? start.first - 1;
+      if (reached >= to) return 0;
+      const perMessage = seen?.count ?? Math.max(start.last - start.first + 1, last.count);
+      const ask = Math.ceil((to - reached) / perMessage) + 1;
+      asked = got.length === 0 ? Math.min(FIRST_ROUND_MAX, ask) : Math.max(ask, 2 * asked);
+      return asked;
+    };
     const msgs = await this.#call('read history', (h) =>
-      readMessages(h, this.#o.streamName, { filter: subject, startSeq, max: to - from + 1 }, ms),
+      readMessages(
+        h,
+        this.#o.streamName,
+        { filter: subject, startSeq: start.seq, max: to - from + 1, more },
+        ms,
+      ),
     );
-    const out: StoredPublication[] = [];
-    for (const m of msgs) {
-      const meta = readMeta(m.header);
-      if (meta === null || meta.epoch !== tail.meta.epoch || meta.offset < from || meta.offset > to) continue;
-      out.push({ offset: meta.offset, body: Buffer.from(m.data) });
-    }
-    return out;
+    return within(
+      msgs.map((m) => ({ meta: readMeta(m.header), data: m.data })),
+      last.epoch,
+      from,
+      to,
+    );
   }
 
   /**
-   * The stream sequence of the oldest kept publication at or after offset `from` of `subject`.
-   * Offsets of a subject follow its messages one by one, so the sequence lies between bounds
-   * drawn from the first and last messages; a bisection with "next message of the subject at
-   * or after sequence s" gets or brackets it in a few round trips. Null when nothing is kept.
+   * The message of `subject` holding offset `from`, or the oldest kept after it (see
+   * {@link seekOffset}); `tail` is its last message.
    */
-  async #seqOf(subject: string, from: number, tail: Tail): Promise<number | null> {
-    const next = async (seq: number) => {
+  #seek(subject: string, from: number, tail: MessageSpan): Promise<MessageSpan | null> {
+    const next = async (seq: number): Promise<MessageSpan | null> => {
       const query = { seq, next_by_subj: subject };
       const m = await this.#call('read history', (h) => h.jsm.streams.getMessage(this.#o.streamName, query));
       const meta = m === null ? null : readMeta(m.header);
-      return m === null || meta === null ? null : { seq: m.seq, offset: meta.offset };
+      return m === null || meta === null ? null : { seq: m.seq, first: firstOffset(meta), last: meta.offset };
     };
-    const first = await next(1);
-    if (first === null) return null;
-    if (from <= first.offset) return first.seq;
-    let lo = first.seq + (from - first.offset);
-    let hi = tail.seq - (tail.meta.offset - from);
-    for (let step = 0; step < MAX_SEARCH_STEPS && lo < hi; step++) {
-      const probe = step === 0 ? hi : Math.floor((lo + hi) / 2);
-      const m = await next(probe);
-      if (m === null) break;
-      if (m.offset === from) return m.seq;
-      if (m.offset < from) lo = Math.max(probe + 1, m.seq + (from - m.offset));
-      else hi = Math.min(probe - 1, m.seq - (m.offset - from));
-    }
-    // Bracketed to one sequence (or the bounds crossed: trimmed meanwhile, start at the first).
-    return lo <= hi ? lo : first.seq;
+    return seekOffset(next, from, tail);
   }
 
   /** Forgets the channel's history: purges its subject and gives it a new epoch. */
   remove(channel: string): Promise<void> {
-    return this.#serial.run(channel, async () => {
+    return this.#batcher.exclusive(channel, async () => {
       const subject = this.subjectOf(channel);
       await this.#call('remove history', async (h, kv) => {
         await h.jsm.streams.purge(this.#o.streamName, { filter: subject });
@@ -423,8 +488,26 @@ export class NatsHistoryStore implements HistoryStore {
 
   /** `healthy` when connected and NATS answers a ping. */
   health(): Promise<ComponentHealth> {
-    return this.#conn.health({ stream: this.#o.streamName, channels_appending: this.#serial.size });
+    return this.#conn.health({ stream: this.#o.streamName, channels_appending: this.#batcher.size });
   }
+}
+
+/**
+ * The publications `from`..`to` of `epoch` in stored messages of one channel (oldest first);
+ * messages that are not publications, of another epoch or damaged are left out.
+ */
+function within(
+  msgs: readonly { meta: HistoryMeta | null; data: Uint8Array }[],
+  epoch: string,
+  from: number,
+  to: number,
+): StoredPublication[] {
+  const out: StoredPublication[] = [];
+  for (const { meta, data } of msgs) {
+    if (meta === null || meta.epoch !== epoch || meta.offset < from || firstOffset(meta) > to) continue;
+    for (const p of publicationsOf(meta, data) ?? []) if (p.offset >= from && p.offset <= to) out.push(p);
+  }
+  return out;
 }
 
 function parseEpoch(text: string): EpochRecord | null {

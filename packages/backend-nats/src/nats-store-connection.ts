@@ -93,6 +93,11 @@ export class NatsStoreConnection {
     return this.#o;
   }
 
+  /** The server's `max_payload` (the largest message it takes), 1 MiB until connected. */
+  get maxPayload(): number {
+    return this.#h?.nc.info?.max_payload ?? 1024 * 1024;
+  }
+
   /** True while connected. */
   get connected(): boolean {
     return this.#connected && !this.#life.stopped;

@@ -47,9 +47,11 @@ export interface NatsHistoryStoreOptions extends NatsStoreOptions {
    */
   maxAgeMs?: number;
   /**
-   * The stream's `max_msgs_per_subject`: no channel keeps more publications than this, whatever
-   * its `history_size` (make it at least the largest one). Each channel is also trimmed to
-   * about its own `history_size` as it is appended to.
+   * The stream's `max_msgs_per_subject`: no channel keeps more JetStream messages than this.
+   * A message holds 1 to 256 publications (a channel's appends made during one round trip go
+   * as one), so a channel keeps at least this many publications (make it at least the largest
+   * `history_size`). A backstop: each channel is trimmed to about its own `history_size`
+   * publications as it is appended to.
    * @default 10000
    */
   maxPublicationsPerChannel?: number;

@@ -1,35 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { HistoryAppend, PresenceMember } from '@dotmac-ws/core';
+import type { PresenceMember } from '@dotmac-ws/core';
 import { onCleanup, sleep } from '@dotmac-ws/test-utils';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { encodeToken, NatsHistoryStore, NatsPresenceStore } from '../src/index';
+import { encodeToken, NatsPresenceStore } from '../src/index';
+import { entry, historyStores, texts } from './history-stores';
 import { deleteStreams } from './jetstream-cleanup';
 import { SHARED_NATS_URL, sharedNatsMissing, uniquePrefix } from './shared-nats';
 
 const missing = await sharedNatsMissing();
-
-async function historyStores(count: number, subjectPrefix = uniquePrefix()) {
-  const stores: NatsHistoryStore[] = [];
-  for (let i = 0; i < count; i++) {
-    const store = new NatsHistoryStore({ servers: SHARED_NATS_URL, subjectPrefix });
-    await store.start();
-    stores.push(store);
-  }
-  onCleanup(() => deleteStreams(SHARED_NATS_URL, [stores[0]!.streamName, `KV_${stores[0]!.epochBucket}`]));
-  for (const s of stores) onCleanup(() => s.stop());
-  return stores;
-}
-
-const entry = (channel: string, text: string, size = 1000): HistoryAppend => ({
-  channel,
-  body: Buffer.from(text),
-  size,
-  ttlMs: 60_000,
-  topic: `channel:${channel}`,
-});
-const texts = (pubs: { body: Buffer }[]) => pubs.map((p) => p.body.toString());
 
 describe.skipIf(missing !== false)(
   `NATS stores beyond the conformance suites${missing ? ` (skipped: ${missing})` : ''}`,
@@ -44,7 +24,7 @@ describe.skipIf(missing !== false)(
         const ch = channels[(i * i + (i >> 2)) % 3]!;
         const list = sent.get(ch)!;
         list.push(`${ch}#${list.length + 1}`);
-        await store!.append(entry(ch, list.at(-1)!, 20));
+        await store!.append(entry(ch, list.at(-1)!, { size: 20 }));
       }
       for (const ch of channels) {
         const all = sent.get(ch)!;
