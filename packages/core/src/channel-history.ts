@@ -145,6 +145,7 @@ export class ChannelHistory {
     const delivered = d.channels.subscribers(ref.internal).size;
     this.#sequencer.accept(ref.internal, {
       ...position,
+      body,
       frame: frameWithOffset(frame, splice, appended.offset),
     });
     d.hooks.call('onBroadcast', (h) =>
@@ -172,7 +173,7 @@ export class ChannelHistory {
       header = decoded.header;
       if (header.target.kind !== 'channel' || header.fh === undefined)
         throw new TypeError('a positioned payload must be a channel publication');
-      pub = { ...position, frame: frameWithOffset(decoded.frame, header.fh, position.offset) };
+      pub = { ...position, body, frame: frameWithOffset(decoded.frame, header.fh, position.offset) };
     } catch (error) {
       d.counters.backend_errors++;
       d.onError(error, 'backend receive');
@@ -219,21 +220,27 @@ export class ChannelHistory {
       await join(connection);
       await this.#sequencer.track(channel);
       const recovering = since !== null || options.recovery === 'cache';
-      // Every delivery after this position is held for the session; the read must reach it,
-      // so it may only share a read that began once the node had delivered that far.
-      const floor = this.#sequencer.position(channel)?.offset ?? 0;
-      let read: HistoryReadResult | null = null;
-      if (options.recovery === 'cache') read = await this.#read(channel, { limit: 1, reverse: true }, floor);
-      else if (since !== null)
-        read = await this.#read(
-          channel,
-          { after: since.offset, limit: options.maxRecoveryPublications },
-          floor,
-        );
+      // Identical reads are shared whenever they started; what the node delivered after a shared
+      // read's top (before or during this session's hold) is added from the node's own recent
+      // deliveries, and if it no longer keeps them, read again.
+      const cacheMode = options.recovery === 'cache';
+      const query = cacheMode
+        ? { limit: 1, reverse: true }
+        : since === null
+          ? null
+          : { after: since.offset, limit: options.maxRecoveryPublications };
+      let read: HistoryReadResult | null = query === null ? null : await this.#read(channel, query);
+      let live = this.#sequencer.position(channel);
+      if (live === null) throw new BackendUnavailableError('the channel position is not known yet');
+      if (read !== null && query !== null) {
+        const topped = this.#topUp(channel, read, live, cacheMode);
+        if (topped === null) {
+          read = await this.#read(channel, query, live.offset);
+          live = this.#sequencer.position(channel) ?? live;
+        } else read = topped;
+      }
       // Everything up to `live` was sent before the hold began or is in the held list; the
       // answer covers publications up to the position it reports, the held list the rest.
-      const live = this.#sequencer.position(channel);
-      if (live === null) throw new BackendUnavailableError('the channel position is not known yet');
       if (!connection.session.isOpen || connection.subscriptions.get(ref.name) !== channel) return;
       const answered = this.#recover(options, since, read, live);
       connection.holds?.delete(channel);
@@ -360,7 +367,35 @@ export class ChannelHistory {
     const { header, frame } = decodeEnvelope(body);
     return {
       ...position,
+      body,
       frame: header.fh === undefined ? frame : frameWithOffset(frame, header.fh, position.offset),
+    };
+  }
+
+  /**
+   * A (possibly shared) read brought up to what this node delivered (`live`): the publications
+   * after the read's top come from the node's own recent deliveries. Null when the node no
+   * longer keeps all of them (then the caller reads again).
+   */
+  #topUp(
+    channel: string,
+    read: HistoryReadResult,
+    live: StreamPosition,
+    latestOnly: boolean,
+  ): HistoryReadResult | null {
+    if (read.epoch !== live.epoch || read.offset >= live.offset) return read;
+    const recent = this.#sequencer.recentBetween(channel, live.epoch, read.offset, live.offset);
+    if (recent === null) return null;
+    const more = recent.map((p) => ({ offset: p.offset, body: p.body }));
+    const last = more[more.length - 1];
+    return {
+      offset: live.offset,
+      epoch: live.epoch,
+      publications: latestOnly
+        ? last === undefined
+          ? read.publications
+          : [last]
+        : [...read.publications, ...more],
     };
   }
 

@@ -6,6 +6,8 @@ export interface SequencedPublication {
   epoch: string;
   /** The frame as sessions receive it (offset included). */
   frame: Buffer;
+  /** The stored body (the envelope), to answer a recovery from memory. */
+  body: Buffer;
 }
 
 /** What a sequencer needs. @internal */
@@ -33,7 +35,12 @@ interface ChannelState {
   ahead: Map<number, SequencedPublication>;
   gapTimer: NodeJS.Timeout | null;
   filling: boolean;
+  /** The last publications delivered here, oldest first (at most RECENT_KEPT). */
+  recent: SequencedPublication[];
 }
+
+/** Publications each tracked channel keeps of what it delivered, to answer recoveries from memory. */
+const RECENT_KEPT = 256;
 
 /** Pending publications per channel beyond which a hole is filled at once rather than waited for. */
 const MAX_AHEAD = 10_000;
@@ -79,6 +86,7 @@ export class ChannelSequencer {
       ahead: new Map(),
       gapTimer: null,
       filling: false,
+      recent: [],
     };
     this.#channels.set(channel, state);
     state.ready = this.#d.top(channel).then(
@@ -105,6 +113,21 @@ export class ChannelSequencer {
     this.#channels.delete(channel);
   }
 
+  /**
+   * The publications this node delivered in `(after, upTo]`, oldest first, when it still keeps
+   * every one of them (the last {@link RECENT_KEPT}); otherwise null.
+   */
+  recentBetween(channel: string, epoch: string, after: number, upTo: number): SequencedPublication[] | null {
+    const state = this.#channels.get(channel);
+    if (state === undefined || state.epoch !== epoch || upTo > state.last) return null;
+    if (upTo <= after) return [];
+    const first = state.recent[0];
+    if (first === undefined || first.offset > after + 1) return null;
+    const from = after + 1 - first.offset;
+    const out = state.recent.slice(from, from + (upTo - after));
+    return out.length === upTo - after ? out : null;
+  }
+
   /** The last position handed to local sessions, or null while it is not known. */
   position(channel: string): StreamPosition | null {
     const state = this.#channels.get(channel);
@@ -128,6 +151,7 @@ export class ChannelSequencer {
       state.epoch = pub.epoch;
       state.last = pub.offset - 1;
       state.ahead.clear();
+      state.recent = [];
       if (state.gapTimer !== null) clearTimeout(state.gapTimer);
       state.gapTimer = null;
     }
@@ -147,6 +171,8 @@ export class ChannelSequencer {
     while (next !== undefined) {
       state.ahead.delete(next.offset);
       state.last = next.offset;
+      state.recent.push(next);
+      if (state.recent.length > RECENT_KEPT) state.recent.splice(0, state.recent.length - RECENT_KEPT);
       this.#deliver(channel, next);
       next = state.ahead.get(state.last + 1);
     }

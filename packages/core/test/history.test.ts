@@ -9,6 +9,7 @@ const policy = optionsPolicy({
   small: { historySize: 3 },
   brief: { historySize: 10, historyTtlMs: 300 },
   capped: { historySize: 100, maxRecoveryPublications: 2 },
+  deep: { historySize: 2000, maxRecoveryPublications: 2000 },
   last: { historySize: 10, recovery: 'cache' },
   plain: {},
   secret: { historySize: 10 },
@@ -273,6 +274,39 @@ describe('history and recovery (protocol.md v1.1)', () => {
       ];
       expect(got).toEqual([3, 4, 5, 6, 7]);
     }
+  });
+
+  it('a shared read is topped up from what the node delivered since; past what it keeps, read again', async () => {
+    let delayMs = 0;
+    const history = slowReads(new MemoryHistoryStore(), () => delayMs);
+    const { gw, url } = await startTestGateway({ channelPolicy: policy, history });
+    await (await open(url)).request({ type: 'subscribe', data: { channel: 'deep:1' } });
+    for (let i = 1; i <= 5; i++) await gw.publish('deep:1', 'message', i);
+    const { epoch } = await gw.history('deep:1', { limit: 0 });
+    const since = { offset: 2, epoch };
+    const [c1, c2, c3] = [await open(url), await open(url), await open(url)];
+    delayMs = 300;
+    const first = c1.request({ type: 'subscribe', data: { channel: 'deep:1', since } });
+    await sleep(30);
+    // A few publications while the read is in flight: c2 shares it, the rest from memory.
+    for (let i = 6; i <= 8; i++) await gw.publish('deep:1', 'message', i);
+    const second = c2.request({ type: 'subscribe', data: { channel: 'deep:1', since } });
+    await sleep(30);
+    // More than the node keeps (256): c3's shared read cannot be topped up; it reads again.
+    for (let i = 9; i <= 320; i++) await gw.publish('deep:1', 'message', i);
+    const third = c3.request({ type: 'subscribe', data: { channel: 'deep:1', since } }, 5000);
+    const acks = await Promise.all([first, second, third]);
+    delayMs = 0;
+    await gw.publish('deep:1', 'message', 321);
+    for (const [i, c] of [c1, c2, c3].entries()) {
+      await c.waitFor((f) => f.type === 'message' && f.offset === 321);
+      const got = [
+        ...(ack(acks[i]!).publications as { offset: number }[]).map((p) => p.offset),
+        ...deliveries(c, 'deep:1').map((f) => f.offset),
+      ];
+      expect(got).toEqual(Array.from({ length: 319 }, (_, k) => k + 3));
+    }
+    expect(gw.getStats().channel_features.history_reads_merged).toBeGreaterThanOrEqual(2);
   });
 
   it('two nodes publishing at once: every subscriber sees one contiguous order', async () => {
