@@ -6,7 +6,7 @@ import {
   type WebSocketGateway,
 } from '@dotmac-ws/core';
 import { channelMiddleware } from './channel-proxy';
-import { connectMiddleware, keepSessionData } from './connect-proxy';
+import { connectMiddleware } from './connect-proxy';
 import { ProxyClient, type ProxyStats } from './proxy-client';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options';
 import { type RefreshIdentity, refreshIdentity } from './refresh-proxy';
@@ -81,7 +81,7 @@ export class AppBackend {
     if (proxy !== null) {
       const { client, options } = proxy;
       if (client.has('connect') || options.forwardHeaders.length + options.forwardCookies.length > 0) {
-        gateway.use({ connection: connectMiddleware(client, options), identity: keepSessionData });
+        gateway.use({ connection: connectMiddleware(client, options) });
       }
       if (client.has('subscribe') || client.has('publish'))
         gateway.use({ message: channelMiddleware(client, options) });

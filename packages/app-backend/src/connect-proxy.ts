@@ -3,7 +3,6 @@ import {
   type ConnectionMiddleware,
   HandshakeError,
   type Identity,
-  type IdentityMiddleware,
   SUBPROTOCOL,
 } from '@dotmac-ws/core';
 import type { ProxyDecision } from './proxy-answer';
@@ -21,7 +20,7 @@ import { expiresAtMs, identityFieldProblem, stringList } from './result-fields';
 
 /**
  * The connection middleware of the proxy: asks the connect endpoint (when set) who connects,
- * and keeps the forwarded headers, cookies and `meta` on the session for later requests.
+ * and keeps the forwarded headers, cookies and `meta` in the session's state for later requests.
  * Answers: a result sets the identity, an `error` refuses with 403, a `disconnect` with the
  * HTTP status its code echoes (4401 -> 401), a failure with 503 `proxy_unavailable`. @internal
  */
@@ -46,23 +45,12 @@ export function connectMiddleware(client: ProxyClient, o: ResolvedProxyOptions):
       meta = decision.result.meta ?? null;
       applyConnectResult(ctx, decision.result);
     }
-    if (ctx.identity !== null) {
-      const data: SessionProxyData = { ...forwarded, meta };
-      ctx.identity = { ...ctx.identity, extra: { ...ctx.identity.extra, [SESSION_EXTRA_KEY]: data } };
-    }
+    // Kept in the connection's state: the session's for its life, anonymous ones included.
+    const data: SessionProxyData = { ...forwarded, meta };
+    ctx.state.set(SESSION_EXTRA_KEY, data);
     await next();
   };
 }
-
-/**
- * Keeps the proxy's per-session data across an in-band `auth` (which replaces `extra` with the
- * new token's). @internal
- */
-export const keepSessionData: IdentityMiddleware = async function appBackendKeepSessionData(ctx, next) {
-  const data = sessionProxyData(ctx.session);
-  if (data !== undefined) ctx.identity.extra = { ...ctx.identity.extra, [SESSION_EXTRA_KEY]: data };
-  await next();
-};
 
 async function askConnect(
   client: ProxyClient,

@@ -2,12 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { WebSocketSession } from '@dotmac-ws/core';
 
 /**
- * The key of `session.extra` under which the proxy keeps what later requests of the session
+ * The key of `session.state` under which the proxy keeps what later requests of the session
  * carry: the forwarded headers and cookies, and the connect result's `meta`.
  */
 export const SESSION_EXTRA_KEY = 'app_backend';
 
-/** What the proxy keeps per session (in `session.extra.app_backend`). */
+/** What the proxy keeps per session (in `session.state`, key `app_backend`). */
 export interface SessionProxyData {
   /** The forwarded handshake headers, by lower-cased name. */
   headers: Readonly<Record<string, string>>;
@@ -54,9 +54,9 @@ export function forwardedFrom(
   return { headers: picked, cookies };
 }
 
-/** What the proxy keeps of a session, if anything. @internal */
+/** What the proxy keeps of a session (in `session.state`), if anything. @internal */
 export function sessionProxyData(session: WebSocketSession): SessionProxyData | undefined {
-  const data = session.extra[SESSION_EXTRA_KEY];
+  const data = session.state.get(SESSION_EXTRA_KEY);
   return typeof data === 'object' && data !== null ? (data as SessionProxyData) : undefined;
 }
 

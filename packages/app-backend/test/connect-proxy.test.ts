@@ -123,6 +123,32 @@ describe('connect proxy', () => {
     expect(c.frames[0]?.data).toMatchObject({ authenticated: false, user_id: null, tenant_id: null });
   });
 
+  it("keeps an anonymous session's forwarded headers, cookies and meta for its later requests", async () => {
+    const app = await TestApp.start((req) =>
+      req.body.route === 'connect'
+        ? { body: { result: { meta: { plan: 'free' } } } }
+        : { body: { result: {} } },
+    );
+    const { url } = await startBacked({
+      proxy: {
+        connectUrl: app.url('/connect'),
+        subscribeUrl: app.url('/sub'),
+        forwardHeaders: ['x-request-id', 'cookie:sid'],
+        secret: SECRET,
+      },
+    });
+    const c = await connect(url, { 'x-request-id': 'r-1', cookie: 'sid=anon-7; other=x' });
+    expect(c.frames[0]?.data).toMatchObject({ authenticated: false, user_id: null });
+    expect((await c.request({ type: 'subscribe', channel: 'room:1' })).type).toBe('ack');
+    const [sub] = app.to('/sub');
+    expect(sub?.body).toMatchObject({
+      user_id: null,
+      headers: { 'x-request-id': 'r-1' },
+      cookies: { sid: 'anon-7' },
+      meta: { plan: 'free' },
+    });
+  });
+
   it('refuses with 403 and the application code on an error answer', async () => {
     const app = await TestApp.start(() => ({
       body: { error: { code: 'banned', message: 'you are banned', retry_after_ms: 30_000 } },

@@ -13,6 +13,7 @@ export interface SessionCore {
   readonly roles: readonly string[];
   readonly permissions: readonly string[];
   readonly extra: Readonly<Record<string, unknown>>;
+  readonly context: { readonly state: Map<string, unknown> };
   readonly authenticated: boolean;
   readonly expiresAt: number | null;
   readonly refusedInARow: number;
@@ -77,6 +78,14 @@ export class WebSocketSession {
   /** Whatever the application attached (`Identity.extra`, {@link setUserInfo}). */
   get extra(): Readonly<Record<string, unknown>> {
     return this.#c.extra;
+  }
+  /**
+   * Per-session state for middleware and packages, anonymous sessions included: the map its
+   * connection middleware saw at the handshake (`ctx.state`), kept for the session's life and
+   * across an in-band `auth` (unlike `extra`, which the new identity replaces).
+   */
+  get state(): Map<string, unknown> {
+    return this.#c.context.state;
   }
   /** True once a token was verified (or {@link setUserInfo} set a user). */
   get isAuthenticated(): boolean {
