@@ -64,6 +64,9 @@ export interface AnswerEntry {
 
 /** Deliveries a session may have held for one subscribe before it is closed as a slow consumer. */
 const MAX_HELD = 10_000;
+/** Publications a node reads when it starts tracking a channel, so that recoveries from just before are answered from memory. */
+const SEEDED_RECENT = 64;
+
 /** The most publications one `history` request returns. */
 export const MAX_HISTORY_LIMIT = 1000;
 
@@ -82,7 +85,14 @@ export class ChannelHistory {
   constructor(deps: ChannelHistoryDeps) {
     this.#d = deps;
     this.#sequencer = new ChannelSequencer({
-      top: (channel) => deps.store.top(channel),
+      start: async (channel) => {
+        const read = await deps.store.read(channel, { limit: SEEDED_RECENT, reverse: true });
+        const position = { offset: read.offset, epoch: read.epoch };
+        const last = read.publications.map((p) =>
+          this.#sequenced(p.body, { offset: p.offset, epoch: read.epoch }),
+        );
+        return { position, last: last.reverse() };
+      },
       fill: async (channel, after, limit) => {
         const read = await deps.store.read(channel, { after, limit });
         return read.publications.map((p) => this.#sequenced(p.body, { offset: p.offset, epoch: read.epoch }));
@@ -229,7 +239,22 @@ export class ChannelHistory {
         : since === null
           ? null
           : { after: since.offset, limit: options.maxRecoveryPublications };
-      let read: HistoryReadResult | null = query === null ? null : await this.#read(channel, query);
+      // A recovery from just before (what this node still keeps) is answered from memory.
+      const before = this.#sequencer.position(channel);
+      const kept =
+        since !== null &&
+        !cacheMode &&
+        before !== null &&
+        since.epoch === before.epoch &&
+        since.offset <= before.offset
+          ? this.#sequencer.recentBetween(channel, before.epoch, since.offset, before.offset)
+          : null;
+      let read: HistoryReadResult | null =
+        kept !== null && before !== null
+          ? { ...before, publications: kept.map((p) => ({ offset: p.offset, body: p.body })) }
+          : query === null
+            ? null
+            : await this.#read(channel, query);
       let live = this.#sequencer.position(channel);
       if (live === null) throw new BackendUnavailableError('the channel position is not known yet');
       if (read !== null && query !== null) {

@@ -12,8 +12,11 @@ export interface SequencedPublication {
 
 /** What a sequencer needs. @internal */
 export interface SequencerDeps {
-  /** The channel's current top position (the store's). */
-  top(channel: string): Promise<StreamPosition>;
+  /**
+   * The channel's current top position (the store's) and its last publications, oldest first
+   * (they seed what the node keeps, so that recoveries from just before are answered from memory).
+   */
+  start(channel: string): Promise<{ position: StreamPosition; last: SequencedPublication[] }>;
   /** Publications of the channel after `after`, oldest first, at most `limit` (to fill a gap). */
   fill(channel: string, after: number, limit: number): Promise<SequencedPublication[]>;
   /** Hands a publication to the channel's local sessions, in offset order. */
@@ -89,11 +92,15 @@ export class ChannelSequencer {
       recent: [],
     };
     this.#channels.set(channel, state);
-    state.ready = this.#d.top(channel).then(
-      (top) => {
+    state.ready = this.#d.start(channel).then(
+      ({ position, last }) => {
         if (this.#channels.get(channel) !== state) return;
-        state.epoch = top.epoch;
-        state.last = top.offset;
+        state.epoch = position.epoch;
+        state.last = position.offset;
+        // Contiguous up to the top, or not kept at all.
+        const seed = last.filter((p) => p.epoch === position.epoch && p.offset <= position.offset);
+        const contiguous = seed.every((p, i) => p.offset === position.offset - seed.length + 1 + i);
+        state.recent = contiguous ? seed.slice(-RECENT_KEPT) : [];
         state.isReady = true;
         this.#drain(channel, state);
       },

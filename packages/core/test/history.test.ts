@@ -276,12 +276,37 @@ describe('history and recovery (protocol.md v1.1)', () => {
     }
   });
 
+  it('a recovery from just before is answered from what the node keeps, without reading the store', async () => {
+    let reads = 0;
+    const store = new MemoryHistoryStore();
+    const counting: HistoryStore = {
+      ...slowReads(store, () => 0),
+      read: (ch, q) => {
+        reads++;
+        return store.read(ch, q);
+      },
+    };
+    const { gw, url } = await startTestGateway({ channelPolicy: policy, history: counting });
+    await (await open(url)).request({ type: 'subscribe', data: { channel: 'deep:m' } });
+    for (let i = 1; i <= 10; i++) await gw.publish('deep:m', 'message', i);
+    const { epoch } = await gw.history('deep:m', { limit: 0 });
+    const before = reads;
+    const c = await open(url);
+    const a = ack(
+      await c.request({ type: 'subscribe', data: { channel: 'deep:m', since: { offset: 7, epoch } } }),
+    );
+    expect(a).toMatchObject({ recovered: true, offset: 10 });
+    expect((a.publications as { offset: number }[]).map((p) => p.offset)).toEqual([8, 9, 10]);
+    expect(reads).toBe(before);
+  });
+
   it('a shared read is topped up from what the node delivered since; past what it keeps, read again', async () => {
     let delayMs = 0;
     const history = slowReads(new MemoryHistoryStore(), () => delayMs);
     const { gw, url } = await startTestGateway({ channelPolicy: policy, history });
     await (await open(url)).request({ type: 'subscribe', data: { channel: 'deep:1' } });
-    for (let i = 1; i <= 5; i++) await gw.publish('deep:1', 'message', i);
+    // More than the node keeps (256), so that a recovery from offset 2 reads the store.
+    for (let i = 1; i <= 300; i++) await gw.publish('deep:1', 'message', i);
     const { epoch } = await gw.history('deep:1', { limit: 0 });
     const since = { offset: 2, epoch };
     const [c1, c2, c3] = [await open(url), await open(url), await open(url)];
@@ -289,22 +314,22 @@ describe('history and recovery (protocol.md v1.1)', () => {
     const first = c1.request({ type: 'subscribe', data: { channel: 'deep:1', since } });
     await sleep(30);
     // A few publications while the read is in flight: c2 shares it, the rest from memory.
-    for (let i = 6; i <= 8; i++) await gw.publish('deep:1', 'message', i);
+    for (let i = 301; i <= 303; i++) await gw.publish('deep:1', 'message', i);
     const second = c2.request({ type: 'subscribe', data: { channel: 'deep:1', since } });
     await sleep(30);
-    // More than the node keeps (256): c3's shared read cannot be topped up; it reads again.
-    for (let i = 9; i <= 320; i++) await gw.publish('deep:1', 'message', i);
+    // More than the node keeps: c3's shared read cannot be topped up; it reads again.
+    for (let i = 304; i <= 620; i++) await gw.publish('deep:1', 'message', i);
     const third = c3.request({ type: 'subscribe', data: { channel: 'deep:1', since } }, 5000);
     const acks = await Promise.all([first, second, third]);
     delayMs = 0;
-    await gw.publish('deep:1', 'message', 321);
+    await gw.publish('deep:1', 'message', 621);
     for (const [i, c] of [c1, c2, c3].entries()) {
-      await c.waitFor((f) => f.type === 'message' && f.offset === 321);
+      await c.waitFor((f) => f.type === 'message' && f.offset === 621);
       const got = [
         ...(ack(acks[i]!).publications as { offset: number }[]).map((p) => p.offset),
         ...deliveries(c, 'deep:1').map((f) => f.offset),
       ];
-      expect(got).toEqual(Array.from({ length: 319 }, (_, k) => k + 3));
+      expect(got).toEqual(Array.from({ length: 619 }, (_, k) => k + 3));
     }
     expect(gw.getStats().channel_features.history_reads_merged).toBeGreaterThanOrEqual(2);
   });
