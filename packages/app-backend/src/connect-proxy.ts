@@ -13,7 +13,6 @@ import {
   forwardedFrom,
   SESSION_EXTRA_KEY,
   type SessionProxyData,
-  sessionProxyData,
   type TransportInfo,
 } from './proxy-request';
 import { expiresAtMs, identityFieldProblem, stringList } from './result-fields';
