@@ -9,12 +9,7 @@ import type { ProxyDecision } from './proxy-answer';
 import type { ProxyClient } from './proxy-client';
 import { PROXY_UNAVAILABLE, ProxyFailure } from './proxy-failure';
 import type { ResolvedProxyOptions } from './proxy-options';
-import {
-  forwardedFrom,
-  SESSION_EXTRA_KEY,
-  type SessionProxyData,
-  type TransportInfo,
-} from './proxy-request';
+import { forwardedFrom, SESSION_EXTRA_KEY, type SessionProxyData, type TransportInfo } from './proxy-request';
 import { expiresAtMs, identityFieldProblem, stringList } from './result-fields';
 
 /**
