@@ -117,16 +117,16 @@ export class ChannelFeatures {
    * the channel's presence (or refuses `presence_full`), then into the channel, answering through
    * `answer` with the channel's position and, with `since` (or `recovery: cache`), what the client
    * missed; then announces its `join`. Resolves false when the session closed or subscribed
-   * meanwhile (nothing was answered).
+   * meanwhile (nothing was answered). `options` are the channel's, when the caller has them.
    */
   async subscribe(
     connection: Connection,
     ref: ChannelRef,
     since: StreamPosition | null,
     answer: (fields: Record<string, unknown>, publications: AnswerEntry[] | null) => void,
+    options: ResolvedChannelOptions = this.options(ref),
   ): Promise<boolean> {
     const name = ref.name;
-    const options = this.options(ref);
     if (!connection.session.isOpen || connection.subscriptions.has(name)) return false;
     const member = options.presence ? await this.presence.join(connection, ref, options) : null;
     if (!connection.session.isOpen || connection.subscriptions.has(name)) {

@@ -38,7 +38,7 @@ interface ChannelState {
   ahead: Map<number, SequencedPublication>;
   gapTimer: NodeJS.Timeout | null;
   filling: boolean;
-  /** The last publications delivered here, oldest first (at most RECENT_KEPT). */
+  /** The last publications delivered here, oldest first (RECENT_KEPT to twice as many). */
   recent: SequencedPublication[];
 }
 
@@ -122,7 +122,7 @@ export class ChannelSequencer {
 
   /**
    * The publications this node delivered in `(after, upTo]`, oldest first, when it still keeps
-   * every one of them (the last {@link RECENT_KEPT}); otherwise null.
+   * every one of them (at least the last {@link RECENT_KEPT}); otherwise null.
    */
   recentBetween(channel: string, epoch: string, after: number, upTo: number): SequencedPublication[] | null {
     const state = this.#channels.get(channel);
@@ -179,7 +179,9 @@ export class ChannelSequencer {
       state.ahead.delete(next.offset);
       state.last = next.offset;
       state.recent.push(next);
-      if (state.recent.length > RECENT_KEPT) state.recent.splice(0, state.recent.length - RECENT_KEPT);
+      // Trimmed in batches: at least the last RECENT_KEPT stay, at a cost per publication that
+      // does not grow with what is kept.
+      if (state.recent.length >= 2 * RECENT_KEPT) state.recent = state.recent.slice(-RECENT_KEPT);
       this.#deliver(channel, next);
       next = state.ahead.get(state.last + 1);
     }

@@ -102,13 +102,17 @@ export class ControlPlane {
   /** The nodes heard from within three announcement intervals (this one included), by id. */
   liveNodes(): Map<string, NodeInfo> {
     const d = this.#d;
-    const now = Date.now();
+    this.#forgetSilent();
     const out = new Map<string, NodeInfo>([[d.nodeId, d.snapshot()]]);
-    for (const [id, n] of this.#nodes) {
-      if (now - n.seenAt > 3 * d.announceIntervalMs) this.#nodes.delete(id);
-      else if (id !== d.nodeId) out.set(id, n.info);
-    }
+    for (const [id, n] of this.#nodes) if (id !== d.nodeId) out.set(id, n.info);
     return out;
+  }
+
+  /** Drops the nodes silent for three announcement intervals. */
+  #forgetSilent(): void {
+    const now = Date.now();
+    const limit = 3 * this.#d.announceIntervalMs;
+    for (const [id, n] of this.#nodes) if (now - n.seenAt > limit) this.#nodes.delete(id);
   }
 
   /** Closes the matching sessions on every node. Resolves with how many were closed here. */
@@ -190,7 +194,8 @@ export class ControlPlane {
   }): Promise<ClusterAnswers<T>> {
     const d = this.#d;
     const id = randomUUID();
-    const expected = new Set(this.liveNodes().keys());
+    this.#forgetSilent();
+    const expected = new Set([d.nodeId, ...this.#nodes.keys()]);
     const answers = new Map<string, unknown>([[d.nodeId, this.#answer(ask.what, ask.pattern, ask.tenantId)]]);
     let done!: () => void;
     const finished = new Promise<void>((resolve) => {
@@ -252,7 +257,7 @@ export class ControlPlane {
 
   #announce(): void {
     const d = this.#d;
-    this.liveNodes();
+    this.#forgetSilent();
     this.#send({ t: 'announce', origin: d.nodeId, node: d.snapshot() }).catch(() => {
       // The backend reports its outage; the next announcement tries again.
     });

@@ -236,23 +236,29 @@ export class Router {
       options.historySize > 0 && d !== null && typeof d === 'object'
         ? readSince((d as Record<string, unknown>).since, 'data.since')
         : null;
-    await n.features.subscribe(connection, ref, since, (fields, publications) => {
-      const data = { channel: name, subscribers: n.channels.subscribers(ref.internal).size, ...fields };
-      if (frame.id === undefined) {
-        // No id, no ack: what the client missed arrives as deliveries.
-        for (const p of publications ?? []) connection.writeFramed(encodeTextFrame(p.frame()));
-        return;
-      }
-      const head = `{"type":"ack","id":${JSON.stringify(frame.id)},"data":`;
-      const body =
-        publications === null
-          ? JSON.stringify(data)
-          : withPublications(
-              data,
-              publications.map((p) => p.json),
-            );
-      connection.sendRaw(Buffer.from(`${head}${body}}`));
-    });
+    await n.features.subscribe(
+      connection,
+      ref,
+      since,
+      (fields, publications) => {
+        const data = { channel: name, subscribers: n.channels.subscribers(ref.internal).size, ...fields };
+        if (frame.id === undefined) {
+          // No id, no ack: what the client missed arrives as deliveries.
+          for (const p of publications ?? []) connection.writeFramed(encodeTextFrame(p.frame()));
+          return;
+        }
+        const head = `{"type":"ack","id":${JSON.stringify(frame.id)},"data":`;
+        const body =
+          publications === null
+            ? JSON.stringify(data)
+            : withPublications(
+                data,
+                publications.map((p) => p.json),
+              );
+        connection.sendRaw(Buffer.from(`${head}${body}}`));
+      },
+      options,
+    );
   }
 
   /** `history`, `presence`, `presence_stats`: need subscribe permission on the channel. */

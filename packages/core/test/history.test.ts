@@ -305,8 +305,8 @@ describe('history and recovery (protocol.md v1.1)', () => {
     const history = slowReads(new MemoryHistoryStore(), () => delayMs);
     const { gw, url } = await startTestGateway({ channelPolicy: policy, history });
     await (await open(url)).request({ type: 'subscribe', data: { channel: 'deep:1' } });
-    // More than the node keeps (256), so that a recovery from offset 2 reads the store.
-    for (let i = 1; i <= 300; i++) await gw.publish('deep:1', 'message', i);
+    // More than the node keeps (256 to 512), so that a recovery from offset 2 reads the store.
+    for (let i = 1; i <= 600; i++) await gw.publish('deep:1', 'message', i);
     const { epoch } = await gw.history('deep:1', { limit: 0 });
     const since = { offset: 2, epoch };
     const [c1, c2, c3] = [await open(url), await open(url), await open(url)];
@@ -314,22 +314,22 @@ describe('history and recovery (protocol.md v1.1)', () => {
     const first = c1.request({ type: 'subscribe', data: { channel: 'deep:1', since } });
     await sleep(30);
     // A few publications while the read is in flight: c2 shares it, the rest from memory.
-    for (let i = 301; i <= 303; i++) await gw.publish('deep:1', 'message', i);
+    for (let i = 601; i <= 603; i++) await gw.publish('deep:1', 'message', i);
     const second = c2.request({ type: 'subscribe', data: { channel: 'deep:1', since } });
     await sleep(30);
     // More than the node keeps: c3's shared read cannot be topped up; it reads again.
-    for (let i = 304; i <= 620; i++) await gw.publish('deep:1', 'message', i);
+    for (let i = 604; i <= 1300; i++) await gw.publish('deep:1', 'message', i);
     const third = c3.request({ type: 'subscribe', data: { channel: 'deep:1', since } }, 5000);
     const acks = await Promise.all([first, second, third]);
     delayMs = 0;
-    await gw.publish('deep:1', 'message', 621);
+    await gw.publish('deep:1', 'message', 1301);
     for (const [i, c] of [c1, c2, c3].entries()) {
-      await c.waitFor((f) => f.type === 'message' && f.offset === 621);
+      await c.waitFor((f) => f.type === 'message' && f.offset === 1301);
       const got = [
         ...(ack(acks[i]!).publications as { offset: number }[]).map((p) => p.offset),
         ...deliveries(c, 'deep:1').map((f) => f.offset),
       ];
-      expect(got).toEqual(Array.from({ length: 619 }, (_, k) => k + 3));
+      expect(got).toEqual(Array.from({ length: 1299 }, (_, k) => k + 3));
     }
     expect(gw.getStats().channel_features.history_reads_merged).toBeGreaterThanOrEqual(2);
   });
