@@ -11,11 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad } from '@dotmac-ws/loadtest';
 import { fanoutRuns } from './lib/fanout-runs.mjs';
-import { GATEWAY, natsStores } from './lib/gateway-main.mjs';
+import { natsStores } from './lib/gateway-main.mjs';
 import { historyRun } from './lib/history-section.mjs';
 import { sleep } from './lib/net-util.mjs';
 import { PRESENCE_VARIANTS, presenceRun } from './lib/presence-section.mjs';
 import { removeRulesFiles } from './lib/rules-file.mjs';
+import { SERVERS } from './lib/server-defs.mjs';
 import { startServer as startServerProcess } from './lib/server-process.mjs';
 import { startStore } from './lib/store-process.mjs';
 import { stormRun } from './lib/storm-section.mjs';
@@ -99,30 +100,6 @@ const NATS_STORES = natsStores();
 const NO_NATS_STORES =
   'the reference gateway does not keep history/presence in NATS yet (BACKEND=nats has no NatsHistoryStore in apps/gateway/dist/main.js)';
 
-const SERVERS = {
-  gateway: GATEWAY,
-  floor: {
-    kind: 'floor',
-    label: 'ws floor',
-    dialect: 'dotmac',
-    path: '/ws',
-    script: join(here, 'servers', 'floor-ws.mjs'),
-  },
-  naive: {
-    kind: 'naive',
-    label: 'ws naive',
-    dialect: 'dotmac',
-    path: '/ws',
-    script: join(here, 'servers', 'naive-ws.mjs'),
-  },
-  socketio: {
-    kind: 'socketio',
-    label: 'Socket.IO',
-    dialect: 'socket.io',
-    path: '/socket.io/',
-    script: join(here, 'servers', 'socketio.mjs'),
-  },
-};
 const chosen = opts.servers.split(',').filter((s) => s in SERVERS);
 
 /** Starts a server pinned to CPU 0 with the memory probe preloaded. */
