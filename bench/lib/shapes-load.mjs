@@ -216,6 +216,7 @@ class HttpPipe {
  */
 export class ShapeLoad {
   sent = 0;
+  /** Deliveries, each (subscriber, message) counted once: repeats are counted apart. */
   delivered = 0;
   answered = 0;
   refused = {};
@@ -376,12 +377,12 @@ export class ShapeLoad {
       }
       if (s.seen[seq] === 1) {
         s.duplicates++;
-      } else {
-        s.seen[seq] = 1;
-        s.distinct++;
-        if (seq < s.max) s.outOfOrder++;
-        else s.max = seq;
+        return;
       }
+      s.seen[seq] = 1;
+      s.distinct++;
+      if (seq < s.max) s.outOfOrder++;
+      else s.max = seq;
       this.delivered++;
       if (this.#running) {
         if (this.#starved && this.#inFlight() <= this.maxInFlight / 2) this.#schedule();

@@ -103,6 +103,7 @@ export async function shapesRun(ctx, variant, shapeName) {
     let s1;
     const sample = () => ({
       nodes: nodes.map((s) => cpuMs(s.pid)),
+      nodesWait: nodes.map((s) => schedWaitMs(s.pid)),
       runner: process.cpuUsage(),
       runnerWait: schedWaitMs(),
     });
@@ -154,6 +155,9 @@ export async function shapesRun(ctx, variant, shapeName) {
       runnerCpuMs: Math.round(runnerCpuMs),
       runnerBusy: runnerCpuMs / r.wallMs,
       runnerUsPerMsg: usPer(runnerCpuMs, messages),
+      serverWaitShare: nodes.some((_, i) => s0.nodesWait[i] === null || s1.nodesWait[i] === null)
+        ? null
+        : nodes.reduce((sum, _, i) => sum + s1.nodesWait[i] - s0.nodesWait[i], 0) / r.wallMs,
       runnerWaitShare:
         s0.runnerWait === null || s1.runnerWait === null ? null : (s1.runnerWait - s0.runnerWait) / r.wallMs,
       drained: r.drained,
