@@ -29,7 +29,7 @@ export function shapeLabel(name, connections) {
 
 /** The section's text: one table per shape. `shapes`: `{ shape: { variant: combined figures | { skipped } } }`. */
 export function shapesText(shapes, settings) {
-  let out = `\nbroadcast shapes (${f(settings.connections, 0)} connections; ${settings.publishers} publishers with up to ${settings.window} unanswered messages each, and at most ${settings.publishers * settings.window} not yet delivered; two nodes: every subscriber on node A, every publisher or HTTP request on node B; CPU over the publishing phase and its drain only, summed over the nodes):\n`;
+  let out = `\nbroadcast shapes (${f(settings.connections, 0)} connections; ${settings.publishers} publishers with up to ${settings.window} unanswered messages each, and at most ${settings.publishers * settings.window} not yet delivered; two nodes: every subscriber on node A, every publisher or HTTP request on node B; CPU over the publishing phase and its drain only, summed over the nodes; "servers waited": time the nodes were runnable but off their core, summed, as a share of the phase):\n`;
   for (const [name, variants] of Object.entries(shapes)) {
     out += `\n${SHAPES[name].label}: ${shapeLabel(name, settings.connections)}\n`;
     const table = [
@@ -44,6 +44,7 @@ export function shapesText(shapes, settings) {
         'CPU x 1 node',
         'msgs/s x Socket.IO',
         'node CPU ms A/B',
+        'servers waited',
         'load busy',
         'load us/msg',
         'lost/dup/ooo',
@@ -74,6 +75,7 @@ export function shapesText(shapes, settings) {
         two && measured(single) ? f(ratio(r.serverUsPerMsg, single.serverUsPerMsg), 2) : '-',
         measured(sio) ? f(ratio(r.msgsPerSec, sio.msgsPerSec), 2) : '-',
         (r.nodeCpuMs ?? []).map((x) => f(x, 0)).join('/'),
+        pct(r.serverWaitShare),
         pct(r.runnerBusy),
         f(r.runnerUsPerMsg, 2),
         `${c.lost}/${c.duplicates}/${c.outOfOrder}`,
