@@ -155,6 +155,8 @@ async function openReady(url, dialect, channel, timeoutMs) {
  * Content-Length read, the body skipped).
  */
 class HttpPipe {
+  /** Called once when the server closes the connection (not after terminate()). */
+  onClose = null;
   #socket;
   #rest = null;
   constructor(socket, onAnswer) {
@@ -162,6 +164,7 @@ class HttpPipe {
     this.onAnswer = onAnswer;
     socket.on('data', (chunk) => this.#read(chunk));
     socket.on('error', () => {});
+    socket.on('close', () => this.onClose?.());
   }
 
   static open(port, onAnswer, timeoutMs) {
@@ -188,6 +191,7 @@ class HttpPipe {
   }
 
   terminate() {
+    this.onClose = null;
     this.#socket.destroy();
   }
 
@@ -222,7 +226,10 @@ export class ShapeLoad {
   refused = {};
   refusedCount = 0;
   misrouted = 0;
+  /** Subscribers the server closed. */
   closed = 0;
+  /** Publishing connections (WebSocket or HTTP) the server closed. */
+  publishersClosed = 0;
   #subs = [];
   #pubs = [];
   #seq;
@@ -320,7 +327,15 @@ export class ShapeLoad {
     }
     let incomplete = 0;
     for (const m of missing.values()) incomplete += m;
-    return { lost, duplicates, outOfOrder, incomplete, misrouted: this.misrouted, closed: this.closed };
+    return {
+      lost,
+      duplicates,
+      outOfOrder,
+      incomplete,
+      misrouted: this.misrouted,
+      closed: this.closed,
+      publishersClosed: this.publishersClosed,
+    };
   }
 
   close() {
@@ -407,16 +422,23 @@ export class ShapeLoad {
       else if (kind === 'refused') this.#answered(pub, d.toString().slice(0, 120));
       else if (kind === 'ping') ws.send('3');
     };
+    ws.onClose = () => {
+      this.publishersClosed++;
+    };
     return ws;
   }
 
   async #httpPublisher(pub) {
     const port = Number(new URL(this.o.publishUrl).port);
-    return HttpPipe.open(
+    const pipe = await HttpPipe.open(
       port,
       (status) => this.#answered(pub, status === 200 ? null : `http_${status}`),
       this.o.timeoutMs,
     );
+    pipe.onClose = () => {
+      this.publishersClosed++;
+    };
+    return pipe;
   }
 
   #answered(pub, refusal) {

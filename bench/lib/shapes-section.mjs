@@ -128,10 +128,10 @@ export async function shapesRun(ctx, variant, shapeName) {
     if (!r.drained)
       log(`    ! not every message was answered and delivered ${DRAIN_MS} ms after publishing stopped`);
     const failedToConnect = Object.values(setup.failures).reduce((x, y) => x + y, 0);
-    const failures = load.refusedCount + t.misrouted + t.closed + failedToConnect;
+    const failures = load.refusedCount + t.misrouted + t.closed + t.publishersClosed + failedToConnect;
     if (t.lost + t.duplicates + t.outOfOrder + failures > 0) {
       log(
-        `    ! lost ${t.lost}, duplicated ${t.duplicates}, out of order ${t.outOfOrder}, misrouted ${t.misrouted}, subscribers closed ${t.closed}, refused ${JSON.stringify(load.refused)}`,
+        `    ! lost ${t.lost}, duplicated ${t.duplicates}, out of order ${t.outOfOrder}, misrouted ${t.misrouted}, subscribers closed ${t.closed}, publishers closed ${t.publishersClosed}, refused ${JSON.stringify(load.refused)}`,
       );
     }
     return {
