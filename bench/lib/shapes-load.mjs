@@ -9,14 +9,15 @@
 // - Every payload ends with `#`, the target (5 digits) and the target's sequence number (10
 //   digits), and every server puts the payload last in its delivery (`…"data":"<payload>"}` or
 //   Socket.IO's `…,"<payload>"]`): a subscriber reads the two numbers at fixed offsets from the
-//   end of the frame, without parsing it, and counts losses, repeats and reorderings with one
-//   byte per sequence number.
+//   end of the frame, without parsing it, and counts losses, repeats and reorderings with the
+//   loadtest's SequenceTracker (in order, a counter moves).
 // - Publishers send as fast as the server takes it: each keeps up to `window` messages
 //   unanswered (acks, HTTP answers), and all together keep at most `publishers x window`
 //   messages not yet delivered to every subscriber (so that a node behind a broker cannot fall
 //   unboundedly behind).
 import { createHmac } from 'node:crypto';
 import net from 'node:net';
+import { SequenceTracker } from '@dotmac-ws/loadtest';
 import { clientTextFrame, LeanSocket } from './lean-socket.mjs';
 
 const PAYLOAD_BYTES = 100;
@@ -231,6 +232,8 @@ export class ShapeLoad {
   /** Publishing connections (WebSocket or HTTP) the server closed. */
   publishersClosed = 0;
   #subs = [];
+  /** Every subscriber's deliveries, repeats and reorderings (SequenceTracker's counters). */
+  #counts = { received: 0, duplicates: 0, outOfOrder: 0 };
   #pubs = [];
   #seq;
   #tpl;
@@ -314,23 +317,20 @@ export class ShapeLoad {
   /** Losses, repeats and reorderings over everything published so far, per subscriber. */
   tally() {
     let lost = 0;
-    let duplicates = 0;
-    let outOfOrder = 0;
     // Per target, the most any of its subscribers missed: messages not delivered to everyone.
     const missing = new Map();
     for (const s of this.#subs) {
-      const miss = this.#seq[s.target] - s.distinct;
+      // Sequence numbers run from 1 to the target's last.
+      const miss = s.tracker.lost(this.#seq[s.target] + 1);
       lost += miss;
-      duplicates += s.duplicates;
-      outOfOrder += s.outOfOrder;
       if (miss > (missing.get(s.target) ?? 0)) missing.set(s.target, miss);
     }
     let incomplete = 0;
     for (const m of missing.values()) incomplete += m;
     return {
       lost,
-      duplicates,
-      outOfOrder,
+      duplicates: this.#counts.duplicates,
+      outOfOrder: this.#counts.outOfOrder,
       incomplete,
       misrouted: this.misrouted,
       closed: this.closed,
@@ -366,8 +366,9 @@ export class ShapeLoad {
       o.target === 'user' ? null : name,
       o.timeoutMs,
     );
-    const s = { ws, target, seen: new Uint8Array(1024), distinct: 0, max: 0, duplicates: 0, outOfOrder: 0 };
+    const s = { ws, target, tracker: new SequenceTracker(1) };
     const dialect = this.dialect;
+    const counts = this.#counts;
     ws.onClose = () => {
       this.closed++;
     };
@@ -385,19 +386,9 @@ export class ShapeLoad {
         this.misrouted++;
         return;
       }
-      if (seq >= s.seen.length) {
-        const grown = new Uint8Array(Math.max(seq + 1, s.seen.length * 2));
-        grown.set(s.seen);
-        s.seen = grown;
-      }
-      if (s.seen[seq] === 1) {
-        s.duplicates++;
-        return;
-      }
-      s.seen[seq] = 1;
-      s.distinct++;
-      if (seq < s.max) s.outOfOrder++;
-      else s.max = seq;
+      const repeats = counts.duplicates;
+      s.tracker.record(seq, counts);
+      if (counts.duplicates !== repeats) return;
       this.delivered++;
       if (this.#running) {
         if (this.#starved && this.#inFlight() <= this.maxInFlight / 2) this.#schedule();

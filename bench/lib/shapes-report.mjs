@@ -112,23 +112,18 @@ export function shapesTargets(shapes) {
     });
   };
   const g = (shape, v) => (measured(shapes[shape]?.[v]) ? shapes[shape][v] : null);
-  const ch1 = (v) => g('ch1', v);
-  if (ch1('gateway') && ch1('floor'))
-    add(
-      'shapes, channels of 1: gateway CPU per message / ws floor',
-      ratio(ch1('gateway').serverUsPerMsg, ch1('floor').serverUsPerMsg),
-      1.2,
-      true,
-      [ch1('gateway'), ch1('floor')],
-    );
-  if (ch1('gateway') && ch1('socketio'))
-    add(
-      'shapes, channels of 1: gateway CPU per message / Socket.IO',
-      ratio(ch1('gateway').serverUsPerMsg, ch1('socketio').serverUsPerMsg),
-      1.2,
-      true,
-      [ch1('gateway'), ch1('socketio')],
-    );
+  const gateway = g('ch1', 'gateway');
+  for (const peer of ['floor', 'socketio']) {
+    const other = g('ch1', peer);
+    if (gateway && other)
+      add(
+        `shapes, channels of 1: gateway CPU per message / ${SHAPE_SERVERS[peer].label}`,
+        ratio(gateway.serverUsPerMsg, other.serverUsPerMsg),
+        1.2,
+        true,
+        [gateway, other],
+      );
+  }
   for (const shape of ['ch1', 'ch20']) {
     for (const backend of ['redis', 'nats']) {
       const two = g(shape, `gateway-${backend}`);
