@@ -1,9 +1,15 @@
 // The floor of what `ws` can do for the same protocol: each broadcast is serialized and framed
 // once, and each socket is written once per event-loop turn (cork on the first write, one
-// setImmediate uncorks every socket written to).
+// setImmediate uncorks every socket written to). A connection with `?user=<id>` belongs to that
+// user; `POST /api/publish` `{"user_id","type","data"}` (with `Authorization: Bearer $API_KEY`
+// when API_KEY is set) delivers to every socket of the user, the way the gateway's server API
+// does.
+import { createServer } from 'node:http';
 import { Sender, WebSocketServer } from 'ws';
+import { answerPublish, userOf } from './http-publish.mjs';
 
 const rooms = new Map();
+const users = new Map();
 const corked = [];
 const flush = () => {
   for (const s of corked.splice(0)) s.uncork();
@@ -20,10 +26,25 @@ const frameOf = (text) =>
     Sender.frame(Buffer.from(text), { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }),
   );
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(process.env.PORT), path: '/ws' });
-wss.on('connection', (ws) => {
+const http = createServer((req, res) =>
+  answerPublish(req, res, (m) => {
+    const sockets = users.get(m.user_id);
+    if (sockets) {
+      const frame = frameOf(JSON.stringify({ type: m.type, data: m.data }));
+      for (const socket of sockets) write(socket, frame);
+    }
+    return sockets?.size ?? 0;
+  }),
+);
+const wss = new WebSocketServer({ server: http, path: '/ws' });
+wss.on('connection', (ws, req) => {
   const joined = new Set();
   const socket = ws._socket;
+  const user = userOf(req.url);
+  if (user !== null) {
+    if (!users.has(user)) users.set(user, new Set());
+    users.get(user).add(socket);
+  }
   const reply = (value) => write(socket, frameOf(JSON.stringify(value)));
   reply({ type: 'welcome', data: { session_id: 'floor', protocol: 1 } });
   ws.on('message', (raw) => {
@@ -44,5 +65,7 @@ wss.on('connection', (ws) => {
   });
   ws.on('close', () => {
     for (const channel of joined) rooms.get(channel)?.delete(socket);
+    if (user !== null) users.get(user)?.delete(socket);
   });
 });
+http.listen(Number(process.env.PORT), '127.0.0.1');
