@@ -71,12 +71,23 @@ const NEWLINE = 0x0a;
  * the first one ends the header.
  */
 export function encodeEnvelope(header: EnvelopeHeader, frame: Buffer): Buffer {
-  const head = Buffer.from(JSON.stringify(header));
-  const out = Buffer.allocUnsafe(head.length + 1 + frame.length);
-  head.copy(out, 0);
-  out[head.length] = NEWLINE;
-  frame.copy(out, head.length + 1);
+  const head = headerText(header);
+  const headLength = Buffer.byteLength(head);
+  // One buffer, written once: the header text, the newline, the frame.
+  const out = Buffer.allocUnsafe(headLength + 1 + frame.length);
+  out.write(head, 0, headLength, 'utf8');
+  out[headLength] = NEWLINE;
+  frame.copy(out, headLength + 1);
   return out;
+}
+
+/**
+ * The header as JSON. A plain broadcast's header (no trace, no frame splice) is written by
+ * hand, the same text `JSON.stringify` gives: it is built for every message a node publishes.
+ */
+function headerText(header: EnvelopeHeader): string {
+  if (header.traceparent !== undefined || header.fh !== undefined) return JSON.stringify(header);
+  return `{"v":1,"origin":${JSON.stringify(header.origin)},"ts":${header.ts},"target":${JSON.stringify(header.target)},"type":${JSON.stringify(header.type)}}`;
 }
 
 /** Splits a payload from a backend into its header and frame; throws on anything malformed. */

@@ -58,11 +58,10 @@ export class Broadcaster {
     d.counters.broadcasts_published++;
     const ts = Date.now();
     // Asked before local delivery: a span the hook starts here covers the whole broadcast.
-    const traceparent = d.hooks.call('currentTraceparent', (h) => h.currentTraceparent?.());
+    const traceparent = d.hooks.currentTraceparent();
     const delivered = this.deliverLocal(target, frame);
-    d.hooks.call('onBroadcast', (h) =>
-      h.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent }),
-    );
+    if (d.hooks.wantsBroadcasts)
+      d.hooks.onBroadcast({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent });
     const topic = topicFor(target);
     // No other node can receive it (a single node on the memory backend): nothing to send.
     if (d.backend.reachesNoOtherNode?.(topic) === true) return delivered;
@@ -127,16 +126,15 @@ export class Broadcaster {
       d.onError(error, 'backend receive');
       return;
     }
-    d.hooks.call('onBroadcast', (h) =>
-      h.onBroadcast?.({
+    if (d.hooks.wantsBroadcasts)
+      d.hooks.onBroadcast({
         target: header.target,
         type: header.type,
         delivered,
         origin: 'remote',
         publishedAt: header.ts,
         traceparent: header.traceparent,
-      }),
-    );
+      });
   }
 
   /** Publishes an envelope on the backend, through `aroundBackendPublish` when it is set. */

@@ -131,7 +131,7 @@ export class ChannelHistory {
     const { frame, splice } = channelFrame(type, ref.name, data);
     const ts = Date.now();
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type, fh: splice };
-    const traceparent = d.hooks.call('currentTraceparent', (h) => h.currentTraceparent?.());
+    const traceparent = d.hooks.currentTraceparent();
     if (traceparent !== undefined) header.traceparent = traceparent;
     const body = encodeEnvelope(header, frame);
     const topic = channelTopic(ref.internal);
@@ -158,9 +158,8 @@ export class ChannelHistory {
       body,
       frame: frameWithOffset(frame, splice, appended.offset),
     });
-    d.hooks.call('onBroadcast', (h) =>
-      h.onBroadcast?.({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent }),
-    );
+    if (d.hooks.wantsBroadcasts)
+      d.hooks.onBroadcast({ target, type, delivered, origin: 'local', publishedAt: ts, traceparent });
     if (!d.store.fansOut && d.backend.reachesNoOtherNode?.(topic) !== true) {
       try {
         await d.backend.publish(topic, encodePositioned(position, body));
@@ -193,16 +192,15 @@ export class ChannelHistory {
     if (header.origin !== d.nodeId) d.counters.broadcasts_received++;
     if (!this.#sequencer.accept(channel, pub)) this.#deliverLocal(channel, pub);
     if (header.origin !== d.nodeId) {
-      d.hooks.call('onBroadcast', (h) =>
-        h.onBroadcast?.({
+      if (d.hooks.wantsBroadcasts)
+        d.hooks.onBroadcast({
           target: header.target,
           type: header.type,
           delivered: d.channels.subscribers(channel).size,
           origin: 'remote',
           publishedAt: header.ts,
           traceparent: header.traceparent,
-        }),
-      );
+        });
     }
   }
 

@@ -82,6 +82,14 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   (this as OwnedWebSocket)[OWNER].closed(code, reason.toString());
 }
 
+/** The roles or permissions of a session that has none (shared: most sessions have none). */
+const NONE: readonly string[] = Object.freeze([]);
+
+/** A frozen copy of `list` (the shared empty one when it is empty). */
+function frozenCopy(list: readonly string[] | undefined): readonly string[] {
+  return list === undefined || list.length === 0 ? NONE : Object.freeze([...list]);
+}
+
 /** The subscriptions of a connection that has none. */
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, string> = new Map();
 
@@ -119,8 +127,8 @@ export class Connection implements SessionCore {
 
   userId: string | null = null;
   tenantId: string | null;
-  roles: readonly string[] = [];
-  permissions: readonly string[] = [];
+  roles: readonly string[] = NONE;
+  permissions: readonly string[] = NONE;
   extra: Record<string, unknown> = {};
   authenticated = false;
   expiresAt: number | null = null;
@@ -300,8 +308,8 @@ export class Connection implements SessionCore {
     const before = this.snapshot();
     this.userId = identity.userId;
     if (identity.tenantId !== undefined) this.tenantId = identity.tenantId;
-    this.roles = Object.freeze([...(identity.roles ?? [])]);
-    this.permissions = Object.freeze([...(identity.permissions ?? [])]);
+    this.roles = frozenCopy(identity.roles);
+    this.permissions = frozenCopy(identity.permissions);
     this.extra = { ...(identity.extra ?? {}) };
     this.expiresAt = identity.expiresAt ?? null;
     this.authenticated = authenticated;
@@ -360,15 +368,31 @@ export class Connection implements SessionCore {
       this.session.send({ type: 'auth_expiring', data: { expires_at: Math.floor(expiresAt / 1000) } });
     const refresh = this.#node.config.refreshIdentity;
     const warn = refresh === undefined ? tell : () => void this.#refresh(refresh, expiresAt, tell);
-    if (warnAt <= Date.now()) warn();
-    else this.#expiringTimer = timerAt(warnAt, warn, (t) => (this.#expiringTimer = t));
-    this.#expiryTimer = timerAt(
-      expiresAt,
+    // One timer at a time: the expiry is only armed once the warning went out.
+    const armExpiry = () => {
+      this.#expiryTimer = timerAt(
+        expiresAt,
+        () => {
+          // Only if no newer token extended the session meanwhile.
+          if (this.expiresAt === expiresAt) this.close(CloseCode.Unauthorized);
+        },
+        (t) => (this.#expiryTimer = t),
+      );
+    };
+    if (warnAt <= Date.now()) {
+      warn();
+      armExpiry();
+      return;
+    }
+    this.#expiringTimer = timerAt(
+      warnAt,
       () => {
-        // Only if no newer token extended the session meanwhile.
-        if (this.expiresAt === expiresAt) this.close(CloseCode.Unauthorized);
+        this.#expiringTimer = undefined;
+        warn();
+        // A refresh that extended the session has re-armed both timers already.
+        if (this.expiresAt === expiresAt && this.#expiryTimer === undefined && !this.closing) armExpiry();
       },
-      (t) => (this.#expiryTimer = t),
+      (t) => (this.#expiringTimer = t),
     );
   }
 

@@ -97,7 +97,7 @@ export class Router {
         connection,
       };
     }
-    if (ctx.malformed === null) n.hooks.call('onMessage', (h) => h.onMessage?.(session, ctx.type, bytes));
+    if (ctx.malformed === null) n.hooks.onMessage(session, ctx.type, bytes);
     try {
       await n.middleware.runMessage(ctx);
       connection.refusedInARow = 0;

@@ -12,6 +12,35 @@ const header: EnvelopeHeader = {
 };
 const frame = Buffer.from('{"type":"headline","channel":"news","data":1}');
 
+describe('broadcast envelope encoding', () => {
+  it('writes the header as JSON.stringify does, then a newline, then the frame', () => {
+    const headers: EnvelopeHeader[] = [
+      header,
+      {
+        v: 1,
+        origin: 'nø "1"',
+        ts: 1733100000123,
+        target: { kind: 'user', userId: 'u\\1', tenantId: null },
+        type: 'dm',
+      },
+      { v: 1, origin: 'n', ts: 2, target: { kind: 'all' }, type: 'x', traceparent: '00-abc-def-01' },
+      {
+        v: 1,
+        origin: 'n',
+        ts: 3,
+        target: { kind: 'channel', channel: 't:a:c', name: 'c' },
+        type: 'm',
+        fh: 12,
+      },
+    ];
+    for (const h of headers) {
+      const encoded = encodeEnvelope(h, frame);
+      expect(encoded.toString()).toBe(`${JSON.stringify(h)}\n${frame.toString()}`);
+      expect(decodeEnvelope(encoded).header).toEqual(h);
+    }
+  });
+});
+
 describe('broadcast envelope decoding', () => {
   it('round-trips a header and the exact frame bytes', () => {
     const decoded = decodeEnvelope(new Uint8Array(encodeEnvelope(header, frame)));
