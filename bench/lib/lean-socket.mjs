@@ -25,6 +25,8 @@ export class LeanSocket {
   onMessage = null;
   /** Called once when the connection ends (after it was open). */
   onClose = null;
+  /** Called after each ping from the server was answered with a pong. */
+  onPing = null;
   closed = false;
   #socket;
   #rest = null;
@@ -152,6 +154,7 @@ export class LeanSocket {
     }
     if (opcode === 9) {
       this.#socket.write(Buffer.concat([frameHeader(10, payload.length), MASK, payload]));
+      this.onPing?.();
       return;
     }
     if (opcode === 10) return;

@@ -1,6 +1,10 @@
 // The floor of what `ws` can do for the same protocol: each broadcast is serialized and framed
 // once, and each socket is written once per event-loop turn (cork on the first write, one
-// setImmediate uncorks every socket written to).
+// setImmediate uncorks every socket written to). `POST /api/publish` ({channel, type, data})
+// broadcasts to a channel as the gateway's HTTP API does and answers `{delivered_local}`; with
+// `HEARTBEAT_MS` set it pings every socket each interval and terminates one that did not answer
+// the previous ping (the usual `ws` heartbeat).
+import { createServer } from 'node:http';
 import { Sender, WebSocketServer } from 'ws';
 
 const rooms = new Map();
@@ -19,8 +23,37 @@ const frameOf = (text) =>
   Buffer.concat(
     Sender.frame(Buffer.from(text), { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }),
   );
+/** Frames one broadcast once and writes it to every socket of `channel`; the count written to. */
+const broadcast = (channel, type, data) => {
+  const frame = frameOf(JSON.stringify({ type, channel, data }));
+  const room = rooms.get(channel);
+  if (room === undefined) return 0;
+  for (const peer of room) write(peer, frame);
+  return room.size;
+};
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(process.env.PORT), path: '/ws' });
+const http = createServer((req, res) => {
+  if (req.method !== 'POST' || req.url !== '/api/publish') {
+    res.writeHead(404).end();
+    return;
+  }
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    let f;
+    try {
+      f = JSON.parse(Buffer.concat(chunks));
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    const delivered = broadcast(f.channel, f.type ?? 'message', f.data);
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ delivered_local: delivered }));
+  });
+});
+const wss = new WebSocketServer({ server: http, path: '/ws' });
 wss.on('connection', (ws) => {
   const joined = new Set();
   const socket = ws._socket;
@@ -34,8 +67,7 @@ wss.on('connection', (ws) => {
       rooms.get(channel).add(socket);
       joined.add(channel);
     } else if (f.type === 'publish') {
-      const frame = frameOf(JSON.stringify({ type: f.event ?? 'message', channel: f.channel, data: f.data }));
-      for (const peer of rooms.get(f.channel) ?? []) write(peer, frame);
+      broadcast(f.channel, f.event ?? 'message', f.data);
     } else if (f.type === 'ping') {
       reply({ type: 'pong', id: f.id, data: f.data });
       return;
@@ -46,3 +78,19 @@ wss.on('connection', (ws) => {
     for (const channel of joined) rooms.get(channel)?.delete(socket);
   });
 });
+
+const HEARTBEAT_MS = Number(process.env.HEARTBEAT_MS ?? 0);
+if (HEARTBEAT_MS > 0) {
+  const answered = new WeakSet();
+  wss.on('connection', (ws) => {
+    answered.add(ws);
+    ws.on('pong', () => answered.add(ws));
+  });
+  setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!answered.delete(ws)) ws.terminate();
+      else ws.ping();
+    }
+  }, HEARTBEAT_MS).unref();
+}
+http.listen(Number(process.env.PORT), '127.0.0.1');
