@@ -48,8 +48,9 @@ export class LeanSocket {
   /**
    * Connects to `url` (ws://host:port/path) with subprotocol `protocol` and resolves once the
    * server answered 101; rejects with a reason (`ECONNREFUSED`, `http_503`, `timeout`…).
+   * `localAddress` (and `localPort`) bind the socket before it connects.
    */
-  static connect(url, { protocol, localAddress, timeoutMs }) {
+  static connect(url, { protocol, localAddress, localPort, timeoutMs }) {
     const u = new URL(url);
     return new Promise((resolve, reject) => {
       const socket = net.connect({
@@ -57,6 +58,7 @@ export class LeanSocket {
         port: Number(u.port),
         noDelay: true,
         ...(localAddress ? { localAddress } : {}),
+        ...(localPort ? { localPort } : {}),
       });
       let head = Buffer.alloc(0);
       let done = false;

@@ -6,7 +6,9 @@
 // every process on the machine reads from the same clock.
 //
 // Messages from the parent, each answered with `{ op, ... }` of the same op:
-//   prepare {url, from, count, addresses, channel, jwtSecret, concurrency, timeoutMs, deadlineMs}
+//   prepare {url, from, count, addresses, portBase, channel, jwtSecret, concurrency, timeoutMs,
+//           deadlineMs}: connection `from + i` binds addresses[(from + i) % A], port
+//           portBase + floor((from + i) / A) (the kernel's choice where that port is taken)
 //           signs the tokens (one HS256 token per connection, before the storm)
 //   go      opens the connections (at most `concurrency` in flight)
 //   count   {open, closed, pings}
@@ -40,15 +42,33 @@ let received = 0;
 let lastReceivedAt = 0;
 let closed = 0;
 let pings = 0;
+let portFallbacks = 0;
+
+/** Connects connection `i`, from its own source address and port; where that port is taken, from one the kernel picks. */
+async function connect(i) {
+  const g = o.from + i;
+  const options = {
+    protocol: 'dotmac.v1',
+    localAddress: o.addresses[g % o.addresses.length],
+    timeoutMs: o.timeoutMs,
+  };
+  const url = urls ? urls[i] : o.url;
+  try {
+    return await LeanSocket.connect(url, {
+      ...options,
+      localPort: o.portBase + Math.floor(g / o.addresses.length),
+    });
+  } catch (reason) {
+    if (reason !== 'EADDRINUSE') throw reason;
+    portFallbacks++;
+    return LeanSocket.connect(url, options);
+  }
+}
 
 /** Connects connection `i` (local index), waits for its welcome and its subscribe ack. */
 async function open(i) {
   const started = performance.now();
-  const ws = await LeanSocket.connect(urls ? urls[i] : o.url, {
-    protocol: 'dotmac.v1',
-    localAddress: o.addresses[(o.from + i) % o.addresses.length],
-    timeoutMs: o.timeoutMs,
-  });
+  const ws = await connect(i);
   let welcomeMs = null;
   let authenticated = false;
   try {
@@ -122,7 +142,15 @@ async function storm() {
     }),
   );
   if (next < o.count) failures.deadline = (failures.deadline ?? 0) + o.count - next;
-  return { ready: sockets.length, authenticated, failures, startedAt, lastReadyAt, welcomeMs: welcome };
+  return {
+    ready: sockets.length,
+    authenticated,
+    portFallbacks,
+    failures,
+    startedAt,
+    lastReadyAt,
+    welcomeMs: welcome,
+  };
 }
 
 async function collect(waitMs) {

@@ -36,7 +36,7 @@ describe('scale plan', () => {
 
   it('runs them all where the limit allows, over enough client processes and source addresses', () => {
     const p = scalePlan({ connections: 100_000, limit: 110_000 });
-    expect(p).toMatchObject({ connections: 100_000, limited: false, note: null, processes: 2, addresses: 8 });
+    expect(p).toMatchObject({ connections: 100_000, limited: false, note: null, processes: 2, addresses: 9 });
     // Asked for more client processes: that many.
     expect(scalePlan({ connections: 100_000, limit: 110_000, processes: 5 }).processes).toBe(5);
     expect(scalePlan({ connections: 100_000, limit: Number.POSITIVE_INFINITY }).connections).toBe(100_000);
