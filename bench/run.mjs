@@ -830,6 +830,7 @@ if (scale.length > 0) {
       sc.limited ? 'RSS MiB at 100k (est.)' : 'RSS MiB at 100k',
       'publish answered ms',
       'all received ms',
+      'broadcast CPU ms: server / clients',
       'received / lost',
       'failed to connect',
     ],
@@ -865,6 +866,7 @@ if (scale.length > 0) {
       f(r.rssAt100k / 2 ** 20, 0),
       f(r.publishAnsweredMs, 0),
       r.allReceivedMs === null ? 'NOT ALL' : f(r.allReceivedMs, 0),
+      `${f(r.broadcastServerCpuMs, 0)} / ${f(r.broadcastClientCpuMs, 0)}`,
       `${f(r.received, 0)} / ${f(r.lost, 0)}`,
       f(r.failedToConnect, 0),
     ]);

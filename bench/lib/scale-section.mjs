@@ -263,6 +263,7 @@ export async function scaleRun(ctx, variant, plan) {
     const stats = await serverStats(server);
 
     // 3. One broadcast to all, through the HTTP API.
+    const cpu2 = { server: cpuMs([server.pid]), clients: cpuMs(clientPids) };
     const sentAt = Date.now();
     const res = await fetch(`http://127.0.0.1:${server.port}/api/publish`, {
       method: 'POST',
@@ -275,6 +276,7 @@ export async function scaleRun(ctx, variant, plan) {
     const got = await Promise.all(
       clients.map((c) => c.ask('collect', { waitMs: ctx.broadcastWaitMs }, ctx.broadcastWaitMs + 30_000)),
     );
+    const cpu3 = { server: cpuMs([server.pid]), clients: cpuMs(clientPids) };
     const received = got.reduce((s, g) => s + g.received, 0);
     const openAtBroadcast = got.reduce((s, g) => s + g.open, 0);
     const lastAt = Math.max(...got.map((g) => g.lastReceivedAt));
@@ -337,6 +339,9 @@ export async function scaleRun(ctx, variant, plan) {
       received,
       openAtBroadcast,
       allReceivedMs: allReceived ? lastAt - sentAt : null,
+      // CPU from the publish until every client reported (10 ms ticks): the server's, the clients'.
+      broadcastServerCpuMs: delta(cpu2.server, cpu3.server),
+      broadcastClientCpuMs: delta(cpu2.clients, cpu3.clients),
       lost,
       correctness: [{ lost, duplicates: 0, outOfOrder: 0, failures: n - ready + (ready - open) }],
     };
