@@ -11,13 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad } from '@dotmac-ws/loadtest';
 import { fanoutRuns } from './lib/fanout-runs.mjs';
-import { GATEWAY, natsStores } from './lib/gateway-main.mjs';
+import { boundNote, f, grid, kib, pct } from './lib/format.mjs';
+import { natsStores } from './lib/gateway-main.mjs';
 import { historyRun } from './lib/history-section.mjs';
-import { sleep } from './lib/net-util.mjs';
+import { reachable, sleep } from './lib/net-util.mjs';
 import { PRESENCE_VARIANTS, presenceRun } from './lib/presence-section.mjs';
 import { removeRulesFiles } from './lib/rules-file.mjs';
 import { SCALE_VARIANTS, scalePlan, scaleRun } from './lib/scale-section.mjs';
+import { SERVERS } from './lib/server-defs.mjs';
 import { startServer as startServerProcess } from './lib/server-process.mjs';
+import { shapeLabel, shapesTargets, shapesText, shapeVariants } from './lib/shapes-report.mjs';
+import { SHAPE_SERVERS, SHAPES, shapesRun } from './lib/shapes-section.mjs';
 import { startStore } from './lib/store-process.mjs';
 import { stormRun } from './lib/storm-section.mjs';
 import { check, combine, log, ratio } from './lib/summary.mjs';
@@ -26,7 +30,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const JWT_SECRET = 'bench-secret-with-at-least-32-bytes-of-entropy';
 
 /** Every section, in the order they run; `--skip` leaves some out, `--only` keeps just some. */
-const SECTIONS = ['fanout', 'memory', 'jwt', 'cross', 'history', 'storm', 'presence', 'scale'];
+const SECTIONS = ['fanout', 'memory', 'jwt', 'cross', 'history', 'storm', 'presence', 'shapes', 'scale'];
 
 const { values: opts } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -45,6 +49,11 @@ const { values: opts } = parseArgs({
     'storm-rate': { type: 'string', default: '100' },
     'storm-runner': { type: 'string', default: 'bench' },
     members: { type: 'string', default: '2000' },
+    shapes: { type: 'string', default: 'ch20,ch1,users' },
+    'shape-connections': { type: 'string', default: '2000' },
+    'shape-publishers': { type: 'string', default: '8' },
+    'shape-window': { type: 'string', default: '128' },
+    'shape-warmup': { type: 'string', default: '0.5' },
     'scale-connections': { type: 'string', default: '100000' },
     'scale-idle': { type: 'string', default: '15' },
     'scale-heartbeat': { type: 'string', default: '5000' },
@@ -61,6 +70,14 @@ const unknownSections = [...opts.skip.split(','), ...opts.only.split(',')].filte
 if (unknownSections.length > 0) {
   process.stderr.write(
     `unknown section(s) ${unknownSections.join(', ')}: the sections are ${SECTIONS.join(', ')}\n`,
+  );
+  process.exit(2);
+}
+
+const unknownShapes = opts.shapes.split(',').filter((x) => x !== '' && !(x in SHAPES));
+if (unknownShapes.length > 0) {
+  process.stderr.write(
+    `unknown shape(s) ${unknownShapes.join(', ')}: the shapes are ${Object.keys(SHAPES).join(', ')}\n`,
   );
   process.exit(2);
 }
@@ -97,6 +114,16 @@ const STORM = {
   rate: Number(opts['storm-rate']),
 };
 const MEMBERS = Number(opts.members);
+const SHAPE_SETTINGS = {
+  shapes: opts.shapes.split(',').filter(Boolean),
+  connections: Number(opts['shape-connections']),
+  publishers: Number(opts['shape-publishers']),
+  window: Number(opts['shape-window']),
+  warmupSec: Number(opts['shape-warmup']),
+  // The shared brokers, as the cross section uses them (each run under a key prefix of its own).
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+};
 /** The scale section: how many connections one run holds (clamped to the open-files limit), over what. */
 const SCALE = scalePlan({
   connections: Number(opts['scale-connections']),
@@ -111,36 +138,12 @@ const NATS_STORES = natsStores();
 const NO_NATS_STORES =
   'the reference gateway does not keep history/presence in NATS yet (BACKEND=nats has no NatsHistoryStore in apps/gateway/dist/main.js)';
 
-const SERVERS = {
-  gateway: GATEWAY,
-  floor: {
-    kind: 'floor',
-    label: 'ws floor',
-    dialect: 'dotmac',
-    path: '/ws',
-    script: join(here, 'servers', 'floor-ws.mjs'),
-  },
-  naive: {
-    kind: 'naive',
-    label: 'ws naive',
-    dialect: 'dotmac',
-    path: '/ws',
-    script: join(here, 'servers', 'naive-ws.mjs'),
-  },
-  socketio: {
-    kind: 'socketio',
-    label: 'Socket.IO',
-    dialect: 'socket.io',
-    path: '/socket.io/',
-    script: join(here, 'servers', 'socketio.mjs'),
-  },
-};
 const chosen = opts.servers.split(',').filter((s) => s in SERVERS);
 
 /** Starts a server pinned to CPU 0 with the memory probe preloaded. */
 const startServer = (kind, env = {}) => startServerProcess(SERVERS[kind], { pinning, env });
 
-/** What the history, storm and presence sections need from this run. */
+/** What the history, storm, presence, shapes and scale sections need from this run. */
 const ctx = {
   pinning,
   startGateway: (env) => startServer('gateway', env),
@@ -155,8 +158,9 @@ const ctx = {
   timeoutMs: 30_000,
   members: MEMBERS,
   stormRunner: opts['storm-runner'],
-  // The scale section's servers: the ws floor or the gateway, pinned like the others.
-  startServer: (kind, env) => startServer(kind, env),
+  // The shapes and scale sections start the servers they compare, pinned like the others.
+  startServer,
+  ...SHAPE_SETTINGS,
   concurrency: 256,
   idleMs: Number(opts['scale-idle']) * 1000,
   heartbeatMs: Number(opts['scale-heartbeat']),
@@ -297,6 +301,7 @@ const raw = {
   history: {},
   storm: {},
   presence: {},
+  shapes: {},
   scale: {},
 };
 for (const k of chosen) {
@@ -325,6 +330,23 @@ const notMeasured = (backend) =>
     : backend === 'nats' && !NATS_STORES
       ? NO_NATS_STORES
       : (storeProblems[backend] ?? null);
+
+// The shapes section's two-node runs use the shared brokers: without one, they are not measured.
+const SHAPE_VARIANTS = shapeVariants(chosen);
+const brokerDown = {};
+if (sections.has('shapes')) {
+  for (const [kind, url] of [
+    ['redis', SHAPE_SETTINGS.redisUrl],
+    ['nats', SHAPE_SETTINGS.natsUrl],
+  ]) {
+    const port = Number(new URL(url).port);
+    brokerDown[kind] = (await reachable(port)) ? null : `nothing answers on ${url}`;
+  }
+}
+const brokerMissing = (variant) => {
+  const b = SHAPE_SERVERS[variant].backend;
+  return b ? brokerDown[b] : null;
+};
 
 /** The scale section's runs: the ws floor, the gateway without and with JWT, as chosen. */
 const scaleVariants = Object.keys(SCALE_VARIANTS).filter((v) => chosen.includes(SCALE_VARIANTS[v].kind));
@@ -396,6 +418,21 @@ for (let rep = 1; rep <= REPEAT; rep++) {
       }
     }
   }
+  if (sections.has('shapes')) {
+    for (const shape of SHAPE_SETTINGS.shapes) {
+      raw.shapes[shape] ??= {};
+      for (const variant of SHAPE_VARIANTS) {
+        raw.shapes[shape][variant] ??= [];
+        if (brokerMissing(variant)) continue;
+        log(
+          `${step} shape ${SHAPES[shape].label} on ${SHAPE_SERVERS[variant].label}: ${shapeLabel(shape, SHAPE_SETTINGS.connections)}  load ${loadAverage()}`,
+        );
+        raw.shapes[shape][variant].push(
+          await attempt(`${variant} ${shape}`, () => shapesRun(ctx, variant, shape)),
+        );
+      }
+    }
+  }
   if (sections.has('scale')) {
     for (const v of scaleVariants) {
       raw.scale[v] ??= [];
@@ -437,6 +474,7 @@ const results = {
     },
     members: MEMBERS,
     natsStores: NATS_STORES,
+    shapes: { ...SHAPE_SETTINGS, variants: SHAPE_VARIANTS },
     scale: {
       requested: SCALE.requested,
       connections: SCALE.connections,
@@ -493,6 +531,17 @@ const results = {
         : Object.fromEntries(Object.entries(variants).map(([v, runs]) => [v, combine(runs)])),
     ]),
   ),
+  shapes: Object.fromEntries(
+    Object.entries(raw.shapes).map(([shape, variants]) => [
+      shape,
+      Object.fromEntries(
+        Object.entries(variants).map(([v, runs]) => [
+          v,
+          brokerMissing(v) ? { skipped: brokerMissing(v) } : combine(runs),
+        ]),
+      ),
+    ]),
+  ),
   scale: Object.fromEntries(Object.entries(raw.scale).map(([v, runs]) => [v, combine(runs)])),
 };
 results.targets = targets(results);
@@ -545,6 +594,7 @@ function targets(r) {
       add(name, s.allRecoveredMs, STORM_LIMIT_MS, true);
     }
   }
+  list.push(...shapesTargets(r.shapes));
   const sc = r.scale;
   const at = `${SCALE.connections.toLocaleString('en-US')} connections${SCALE.limited ? ', LIMITED' : ''}`;
   if (sc.gateway?.runs && sc.floor?.runs) {
@@ -593,6 +643,7 @@ function targets(r) {
     ...Object.values(r.cross).filter((c) => !c.skipped),
     ...Object.values(r.history).flatMap((h) => (h.skipped ? [] : [h.off, h.on])),
     ...Object.values(r.storm).filter((s) => !s.skipped),
+    ...Object.values(r.shapes).flatMap((variants) => Object.values(variants).filter((s) => !s.skipped)),
   ];
   const bad = all.reduce((s, x) => s + (x.correctness?.lost ?? 0) + (x.correctness?.duplicates ?? 0), 0);
   list.push({
@@ -606,38 +657,6 @@ function targets(r) {
 }
 
 // ---------------------------------------------------------------------------------- table
-const f = (v, digits = 1) =>
-  v === null || v === undefined
-    ? '-'
-    : v >= 10_000
-      ? Math.round(v).toLocaleString('en-US')
-      : Number(v.toFixed(digits)).toString();
-const kib = (v) => (v === null || v === undefined ? '-' : (v / 1024).toFixed(1));
-const pct = (v) => (v === null || v === undefined ? '-' : `${Math.round(v * 100)}%`);
-
-/** Lines of a table: first column left-aligned, the others right-aligned. */
-function grid(table) {
-  const widths = table[0].map((_, i) => Math.max(...table.map((r) => String(r[i]).length)));
-  return table
-    .map((r) =>
-      r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  '),
-    )
-    .join('\n');
-}
-
-/**
- * What limited a storm besides the servers: the load process itself (busy most of its core), or
- * other processes on the machine (the load process, alone on CPU 1 by design, waited for it).
- */
-function boundNote(runnerBusy, runnerWait) {
-  const notes = [];
-  if (runnerBusy > 0.85) notes.push('RUNNER-BOUND: the load process, not the servers, set the pace');
-  if ((runnerWait ?? 0) > 0.2) {
-    notes.push('MACHINE-BOUND: other processes kept the load process off its core; rerun on a quiet machine');
-  }
-  return notes.length > 0 ? ` (${notes.join('; ')})` : '';
-}
-
 let out = `\ndotmac-ws bench, ${results.date}, ${results.machine.cpu} (${results.machine.cores} cores), Node ${process.version}\n`;
 out += `${results.machine.pinning}; load average before ${results.load.before}, after ${results.load.after}; medians of ${REPEAT} run(s)\n`;
 const peers = chosen.filter((k) => results.fanout[k] || results.idle[k]);
@@ -808,6 +827,7 @@ if (presence.length > 0) {
   if (table.length > 1) out += `${grid(table)}\n`;
   if (notes.length > 0) out += `${notes.join('\n')}\n`;
 }
+if (Object.keys(results.shapes).length > 0) out += shapesText(results.shapes, SHAPE_SETTINGS);
 const scale = Object.entries(results.scale);
 if (scale.length > 0) {
   const sc = results.settings.scale;

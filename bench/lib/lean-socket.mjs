@@ -20,6 +20,9 @@ function frameHeader(opcode, length) {
   return h;
 }
 
+/** The bytes of one masked (zero key) text frame carrying `payload` (a Buffer), for {@link LeanSocket.write}. */
+export const clientTextFrame = (payload) => Buffer.concat([frameHeader(1, payload.length), MASK, payload]);
+
 export class LeanSocket {
   /** Called with each text/binary message (a view into the read buffer: copy what you keep). */
   onMessage = null;
@@ -46,9 +49,9 @@ export class LeanSocket {
   }
 
   /**
-   * Connects to `url` (ws://host:port/path) with subprotocol `protocol` and resolves once the
-   * server answered 101; rejects with a reason (`ECONNREFUSED`, `http_503`, `timeout`…).
-   * `localAddress` (and `localPort`) bind the socket before it connects.
+   * Connects to `url` (ws://host:port/path) with subprotocol `protocol` (none when unset) and
+   * resolves once the server answered 101; rejects with a reason (`ECONNREFUSED`, `http_503`,
+   * `timeout`…). `localAddress` (and `localPort`) bind the socket before it connects.
    */
   static connect(url, { protocol, localAddress, localPort, timeoutMs }) {
     const u = new URL(url);
@@ -75,7 +78,8 @@ export class LeanSocket {
       socket.once('connect', () => {
         socket.write(
           `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
+            `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n` +
+            `${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`,
         );
       });
       const onData = (chunk) => {
@@ -103,7 +107,12 @@ export class LeanSocket {
   send(text) {
     if (this.closed) return;
     const payload = Buffer.from(text);
-    this.#socket.write(Buffer.concat([frameHeader(1, payload.length), MASK, payload]));
+    this.#socket.write(clientTextFrame(payload));
+  }
+
+  /** Writes bytes that are already whole client frames (e.g. several from {@link clientTextFrame}). */
+  write(frames) {
+    if (!this.closed) this.#socket.write(frames);
   }
 
   /** Drops the connection at once (no close handshake); `onClose` is not called. */

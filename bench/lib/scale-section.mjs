@@ -32,7 +32,8 @@ export const PORT_BASE = 20_000;
 
 /** The three runs of the section: which server, with what environment. */
 export const SCALE_VARIANTS = {
-  floor: { kind: 'floor', label: 'ws floor', env: {} },
+  // The floor checks the API key on POST /api/publish as the gateway does.
+  floor: { kind: 'floor', label: 'ws floor', env: { API_KEY } },
   gateway: { kind: 'gateway', label: 'gateway', env: { API_KEY } },
   'gateway-jwt': {
     kind: 'gateway',

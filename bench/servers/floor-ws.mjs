@@ -1,13 +1,17 @@
 // The floor of what `ws` can do for the same protocol: each broadcast is serialized and framed
 // once, and each socket is written once per event-loop turn (cork on the first write, one
-// setImmediate uncorks every socket written to). `POST /api/publish` ({channel, type, data})
-// broadcasts to a channel as the gateway's HTTP API does and answers `{delivered_local}`; with
+// setImmediate uncorks every socket written to). A connection with `?user=<id>` belongs to that
+// user. `POST /api/publish` (with `Authorization: Bearer $API_KEY` when API_KEY is set) takes the
+// gateway's server API bodies: `{"user_id","type","data"}` delivers to every socket of the user,
+// `{"channel","type","data"}` broadcasts to the channel; it answers `{delivered_local}`. With
 // `HEARTBEAT_MS` set it pings every socket each interval and terminates one that did not answer
 // the previous ping (the usual `ws` heartbeat).
 import { createServer } from 'node:http';
 import { Sender, WebSocketServer } from 'ws';
+import { answerPublish, userOf } from './http-publish.mjs';
 
 const rooms = new Map();
+const users = new Map();
 const corked = [];
 const flush = () => {
   for (const s of corked.splice(0)) s.uncork();
@@ -25,38 +29,38 @@ const frameOf = (text) =>
   );
 /** Frames one broadcast once and writes it to every socket of `channel`; the count written to. */
 const broadcast = (channel, type, data) => {
-  const frame = frameOf(JSON.stringify({ type, channel, data }));
   const room = rooms.get(channel);
   if (room === undefined) return 0;
+  const frame = frameOf(JSON.stringify({ type, channel, data }));
   for (const peer of room) write(peer, frame);
   return room.size;
 };
 
-const http = createServer((req, res) => {
-  if (req.method !== 'POST' || req.url !== '/api/publish') {
-    res.writeHead(404).end();
-    return;
-  }
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    let f;
-    try {
-      f = JSON.parse(Buffer.concat(chunks));
-    } catch {
-      res.writeHead(400).end();
-      return;
-    }
-    const delivered = broadcast(f.channel, f.type ?? 'message', f.data);
-    res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ delivered_local: delivered }));
-  });
-});
+/** Frames one message to a user once and writes it to every socket of `user`; the count written to. */
+const toUser = (user, type, data) => {
+  const sockets = users.get(user);
+  if (sockets === undefined) return 0;
+  const frame = frameOf(JSON.stringify({ type, data }));
+  for (const socket of sockets) write(socket, frame);
+  return sockets.size;
+};
+
+const http = createServer((req, res) =>
+  answerPublish(req, res, (m) =>
+    m.user_id !== undefined
+      ? toUser(m.user_id, m.type, m.data)
+      : broadcast(m.channel, m.type ?? 'message', m.data),
+  ),
+);
 const wss = new WebSocketServer({ server: http, path: '/ws' });
-wss.on('connection', (ws) => {
+wss.on('connection', (ws, req) => {
   const joined = new Set();
   const socket = ws._socket;
+  const user = userOf(req.url);
+  if (user !== null) {
+    if (!users.has(user)) users.set(user, new Set());
+    users.get(user).add(socket);
+  }
   const reply = (value) => write(socket, frameOf(JSON.stringify(value)));
   reply({ type: 'welcome', data: { session_id: 'floor', protocol: 1 } });
   ws.on('message', (raw) => {
@@ -76,6 +80,7 @@ wss.on('connection', (ws) => {
   });
   ws.on('close', () => {
     for (const channel of joined) rooms.get(channel)?.delete(socket);
+    if (user !== null) users.get(user)?.delete(socket);
   });
 });
 

@@ -1,22 +1,13 @@
 // The scale section on small numbers: 200 connections from 2 client processes over 2 source
 // addresses, against the ws floor and the built reference gateway (with and without JWT); and
 // how it clamps to the open-files limit (not pinned: tests share the machine).
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY } from '../lib/gateway-main.mjs';
 import { FD_HEADROOM, openFilesLimit, scalePlan, scaleRun } from '../lib/scale-section.mjs';
+import { SERVERS } from '../lib/server-defs.mjs';
 import { startServer } from '../lib/server-process.mjs';
 
-const FLOOR = {
-  kind: 'floor',
-  dialect: 'dotmac',
-  path: '/ws',
-  script: join(dirname(fileURLToPath(import.meta.url)), '..', 'servers', 'floor-ws.mjs'),
-};
-
 const ctx = {
-  startServer: (kind, env) => startServer(kind === 'gateway' ? GATEWAY : FLOOR, { pinning: false, env }),
+  startServer: (kind, env) => startServer(SERVERS[kind], { pinning: false, env }),
   concurrency: 32,
   idleMs: 1500,
   heartbeatMs: 400,

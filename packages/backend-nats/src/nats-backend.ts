@@ -25,6 +25,7 @@ import {
 } from './nats-backend-options';
 import { natsConnectOptions } from './nats-connect-options';
 import { topicToSubject } from './nats-subject';
+import { TurnPublisher } from './turn-publisher';
 
 /** The longest the health check waits for the server's answer to a ping. */
 const HEALTH_PING_MS = 1000;
@@ -69,6 +70,12 @@ export class NatsBackend implements Backend {
   #state: LinkState = 'closed';
   /** Set after a reconnection until the server has confirmed the subscriptions again. */
   #resubscribing = false;
+  /** This turn's publishes, sent together at its end (or before a drain). */
+  readonly #turn = new TurnPublisher((subject, payload) => {
+    const nc = this.#nc;
+    if (nc === null || this.#state !== 'connected') throw new Error('the connection to NATS was lost');
+    nc.publish(subject, payload);
+  });
   #lameDuck = false;
   #lameDuckTimer: NodeJS.Timeout | null = null;
   #lastError: string | null = null;
@@ -309,21 +316,31 @@ export class NatsBackend implements Backend {
   }
 
   /**
-   * Publishes `payload` on `topic`; resolves once the client took it (it sends in order). While
+   * Publishes `payload` on `topic`; resolves once the client took it (it sends in order, each turn's publishes together). While
    * NATS is unreachable the payload is dropped and counted (`stats().dropped`), never buffered,
    * and the call rejects with `BackendUnavailableError` (`retryAfterMs`: the longer of 1 s and
    * `reconnectTimeWaitMs + reconnectJitterMs`).
    */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
-    const nc = this.#running('publish');
+    this.#running('publish');
     if (this.#state !== 'connected') {
       this.#stats.dropped++;
       throw droppedPublishError('NATS', topic, this.#o.reconnectTimeWaitMs + this.#o.reconnectJitterMs);
     }
     try {
-      nc.publish(this.subjectOf(topic), payload);
+      // Sent with the rest of this turn's publishes, in one write.
+      await this.#turn.publish(this.subjectOf(topic), payload);
       this.#stats.published++;
     } catch (error) {
+      if (this.#state !== 'connected') {
+        this.#stats.dropped++;
+        throw droppedPublishError(
+          'NATS',
+          topic,
+          this.#o.reconnectTimeWaitMs + this.#o.reconnectJitterMs,
+          error,
+        );
+      }
       this.#stats.errors++;
       throw new NatsBackendError('publish_failed', `publish on ${topic} failed: ${errorText(error)}`, {
         cause: error,
@@ -394,6 +411,8 @@ export class NatsBackend implements Backend {
     this.#subs.clear();
     this.#stats.topics = 0;
     this.#clearLameDuckTimer();
+    // What this turn published leaves before the drain (or fails with the connection).
+    this.#turn.flush();
     if (nc !== null && !nc.isClosed()) {
       // Draining needs the server: when it is gone there is nothing to flush.
       if (this.#state === 'connected') {

@@ -25,6 +25,7 @@ import {
   openRedisConnection,
   whenRedisReady,
 } from './redis-connection';
+import { TurnCorker } from './turn-corker';
 
 /** Topics sent per `SUBSCRIBE` when a whole set is subscribed again after a reconnection. */
 const RESUBSCRIBE_BATCH = 500;
@@ -51,6 +52,7 @@ export class RedisBackend implements Backend {
   /** Topics the gateway wants, whatever the state of the connection. */
   readonly #topics = new Set<string>();
   #pub: Connection | null = null;
+  readonly #corker = new TurnCorker();
   #sub: Connection | null = null;
   #deliver: BackendDeliver | null = null;
   readonly #life = new StartStopLifecycle({ open: () => this.#start(), close: () => this.#stop() });
@@ -248,6 +250,9 @@ export class RedisBackend implements Backend {
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const target = this.#publisherFor(pub, channel);
     if (target === null || target.status !== 'ready') throw this.#dropped(topic);
+    // Every publish of this turn leaves in one write (Redis answers them in order).
+    // (A Cluster has no stream of its own: its publishes are not held.)
+    if (!(target instanceof Cluster)) this.#corker.hold(target.stream);
     try {
       if (this.#o.sharded) await target.spublish(channel, buf);
       else await target.publish(channel, buf);

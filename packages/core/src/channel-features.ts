@@ -133,7 +133,7 @@ export class ChannelFeatures {
       if (member !== null) this.presence.left(connection, ref.internal, false);
       return false;
     }
-    connection.subscriptions.set(name, ref.internal);
+    connection.addSubscription(name, ref.internal);
     try {
       if (options.historySize > 0) {
         await this.history.subscribe(connection, ref, options, since, answer, (c) => this.#join(c, ref));
@@ -153,7 +153,7 @@ export class ChannelFeatures {
 
   /** Takes the session out of a channel it holds (an unsubscribe, or a subscription dropped). */
   unsubscribe(connection: Connection, name: string, internal: string): void {
-    connection.subscriptions.delete(name);
+    connection.removeSubscription(name);
     this.leave(connection, name, internal, false);
   }
 

@@ -4,10 +4,10 @@ import type { Identity } from './authenticator';
 import type { HeldDeliveries } from './channel-history';
 import type { ChannelRegistry } from './channel-registry';
 import type { ResolvedGatewayConfig } from './config';
+import type { ConnectionEnd } from './connection-end';
 import { CloseCode, CloseReason, PROTOCOL_VERSION } from './constants';
 import type { GatewayEvents } from './gateway-events';
 import type { HookRunner } from './hook-runner';
-import type { ConnectionContext } from './middleware';
 import { type SessionCore, WebSocketSession } from './session';
 import type { IdentitySnapshot, SessionRegistry } from './session-registry';
 import type { GatewayCounters } from './stats';
@@ -53,6 +53,38 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const OPEN = 1;
 
+/** What a connection takes from its handshake (not the request itself). @internal */
+export interface HandshakeOutcome {
+  ip: string;
+  tenantId: string | null;
+  identity: Identity | null;
+  /** The connection middleware's state map, when it made one. */
+  state: Map<string, unknown> | null;
+}
+
+/** Where a connection puts itself on its WebSocket, for the shared listeners below. */
+const OWNER = Symbol('dotmac-ws.connection');
+type OwnedWebSocket = WebSocket & { [OWNER]: Connection };
+
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  (this as OwnedWebSocket)[OWNER].receive(data, isBinary);
+}
+
+function onSocketPong(this: WebSocket): void {
+  (this as OwnedWebSocket)[OWNER].lastSeenAt = Date.now();
+}
+
+function onSocketError(this: WebSocket, error: Error): void {
+  (this as OwnedWebSocket)[OWNER].socketError(error);
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as OwnedWebSocket)[OWNER].closed(code, reason.toString());
+}
+
+/** The subscriptions of a connection that has none. */
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, string> = new Map();
+
 /** What `welcome.data.features` lists when the channel policy can switch channel options on. */
 const CHANNEL_FEATURES: readonly string[] = ['history', 'recovery', 'presence'];
 
@@ -67,10 +99,12 @@ export class Connection implements SessionCore {
   readonly socket: WebSocket;
   readonly remoteAddress: string;
   readonly connectedAt: number;
-  /** What connection middleware saw; identity middleware gets its `state` and `onClose`. */
-  readonly context: ConnectionContext;
-  /** client channel name -> internal channel name */
-  readonly subscriptions = new Map<string, string>();
+  /** Registers a callback run once when the connection ends (identity middleware's `onClose`). */
+  readonly onClose: (callback: () => void) => void;
+  /** The connection's state map (`session.state`), made when first asked for. */
+  #state: Map<string, unknown> | null;
+  /** client channel name -> internal channel name; null until the first subscription. */
+  #subscriptions: Map<string, string> | null = null;
   /**
    * Channels (internal names) whose deliveries are held while a subscribe with history is
    * answered; null when none (the common case, checked on the delivery path).
@@ -94,8 +128,10 @@ export class Connection implements SessionCore {
   /** The TCP socket under the WebSocket: frames are written to it directly. */
   readonly #raw: Duplex;
   readonly #node: ConnectionNode;
-  /** Runs the connection's `onClose` callbacks (once, however often it is called). */
-  readonly #ended: () => void;
+  /** The connection's `onClose` callbacks (run once, however often it ends). */
+  readonly #end: ConnectionEnd;
+  /** The handshake's verified identity, until `open()` applies it. */
+  #identity: Identity | null;
   readonly #inbox: Inbound[] = [];
   #inboxBytes = 0;
   #processing = false;
@@ -108,21 +144,46 @@ export class Connection implements SessionCore {
     sessionId: string;
     socket: WebSocket;
     raw: Duplex;
-    context: ConnectionContext;
-    ended: () => void;
+    handshake: HandshakeOutcome;
+    end: ConnectionEnd;
     node: ConnectionNode;
   }) {
+    const handshake = init.handshake;
     this.sessionId = init.sessionId;
     this.socket = init.socket;
     this.#raw = init.raw;
-    this.context = init.context;
-    this.remoteAddress = init.context.ip;
-    this.tenantId = init.context.tenantId;
-    this.#ended = init.ended;
+    this.#state = handshake.state;
+    this.onClose = init.end.add;
+    this.remoteAddress = handshake.ip;
+    this.tenantId = handshake.tenantId;
+    this.#identity = handshake.identity;
+    this.#end = init.end;
     this.#node = init.node;
     this.connectedAt = Date.now();
     this.lastSeenAt = this.connectedAt;
     this.session = new WebSocketSession(this);
+  }
+
+  /** Per-session state shared by middleware (see `session.state`). */
+  get state(): Map<string, unknown> {
+    this.#state ??= new Map();
+    return this.#state;
+  }
+
+  /** client channel name -> internal channel name (an empty map until the first subscription). */
+  get subscriptions(): ReadonlyMap<string, string> {
+    return this.#subscriptions ?? NO_SUBSCRIPTIONS;
+  }
+
+  /** Records the subscription of `name` (the caller has joined `internal`). */
+  addSubscription(name: string, internal: string): void {
+    this.#subscriptions ??= new Map();
+    this.#subscriptions.set(name, internal);
+  }
+
+  /** Forgets the subscription of `name`; false when there was none. */
+  removeSubscription(name: string): boolean {
+    return this.#subscriptions?.delete(name) ?? false;
   }
 
   /**
@@ -134,16 +195,16 @@ export class Connection implements SessionCore {
     const node = this.#node;
     const config = node.config;
     const ws = this.socket;
-    const identity = this.context.identity;
-    if (identity !== null) this.applyIdentity({ ...identity, tenantId: this.context.tenantId }, true);
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
-    ws.on('pong', () => {
-      this.lastSeenAt = Date.now();
-    });
-    ws.on('error', (error) => {
-      config.logger.debug({ session_id: this.sessionId, error }, 'socket error');
-    });
-    ws.once('close', (code, reason) => this.closed(code, reason.toString()));
+    const identity = this.#identity;
+    this.#identity = null;
+    if (identity !== null) this.applyIdentity({ ...identity, tenantId: this.tenantId }, true);
+    // Shared listeners that find this connection on the socket: no closures per connection.
+    (ws as OwnedWebSocket)[OWNER] = this;
+    ws.on('message', onSocketMessage);
+    ws.on('pong', onSocketPong);
+    ws.on('error', onSocketError);
+    // `close` is emitted once.
+    ws.on('close', onSocketClose);
 
     this.sendRaw(
       Buffer.from(
@@ -345,7 +406,13 @@ export class Connection implements SessionCore {
 
   // ---------------------------------------------------------------- inbound frames
 
-  #onMessage(data: RawData, isBinary: boolean): void {
+  /** A socket error (the `close` that follows ends the session). */
+  socketError(error: Error): void {
+    this.#node.config.logger.debug({ session_id: this.sessionId, error }, 'socket error');
+  }
+
+  /** Queues one inbound frame (the socket's `message` listener). */
+  receive(data: RawData, isBinary: boolean): void {
     this.lastSeenAt = Date.now();
     const node = this.#node;
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -418,7 +485,7 @@ export class Connection implements SessionCore {
     this.closing = true;
     if (!node.sessions.remove(this)) return;
     for (const [name, internal] of this.subscriptions) node.leaveChannel(this, name, internal, true);
-    this.subscriptions.clear();
+    this.#subscriptions = null;
     clearTimeout(this.#authTimer);
     clearTimeout(this.#expiringTimer);
     clearTimeout(this.#expiryTimer);
@@ -427,7 +494,7 @@ export class Connection implements SessionCore {
     this.#inbox.length = 0;
     this.#inboxBytes = 0;
     node.counters.disconnections_total++;
-    this.#ended();
+    this.#end.run();
     node.hooks.call('onDisconnect', (h) => h.onDisconnect?.(this.session, code, reason));
     if (node.events.has('session.disconnected')) {
       node.events.emit('session.disconnected', {

@@ -103,3 +103,13 @@ export function errorFrame(code: string, message: string, id?: FrameId, retryAft
   if (retryAfterMs !== undefined) data.retry_after_ms = Math.max(0, Math.ceil(retryAfterMs));
   return JSON.stringify(id === undefined ? { type: 'error', data } : { type: 'error', id, data });
 }
+
+/**
+ * Serializes a publish `ack`, `{"type":"ack","id":…,"data":{"channel":…,"offset"?:…}}`: the
+ * same text as `JSON.stringify` of that object, built without one (every client publish is
+ * answered with it).
+ */
+export function publishAckText(id: FrameId, channel: string, offset?: number): string {
+  const position = offset === undefined ? '' : `,"offset":${offset}`;
+  return `{"type":"ack","id":${JSON.stringify(id)},"data":{"channel":${JSON.stringify(channel)}${position}}}`;
+}

@@ -6,9 +6,10 @@ import type { TokenVerifier } from './authentication';
 import { extractToken, type Identity } from './authenticator';
 import type { ResolvedGatewayConfig } from './config';
 import { Connection, type ConnectionNode } from './connection';
+import { ConnectionEnd } from './connection-end';
 import type { WebSocketGateway } from './gateway';
+import { HandshakeContext } from './handshake-context';
 import { HandshakeError } from './handshake-error';
-import type { ConnectionContext } from './middleware';
 import type { MiddlewareStack } from './middleware-stack';
 import { matchGatewayPath, resolveTenant } from './tenant-resolution';
 import { clientAddress } from './trusted-proxies';
@@ -81,26 +82,12 @@ export class Handshake {
       return;
     }
 
-    const callbacks: (() => void)[] = [];
-    let ended = false;
-    const runCallbacks = () => {
-      if (ended) return;
-      ended = true;
-      for (const cb of callbacks) {
-        try {
-          cb();
-        } catch (error) {
-          n.connections.hooks.reportError(error, 'connection onClose callback');
-        }
-      }
-    };
-    let opened = false;
-    socket.once('close', () => {
-      if (!opened) runCallbacks();
-    });
+    const end = new ConnectionEnd(n.connections.hooks);
+    // A socket emits `close` once.
+    socket.on('close', end.socketClosed);
 
     this.#pending++;
-    let ctx: ConnectionContext | undefined;
+    let ctx: HandshakeContext | undefined;
     try {
       if (!n.accepting())
         throw new HandshakeError(503, 'the server is not accepting connections', { 'Retry-After': '5' });
@@ -147,50 +134,48 @@ export class Handshake {
         n.tokens.failed('missing', 'no token at the handshake and in-band auth is off', null);
         throw new HandshakeError(401, 'a token is required');
       }
-      ctx = {
+      ctx = new HandshakeContext({
         request: req,
         url,
         ip: clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustProxy),
         tenantId,
         identity,
-        state: new Map(),
         gateway: n.gateway,
-        onClose: (cb) => {
-          if (ended) cb();
-          else callbacks.push(cb);
-        },
-      };
+        onClose: end.add,
+      });
       await n.middleware.runConnection(ctx);
       if (!n.accepting())
         throw new HandshakeError(503, 'the server is shutting down', { 'Retry-After': '5' });
     } catch (error) {
       this.#pending--;
       this.#refuse(req, socket, error);
-      runCallbacks();
+      end.run();
       return;
     }
     this.#pending--;
     if (socket.destroyed || !socket.writable) {
-      runCallbacks();
+      end.run();
       return;
     }
-    const context = ctx;
+    const { ip, tenantId, identity } = ctx;
+    const state = ctx.peekState();
     n.wss.handleUpgrade(req, socket, head, (ws) => {
-      opened = true;
+      end.opened = true;
       try {
+        // Only what the session keeps of the handshake: the request and its URL can go.
         new Connection({
           sessionId: randomUUID(),
           socket: ws,
           raw: socket,
-          context,
-          ended: runCallbacks,
+          handshake: { ip, tenantId, identity, state },
+          end,
           node: n.connections,
         }).open();
       } catch (error) {
         // Upgraded already: no HTTP answer is possible any more.
         n.connections.hooks.reportError(error, 'session open');
         ws.terminate();
-        runCallbacks();
+        end.run();
       }
     });
   }

@@ -8,6 +8,8 @@ import type { ComponentHealth } from './health';
  */
 export class MemoryBus {
   readonly #topics = new Map<string, Set<MemoryBackend>>();
+  /** How many topics each member is joined to: who is on the bus at all. */
+  readonly #memberTopics = new Map<MemoryBackend, number>();
 
   /** @internal */
   join(topic: string, member: MemoryBackend): void {
@@ -16,15 +18,25 @@ export class MemoryBus {
       members = new Set();
       this.#topics.set(topic, members);
     }
+    if (members.has(member)) return;
     members.add(member);
+    this.#memberTopics.set(member, (this.#memberTopics.get(member) ?? 0) + 1);
   }
 
   /** @internal */
   leave(topic: string, member: MemoryBackend): void {
     const members = this.#topics.get(topic);
-    if (members === undefined) return;
-    members.delete(member);
+    if (members === undefined || !members.delete(member)) return;
     if (members.size === 0) this.#topics.delete(topic);
+    const left = (this.#memberTopics.get(member) ?? 1) - 1;
+    if (left === 0) this.#memberTopics.delete(member);
+    else this.#memberTopics.set(member, left);
+  }
+
+  /** True when no member but `member` is joined to any topic (a single node). @internal */
+  alone(member: MemoryBackend): boolean {
+    const n = this.#memberTopics.size;
+    return n === 0 || (n === 1 && this.#memberTopics.has(member));
   }
 
   /** The members subscribed to `topic`. */
@@ -76,6 +88,8 @@ export class MemoryBackend implements Backend {
   /** True when no other member of the bus receives `topic` (and this backend is started). */
   reachesNoOtherNode(topic: string): boolean {
     if (this.#deliver === null) return false;
+    // Checked first: a lone node skips looking the topic up (and building its string).
+    if (this.#bus.alone(this)) return true;
     for (const member of this.#bus.members(topic)) if (member !== this) return false;
     return true;
   }

@@ -121,6 +121,16 @@ export function compose<C>(
   stack: readonly ((ctx: C, next: () => Promise<void>) => Promise<void>)[],
   last: (ctx: C) => Promise<void> | void,
 ): (ctx: C) => Promise<void> {
+  // No middleware: the last step alone, without a dispatch (and its promise) per call.
+  if (stack.length === 0) {
+    return (ctx) => {
+      try {
+        return Promise.resolve(last(ctx));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+  }
   return (ctx) => {
     let index = -1;
     const dispatch = async (i: number): Promise<void> => {

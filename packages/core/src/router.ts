@@ -13,7 +13,7 @@ import type { ChannelRegistry } from './channel-registry';
 import type { ResolvedGatewayConfig } from './config';
 import type { Connection } from './connection';
 import { CloseCode, ErrorCode, SERVER_FRAME_TYPES } from './constants';
-import { errorFrame, type Frame, FrameError, type FrameId, parseFrame } from './frame';
+import { errorFrame, type Frame, FrameError, type FrameId, parseFrame, publishAckText } from './frame';
 import type { WebSocketGateway } from './gateway';
 import type { GatewayEvents } from './gateway-events';
 import { readIdempotencyKey, readSince } from './history-query';
@@ -360,12 +360,10 @@ export class Router {
       });
     }
     n.features.publish(ref, event, frame.data, idempotencyKey).then(
-      (r) =>
-        this.#ack(
-          connection,
-          frame.id,
-          r.offset === undefined ? { channel: name } : { channel: name, offset: r.offset },
-        ),
+      (r) => {
+        // The hottest answer of all, written without serializing an object: `{channel, offset?}`.
+        if (frame.id !== undefined) connection.sendRaw(Buffer.from(publishAckText(frame.id, name, r.offset)));
+      },
       (error: unknown) => {
         if (connection.session.isOpen) this.#refuseFrame(connection, frame.type, frame.id, error);
       },
@@ -404,9 +402,9 @@ export class Router {
         await n.middleware.runIdentity({
           session,
           identity: verified,
-          state: connection.context.state,
+          state: connection.state,
           gateway: n.gateway,
-          onClose: connection.context.onClose,
+          onClose: connection.onClose,
         });
       } catch (error) {
         if (error instanceof ProtocolError && error.code === ErrorCode.RateLimited) {

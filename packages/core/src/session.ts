@@ -13,7 +13,7 @@ export interface SessionCore {
   readonly roles: readonly string[];
   readonly permissions: readonly string[];
   readonly extra: Readonly<Record<string, unknown>>;
-  readonly context: { readonly state: Map<string, unknown> };
+  readonly state: Map<string, unknown>;
   readonly authenticated: boolean;
   readonly expiresAt: number | null;
   readonly refusedInARow: number;
@@ -85,7 +85,7 @@ export class WebSocketSession {
    * across an in-band `auth` (unlike `extra`, which the new identity replaces).
    */
   get state(): Map<string, unknown> {
-    return this.#c.context.state;
+    return this.#c.state;
   }
   /** True once a token was verified (or {@link setUserInfo} set a user). */
   get isAuthenticated(): boolean {

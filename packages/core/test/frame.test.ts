@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type FrameId, publishAckText } from '../src/frame';
 import { FrameError, parseFrame, safeJsonParse } from '../src/index';
 
 describe('parseFrame', () => {
@@ -85,8 +86,35 @@ describe('safeJsonParse', () => {
     expect((v.n as Record<string, unknown>).constructor).toBe('Bob');
   });
 
+  it('removes the keys however the text escapes their letters', () => {
+    const v = safeJsonParse(
+      '{"\\u005f_proto__":{"a":1},"b":{"__pr\\u006fto__":{"c":1}},"\\u0063onstructor":{"prototype":{"d":1}}}',
+    ) as Record<string, unknown>;
+    expect(Object.hasOwn(v, '__proto__')).toBe(false);
+    expect(Object.hasOwn(v.b as object, '__proto__')).toBe(false);
+    expect(Object.hasOwn(v, 'constructor')).toBe(false);
+    // JSON.parse alone would have kept them as own keys.
+    expect(Object.hasOwn(JSON.parse('{"\\u005f_proto__":{"a":1}}'), '__proto__')).toBe(true);
+  });
+
   it('leaves ordinary JSON as JSON.parse reads it', () => {
     const text = '{"a":[1,2,{"b":null}],"c":"constructor"}';
     expect(safeJsonParse(text)).toEqual(JSON.parse(text));
+  });
+});
+
+describe('publishAckText', () => {
+  it('is the same text as JSON.stringify of the ack, for every kind of id and channel', () => {
+    const cases: [FrameId, string, number | undefined][] = [
+      [7, 'news', undefined],
+      ['req-1', 'room:a/b@c=d', 42],
+      ['quote " and \\ and \u2028', 'x', 0],
+      [0, 'c', undefined],
+      [-1.5, 'c', 9007199254740991],
+    ];
+    for (const [id, channel, offset] of cases) {
+      const data = offset === undefined ? { channel } : { channel, offset };
+      expect(publishAckText(id, channel, offset)).toBe(JSON.stringify({ type: 'ack', id, data }));
+    }
   });
 });
