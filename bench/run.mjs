@@ -17,6 +17,7 @@ import { historyRun } from './lib/history-section.mjs';
 import { reachable, sleep } from './lib/net-util.mjs';
 import { PRESENCE_VARIANTS, presenceRun } from './lib/presence-section.mjs';
 import { removeRulesFiles } from './lib/rules-file.mjs';
+import { SCALE_VARIANTS, scalePlan, scaleRun } from './lib/scale-section.mjs';
 import { SERVERS } from './lib/server-defs.mjs';
 import { startServer as startServerProcess } from './lib/server-process.mjs';
 import { shapeLabel, shapesTargets, shapesText, shapeVariants } from './lib/shapes-report.mjs';
@@ -29,7 +30,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const JWT_SECRET = 'bench-secret-with-at-least-32-bytes-of-entropy';
 
 /** Every section, in the order they run; `--skip` leaves some out, `--only` keeps just some. */
-const SECTIONS = ['fanout', 'memory', 'jwt', 'cross', 'history', 'storm', 'presence', 'shapes'];
+const SECTIONS = ['fanout', 'memory', 'jwt', 'cross', 'history', 'storm', 'presence', 'shapes', 'scale'];
 
 const { values: opts } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -53,6 +54,11 @@ const { values: opts } = parseArgs({
     'shape-publishers': { type: 'string', default: '8' },
     'shape-window': { type: 'string', default: '128' },
     'shape-warmup': { type: 'string', default: '0.5' },
+    'scale-connections': { type: 'string', default: '100000' },
+    'scale-idle': { type: 'string', default: '15' },
+    'scale-heartbeat': { type: 'string', default: '5000' },
+    'scale-processes': { type: 'string', default: '0' },
+    'scale-addresses': { type: 'string', default: '0' },
     out: { type: 'string' },
     pinned: { type: 'boolean', default: false },
   },
@@ -118,6 +124,12 @@ const SHAPE_SETTINGS = {
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
 };
+/** The scale section: how many connections one run holds (clamped to the open-files limit), over what. */
+const SCALE = scalePlan({
+  connections: Number(opts['scale-connections']),
+  processes: Number(opts['scale-processes']),
+  addresses: Number(opts['scale-addresses']),
+});
 const only = opts.only.split(',').filter(Boolean);
 const skip = new Set(opts.skip.split(',').filter(Boolean));
 const sections = new Set(SECTIONS.filter((x) => (only.length === 0 || only.includes(x)) && !skip.has(x)));
@@ -131,7 +143,7 @@ const chosen = opts.servers.split(',').filter((s) => s in SERVERS);
 /** Starts a server pinned to CPU 0 with the memory probe preloaded. */
 const startServer = (kind, env = {}) => startServerProcess(SERVERS[kind], { pinning, env });
 
-/** What the history, storm and presence sections need from this run. */
+/** What the history, storm, presence, shapes and scale sections need from this run. */
 const ctx = {
   pinning,
   startGateway: (env) => startServer('gateway', env),
@@ -146,8 +158,14 @@ const ctx = {
   timeoutMs: 30_000,
   members: MEMBERS,
   stormRunner: opts['storm-runner'],
+  // The shapes and scale sections start the servers they compare, pinned like the others.
   startServer,
   ...SHAPE_SETTINGS,
+  concurrency: 256,
+  idleMs: Number(opts['scale-idle']) * 1000,
+  heartbeatMs: Number(opts['scale-heartbeat']),
+  broadcastWaitMs: 10_000,
+  connectTimeoutMs: 20_000,
 };
 
 const base = (server) => ({
@@ -284,6 +302,7 @@ const raw = {
   storm: {},
   presence: {},
   shapes: {},
+  scale: {},
 };
 for (const k of chosen) {
   raw.fanout[k] = [];
@@ -328,6 +347,10 @@ const brokerMissing = (variant) => {
   const b = SHAPE_SERVERS[variant].backend;
   return b ? brokerDown[b] : null;
 };
+
+/** The scale section's runs: the ws floor, the gateway without and with JWT, as chosen. */
+const scaleVariants = Object.keys(SCALE_VARIANTS).filter((v) => chosen.includes(SCALE_VARIANTS[v].kind));
+if (sections.has('scale') && SCALE.note) log(`scale: ${SCALE.note}`);
 
 for (let rep = 1; rep <= REPEAT; rep++) {
   const step = `[${rep}/${REPEAT}]`;
@@ -410,6 +433,15 @@ for (let rep = 1; rep <= REPEAT; rep++) {
       }
     }
   }
+  if (sections.has('scale')) {
+    for (const v of scaleVariants) {
+      raw.scale[v] ??= [];
+      log(
+        `${step} scale, ${SCALE_VARIANTS[v].label}: ${SCALE.connections} idle connections${SCALE.limited ? ' (LIMITED)' : ''} from ${SCALE.processes} client processes over ${SCALE.addresses} source address(es), idle ${ctx.idleMs / 1000} s with heartbeats every ${ctx.heartbeatMs} ms, one broadcast  load ${loadAverage()}`,
+      );
+      raw.scale[v].push(await attempt(`scale ${v}`, () => scaleRun(ctx, v, SCALE)));
+    }
+  }
 }
 removeRulesFiles();
 
@@ -443,6 +475,18 @@ const results = {
     members: MEMBERS,
     natsStores: NATS_STORES,
     shapes: { ...SHAPE_SETTINGS, variants: SHAPE_VARIANTS },
+    scale: {
+      requested: SCALE.requested,
+      connections: SCALE.connections,
+      limited: SCALE.limited,
+      openFilesLimit: SCALE.limit === Number.POSITIVE_INFINITY ? 'unlimited' : SCALE.limit,
+      clientProcesses: SCALE.processes,
+      sourceAddresses: SCALE.addresses,
+      concurrency: ctx.concurrency,
+      idleMs: ctx.idleMs,
+      heartbeatMs: ctx.heartbeatMs,
+      note: SCALE.note,
+    },
   },
   fanout: Object.fromEntries(
     chosen.filter((k) => raw.fanout[k].length > 0).map((k) => [k, combine(raw.fanout[k])]),
@@ -498,6 +542,7 @@ const results = {
       ),
     ]),
   ),
+  scale: Object.fromEntries(Object.entries(raw.scale).map(([v, runs]) => [v, combine(runs)])),
 };
 results.targets = targets(results);
 
@@ -550,7 +595,48 @@ function targets(r) {
     }
   }
   list.push(...shapesTargets(r.shapes));
+  const sc = r.scale;
+  const at = `${SCALE.connections.toLocaleString('en-US')} connections${SCALE.limited ? ', LIMITED' : ''}`;
+  if (sc.gateway?.runs && sc.floor?.runs) {
+    add(
+      `scale: gateway connections/s / ws floor (${at})`,
+      ratio(sc.gateway.connectPerSec, sc.floor.connectPerSec),
+      0.95,
+      false,
+    );
+    add(
+      `scale: gateway RSS per idle connection / ws floor (${at})`,
+      ratio(sc.gateway.rssPerConn, sc.floor.rssPerConn),
+      1.1,
+      true,
+    );
+  }
+  if (sc['gateway-jwt']?.runs && sc.floor?.runs) {
+    add(
+      `scale: gateway with JWT connections/s / ws floor (${at})`,
+      ratio(sc['gateway-jwt'].connectPerSec, sc.floor.connectPerSec),
+      0.9,
+      false,
+    );
+  }
+  if (sc.gateway?.runs) {
+    add(
+      SCALE.connections >= 100_000
+        ? 'scale: gateway RSS MiB with 100,000 idle connections'
+        : `scale: gateway RSS MiB at 100,000 idle connections, ESTIMATED from ${at}`,
+      sc.gateway.rssAt100k === null ? null : Math.round(sc.gateway.rssAt100k / 2 ** 20),
+      1024,
+      true,
+    );
+    const name = `scale: ms until one broadcast reached all of the gateway's ${at}`;
+    if (sc.gateway.allReceivedMs === null || sc.gateway.correctness.lost > 0) {
+      list.push({ name, value: null, limit: 1000, atMost: true, holds: false });
+    } else {
+      add(name, sc.gateway.allReceivedMs, 1000, true);
+    }
+  }
   const all = [
+    ...Object.values(r.scale),
     ...Object.values(r.fanout),
     ...Object.values(r.idle),
     ...(r.jwt ? [r.jwt] : []),
@@ -742,6 +828,78 @@ if (presence.length > 0) {
   if (notes.length > 0) out += `${notes.join('\n')}\n`;
 }
 if (Object.keys(results.shapes).length > 0) out += shapesText(results.shapes, SHAPE_SETTINGS);
+const scale = Object.entries(results.scale);
+if (scale.length > 0) {
+  const sc = results.settings.scale;
+  const first = scale.find(([, r]) => r.runs > 0)?.[1];
+  const addresses = first?.sourceAddresses ?? [];
+  out += `\nconnection storm and memory at scale (${f(sc.connections, 0)} idle connections on one server process, from ${sc.clientProcesses} client processes over ${sc.sourceAddresses} source address(es)${addresses.length ? ` (${addresses[0]}..${addresses.at(-1)} in the first run)` : ''}, ${sc.concurrency} connect+subscribe in flight; idle ${sc.idleMs / 1000} s with heartbeats every ${sc.heartbeatMs} ms; then one broadcast to channel 'all' through POST /api/publish):\n`;
+  if (sc.limited) out += `  ${sc.note}\n`;
+  const table = [
+    [
+      '',
+      'connections/s',
+      'server CPU us/conn',
+      'busy: server / clients',
+      'welcome p50/p99 ms',
+      'open after idle',
+      'pings/conn',
+      'RSS MiB',
+      'RSS KiB/conn',
+      'heap KiB/conn',
+      sc.limited ? 'RSS MiB at 100k (est.)' : 'RSS MiB at 100k',
+      'publish answered ms',
+      'all received ms',
+      'broadcast CPU ms: server / clients',
+      'received / lost',
+      'failed to connect',
+    ],
+  ];
+  const notes = [];
+  for (const [v, r] of scale) {
+    if (r.runs === 0) {
+      notes.push(`  ${SCALE_VARIANTS[v].label}: failed (see the log above)`);
+      continue;
+    }
+    const failures = Object.entries(r.failures ?? {});
+    if (failures.length > 0)
+      notes.push(`  ${r.label}: failures ${failures.map(([k, c]) => `${k} ${c}`).join(', ')}`);
+    if ((r.stormServerWaitShare ?? 0) > 0.2)
+      notes.push(
+        `  ${r.label}: MACHINE-BOUND storm: the server waited for its core ${pct(r.stormServerWaitShare)} of the storm; rerun on a quiet machine`,
+      );
+    if ((r.stormClientBusy ?? 0) > 0.85)
+      notes.push(
+        `  ${r.label}: RUNNER-BOUND storm: the client processes were busy ${pct(r.stormClientBusy)} of CPU 1`,
+      );
+    table.push([
+      r.label,
+      f(r.connectPerSec, 0),
+      f(r.stormServerCpuUsPerConn, 0),
+      `${pct(r.stormServerBusy)} / ${pct(r.stormClientBusy)}`,
+      `${f(r.welcomeP50Ms, 1)} / ${f(r.welcomeP99Ms, 1)}`,
+      `${f(r.openAfterIdle, 0)} of ${f(r.ready, 0)}`,
+      f(r.pingsPerConnection, 1),
+      f(r.rssHeld / 2 ** 20, 0),
+      kib(r.rssPerConn),
+      kib(r.heapPerConn),
+      f(r.rssAt100k / 2 ** 20, 0),
+      f(r.publishAnsweredMs, 0),
+      r.allReceivedMs === null ? 'NOT ALL' : f(r.allReceivedMs, 0),
+      `${f(r.broadcastServerCpuMs, 0)} / ${f(r.broadcastClientCpuMs, 0)}`,
+      `${f(r.received, 0)} / ${f(r.lost, 0)}`,
+      f(r.failedToConnect, 0),
+    ]);
+  }
+  if (table.length > 1) out += `${grid(table)}\n`;
+  const g = results.scale.gateway;
+  const w = results.scale.floor;
+  const j = results.scale['gateway-jwt'];
+  if (w?.runs > 0 && (g?.runs > 0 || j?.runs > 0)) {
+    out += `  gateway / ws floor: connections/s ${f(ratio(g?.connectPerSec, w.connectPerSec), 2)}x (target >= 0.95x), with JWT ${f(ratio(j?.connectPerSec, w.connectPerSec), 2)}x (target >= 0.9x); RSS per idle connection ${f(ratio(g?.rssPerConn, w.rssPerConn), 2)}x (target <= 1.1x)\n`;
+  }
+  if (notes.length > 0) out += `${notes.join('\n')}\n`;
+}
 if (results.targets.length > 0) {
   out += '\ntargets (ratios in this run):\n';
   for (const t of results.targets) {

@@ -28,6 +28,8 @@ export class LeanSocket {
   onMessage = null;
   /** Called once when the connection ends (after it was open). */
   onClose = null;
+  /** Called after each ping from the server was answered with a pong. */
+  onPing = null;
   closed = false;
   #socket;
   #rest = null;
@@ -49,9 +51,9 @@ export class LeanSocket {
   /**
    * Connects to `url` (ws://host:port/path) with subprotocol `protocol` (none when unset) and
    * resolves once the server answered 101; rejects with a reason (`ECONNREFUSED`, `http_503`,
-   * `timeout`…).
+   * `timeout`…). `localAddress` (and `localPort`) bind the socket before it connects.
    */
-  static connect(url, { protocol, localAddress, timeoutMs }) {
+  static connect(url, { protocol, localAddress, localPort, timeoutMs }) {
     const u = new URL(url);
     return new Promise((resolve, reject) => {
       const socket = net.connect({
@@ -59,6 +61,7 @@ export class LeanSocket {
         port: Number(u.port),
         noDelay: true,
         ...(localAddress ? { localAddress } : {}),
+        ...(localPort ? { localPort } : {}),
       });
       let head = Buffer.alloc(0);
       let done = false;
@@ -162,6 +165,7 @@ export class LeanSocket {
     }
     if (opcode === 9) {
       this.#socket.write(Buffer.concat([frameHeader(10, payload.length), MASK, payload]));
+      this.onPing?.();
       return;
     }
     if (opcode === 10) return;

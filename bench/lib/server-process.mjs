@@ -67,7 +67,8 @@ export async function startServer(def, { pinning, env = {} }) {
     async probe() {
       const asked = Date.now();
       process.kill(child.pid, 'SIGUSR2');
-      for (let i = 0; i < 200; i++) {
+      // Two full GCs of a server holding 100,000 connections take a while on a busy machine.
+      for (let i = 0; i < 600; i++) {
         await sleep(25);
         if (existsSync(probeFile)) {
           const m = JSON.parse(readFileSync(probeFile, 'utf8'));
@@ -88,6 +89,7 @@ export async function startServer(def, { pinning, env = {} }) {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
       rmSync(probeFile, { force: true });
+      rmSync(`${probeFile}.tmp`, { force: true });
     },
   };
 }

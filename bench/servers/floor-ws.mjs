@@ -1,9 +1,11 @@
 // The floor of what `ws` can do for the same protocol: each broadcast is serialized and framed
 // once, and each socket is written once per event-loop turn (cork on the first write, one
 // setImmediate uncorks every socket written to). A connection with `?user=<id>` belongs to that
-// user; `POST /api/publish` `{"user_id","type","data"}` (with `Authorization: Bearer $API_KEY`
-// when API_KEY is set) delivers to every socket of the user, the way the gateway's server API
-// does.
+// user. `POST /api/publish` (with `Authorization: Bearer $API_KEY` when API_KEY is set) takes the
+// gateway's server API bodies: `{"user_id","type","data"}` delivers to every socket of the user,
+// `{"channel","type","data"}` broadcasts to the channel; it answers `{delivered_local}`. With
+// `HEARTBEAT_MS` set it pings every socket each interval and terminates one that did not answer
+// the previous ping (the usual `ws` heartbeat).
 import { createServer } from 'node:http';
 import { Sender, WebSocketServer } from 'ws';
 import { answerPublish, userOf } from './http-publish.mjs';
@@ -25,16 +27,30 @@ const frameOf = (text) =>
   Buffer.concat(
     Sender.frame(Buffer.from(text), { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }),
   );
+/** Frames one broadcast once and writes it to every socket of `channel`; the count written to. */
+const broadcast = (channel, type, data) => {
+  const room = rooms.get(channel);
+  if (room === undefined) return 0;
+  const frame = frameOf(JSON.stringify({ type, channel, data }));
+  for (const peer of room) write(peer, frame);
+  return room.size;
+};
+
+/** Frames one message to a user once and writes it to every socket of `user`; the count written to. */
+const toUser = (user, type, data) => {
+  const sockets = users.get(user);
+  if (sockets === undefined) return 0;
+  const frame = frameOf(JSON.stringify({ type, data }));
+  for (const socket of sockets) write(socket, frame);
+  return sockets.size;
+};
 
 const http = createServer((req, res) =>
-  answerPublish(req, res, (m) => {
-    const sockets = users.get(m.user_id);
-    if (sockets) {
-      const frame = frameOf(JSON.stringify({ type: m.type, data: m.data }));
-      for (const socket of sockets) write(socket, frame);
-    }
-    return sockets?.size ?? 0;
-  }),
+  answerPublish(req, res, (m) =>
+    m.user_id !== undefined
+      ? toUser(m.user_id, m.type, m.data)
+      : broadcast(m.channel, m.type ?? 'message', m.data),
+  ),
 );
 const wss = new WebSocketServer({ server: http, path: '/ws' });
 wss.on('connection', (ws, req) => {
@@ -55,8 +71,7 @@ wss.on('connection', (ws, req) => {
       rooms.get(channel).add(socket);
       joined.add(channel);
     } else if (f.type === 'publish') {
-      const frame = frameOf(JSON.stringify({ type: f.event ?? 'message', channel: f.channel, data: f.data }));
-      for (const peer of rooms.get(f.channel) ?? []) write(peer, frame);
+      broadcast(f.channel, f.event ?? 'message', f.data);
     } else if (f.type === 'ping') {
       reply({ type: 'pong', id: f.id, data: f.data });
       return;
@@ -68,4 +83,19 @@ wss.on('connection', (ws, req) => {
     if (user !== null) users.get(user)?.delete(socket);
   });
 });
+
+const HEARTBEAT_MS = Number(process.env.HEARTBEAT_MS ?? 0);
+if (HEARTBEAT_MS > 0) {
+  const answered = new WeakSet();
+  wss.on('connection', (ws) => {
+    answered.add(ws);
+    ws.on('pong', () => answered.add(ws));
+  });
+  setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!answered.delete(ws)) ws.terminate();
+      else ws.ping();
+    }
+  }, HEARTBEAT_MS).unref();
+}
 http.listen(Number(process.env.PORT), '127.0.0.1');

@@ -1,5 +1,6 @@
-// The peer servers' stand-in for the gateway's `POST /api/publish` to a user: the same HTTP
-// work (check the key, read and parse the JSON body, deliver, answer 200 with a JSON body).
+// The peer servers' stand-in for the gateway's `POST /api/publish` (to a user; the floor also to a
+// channel): the same HTTP work (check the key, read and parse the JSON body, deliver, answer 200
+// with a JSON body).
 
 const AUTHORIZATION = process.env.API_KEY ? `Bearer ${process.env.API_KEY}` : null;
 
@@ -10,8 +11,8 @@ export function userOf(url) {
 }
 
 /**
- * Answers `POST /api/publish`: `deliver(body)` delivers the parsed body to its user and returns
- * how many sockets got it (answered as `delivered_local`); anything else is a 404.
+ * Answers `POST /api/publish`: `deliver(body)` delivers the parsed body to its target and
+ * returns how many sockets got it (answered as `delivered_local`); anything else is a 404.
  */
 export function answerPublish(req, res, deliver) {
   if (req.method !== 'POST' || req.url !== '/api/publish') {
