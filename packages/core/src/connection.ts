@@ -59,6 +59,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 /** Node's setTimeout caps delays at 2^31-1 ms; longer waits are chained. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Expiry timers fire on this grid of delays (tokens expire on whole seconds anyway). */
+const EXPIRY_TIMER_STEP_MS = 100;
 
 const OPEN = 1;
 
@@ -550,10 +552,17 @@ export class Connection implements SessionCore {
   }
 }
 
+/**
+ * A timer that fires at `at` (ms since the epoch), at most {@link EXPIRY_TIMER_STEP_MS} late.
+ * Node keeps one timer list per distinct delay: rounding the delay up to a step lets the
+ * sessions that connect within one step share a list, instead of a list (and a queue
+ * insertion) per session in a connection storm.
+ */
 function timerAt(at: number, fn: () => void, set: (t: NodeJS.Timeout) => void): NodeJS.Timeout {
   const delay = at - Date.now();
   if (delay > MAX_TIMER_MS) {
     return setTimeout(() => set(timerAt(at, fn, set)), MAX_TIMER_MS);
   }
-  return setTimeout(fn, Math.max(0, delay));
+  if (delay <= 0) return setTimeout(fn, 0);
+  return setTimeout(fn, Math.ceil(delay / EXPIRY_TIMER_STEP_MS) * EXPIRY_TIMER_STEP_MS);
 }
