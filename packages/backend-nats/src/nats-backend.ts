@@ -1,6 +1,7 @@
 import {
   type Backend,
   type BackendDeliver,
+  type BackendUnavailableError,
   type BrokerBackendStats,
   type ComponentHealth,
   droppedPublishError,
@@ -316,36 +317,32 @@ export class NatsBackend implements Backend {
   }
 
   /**
-   * Publishes `payload` on `topic`; resolves once the client took it (it sends in order, each turn's publishes together). While
-   * NATS is unreachable the payload is dropped and counted (`stats().dropped`), never buffered,
-   * and the call rejects with `BackendUnavailableError` (`retryAfterMs`: the longer of 1 s and
-   * `reconnectTimeWaitMs + reconnectJitterMs`).
+   * Publishes `payload` on `topic`; resolves once the client took it (it sends in order, each
+   * turn's publishes together). While NATS is unreachable the payload is dropped and counted
+   * (`stats().dropped`), never buffered, and the call rejects with `BackendUnavailableError`
+   * (`retryAfterMs`: the longer of 1 s and `reconnectTimeWaitMs + reconnectJitterMs`).
    */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     this.#running('publish');
-    if (this.#state !== 'connected') {
-      this.#stats.dropped++;
-      throw droppedPublishError('NATS', topic, this.#o.reconnectTimeWaitMs + this.#o.reconnectJitterMs);
-    }
+    if (this.#state !== 'connected') throw this.#dropped(topic);
     try {
       // Sent with the rest of this turn's publishes, in one write.
       await this.#turn.publish(this.subjectOf(topic), payload);
       this.#stats.published++;
     } catch (error) {
-      if (this.#state !== 'connected') {
-        this.#stats.dropped++;
-        throw droppedPublishError(
-          'NATS',
-          topic,
-          this.#o.reconnectTimeWaitMs + this.#o.reconnectJitterMs,
-          error,
-        );
-      }
+      // The connection went away before the turn's publishes left.
+      if (this.#state !== 'connected') throw this.#dropped(topic, error);
       this.#stats.errors++;
       throw new NatsBackendError('publish_failed', `publish on ${topic} failed: ${errorText(error)}`, {
         cause: error,
       });
     }
+  }
+
+  /** Counts a publish dropped for an outage and makes the error it rejects with. */
+  #dropped(topic: string, cause?: unknown): BackendUnavailableError {
+    this.#stats.dropped++;
+    return droppedPublishError('NATS', topic, this.#o.reconnectTimeWaitMs + this.#o.reconnectJitterMs, cause);
   }
 
   /** A round trip to the server, within `ms` (`commandTimeoutMs` unless told). */

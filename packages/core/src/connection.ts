@@ -118,8 +118,6 @@ export class Connection implements SessionCore {
   readonly socket: WebSocket;
   readonly remoteAddress: string;
   readonly connectedAt: number;
-  /** Registers a callback run once when the connection ends (identity middleware's `onClose`). */
-  readonly onClose: (callback: () => void) => void;
   /** The connection's state map (`session.state`), made when first asked for. */
   #state: Map<string, unknown> | null;
   /** client channel name -> internal channel name; null until the first subscription. */
@@ -172,7 +170,6 @@ export class Connection implements SessionCore {
     this.socket = init.socket;
     this.#raw = init.raw;
     this.#state = handshake.state;
-    this.onClose = init.end.add;
     this.remoteAddress = handshake.ip;
     this.tenantId = handshake.tenantId;
     this.#identity = handshake.identity;
@@ -181,6 +178,11 @@ export class Connection implements SessionCore {
     this.connectedAt = Date.now();
     this.lastSeenAt = this.connectedAt;
     this.session = new WebSocketSession(this);
+  }
+
+  /** Registers a callback run once when the connection ends (identity middleware's `onClose`). */
+  get onClose(): (callback: () => void) => void {
+    return this.#end.add;
   }
 
   /** Per-session state shared by middleware (see `session.state`). */
@@ -400,8 +402,9 @@ export class Connection implements SessionCore {
       () => {
         this.#expiringTimer = undefined;
         warn();
-        // A refresh that extended the session has re-armed both timers already.
-        if (this.expiresAt === expiresAt && this.#expiryTimer === undefined && !this.closing) armExpiry();
+        // Armed only while this expiry still stands (setUserInfo may have dropped it without
+        // rescheduling); a refresh answers later and re-arms both timers itself.
+        if (this.expiresAt === expiresAt) armExpiry();
       },
       (t) => (this.#expiringTimer = t),
     );
