@@ -1,5 +1,16 @@
 import type { AuthFailureReason } from '@dotmac-ws/core';
-import { keyPair, nowSec, OTHER_SECRET, rawToken, SECRET, sign } from './helpers';
+import { hmacToken, keyPair, nowSec, OTHER_SECRET, rawToken, SECRET, sign } from './helpers';
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * The same signature bytes spelled another way: an HS256 signature is 43 characters, whose last
+ * one carries 2 unused bits; setting one of them changes the text, not what it decodes to.
+ */
+export function respelled(signature: string): string {
+  const last = BASE64URL.indexOf(signature.at(-1) ?? '');
+  return signature.slice(0, -1) + BASE64URL[last ^ 1];
+}
 
 /** The issuer and audience every fixture authenticator expects. */
 export const ISSUER = 'https://issuer.test';
@@ -45,7 +56,7 @@ export const pemOptions = {
 /** Tokens the HS256 authenticator ({@link secretOptions}) must refuse. */
 export function badSecretTokens(): BadToken[] {
   const good = sign(goodClaims());
-  const [h, , s] = good.split('.');
+  const [h, p, s] = good.split('.') as [string, string, string];
   const tampered = `${h}.${Buffer.from(JSON.stringify(goodClaims({ roles: ['admin'] }))).toString('base64url')}.${s}`;
   return [
     {
@@ -79,6 +90,12 @@ export function badSecretTokens(): BadToken[] {
       detail: 'the token signature does not verify',
     },
     {
+      name: 'a signature spelled with other unused bits (the same bytes)',
+      token: `${h}.${p}.${respelled(s)}`,
+      code: 'bad_signature',
+      detail: 'the token signature does not verify',
+    },
+    {
       name: 'an algorithm outside the allow-list (HS512)',
       token: sign(goodClaims(), SECRET + SECRET, { algorithm: 'HS512' }),
       code: 'algorithm_not_allowed',
@@ -101,6 +118,18 @@ export function badSecretTokens(): BadToken[] {
       token: sign(goodClaims({ nbf: nowSec() + 60 })),
       code: 'not_yet_valid',
       detail: /^the token is not valid before \d{4}-/,
+    },
+    {
+      name: 'not valid before a time past any date (nbf 1e20)',
+      token: sign(goodClaims({ nbf: 1e20 })),
+      code: 'not_yet_valid',
+      detail: 'the token is not valid before 100000000000000000000',
+    },
+    {
+      name: 'an nbf that is not a number',
+      token: hmacToken({ alg: 'HS256', typ: 'JWT' }, goodClaims({ nbf: 'now' })),
+      code: 'invalid',
+      detail: "the token's nbf claim is not a number",
     },
     {
       name: 'without exp',

@@ -216,6 +216,40 @@ describe('jwtAuthenticator: claims to identity', () => {
     });
   });
 
+  it('verifies HS384 and HS512 with the secret, and refuses a token signed under another hash', async () => {
+    const long = SECRET.repeat(2);
+    const auth = jwtAuthenticator({ secret: long, algorithms: ['HS384', 'HS512'] });
+    for (const algorithm of ['HS384', 'HS512'] as const) {
+      expect(await auth.authenticate(sign({ sub: algorithm }, long, { algorithm }))).toMatchObject({
+        userId: algorithm,
+      });
+    }
+    // An HS512 signature under an HS384 header: the lengths differ, the check refuses it.
+    const [, p, s] = sign({ sub: 'x' }, long, { algorithm: 'HS512' }).split('.');
+    const h = Buffer.from(JSON.stringify({ alg: 'HS384', typ: 'JWT' })).toString('base64url');
+    await expect(auth.authenticate(`${h}.${p}.${s}`)).rejects.toMatchObject({ code: 'bad_signature' });
+  });
+
+  it('checks the claims of an RS256 token as of an HS256 one', async () => {
+    const auth = jwtAuthenticator({ publicKey: rsa.publicPem, audience: 'x', maxAgeSec: 60 });
+    const rs = (claims: Record<string, unknown>) => sign(claims, rsa.privateKey, { algorithm: 'RS256' });
+    expect(await auth.authenticate(rs({ sub: 'a', aud: 'x', iat: nowSec() }))).toMatchObject({ userId: 'a' });
+    await expect(auth.authenticate(rs({ sub: 'a', aud: 'y', iat: nowSec() }))).rejects.toMatchObject({
+      code: 'wrong_audience',
+    });
+    await expect(auth.authenticate(rs({ sub: 'a', aud: 'x', iat: nowSec() - 120 }))).rejects.toMatchObject({
+      code: 'too_old',
+    });
+    await expect(
+      auth.authenticate(rs({ sub: 'a', aud: 'x', iat: nowSec(), nbf: nowSec() + 60 })),
+    ).rejects.toMatchObject({ code: 'not_yet_valid' });
+    await expect(
+      auth.authenticate(rs({ sub: 'a', aud: 'x', iat: nowSec(), exp: undefined })),
+    ).rejects.toMatchObject({
+      code: 'missing_claim',
+    });
+  });
+
   it('accepts any of several issuers and audiences', async () => {
     const auth = jwtAuthenticator({ secret: SECRET, issuer: ['a', 'b'], audience: ['x', 'y'] });
     expect(await auth.authenticate(sign({ sub: 's', iss: 'b', aud: ['z', 'y'] }))).toMatchObject({
