@@ -159,6 +159,8 @@ export class Handshake {
     }
     const { ip, tenantId, identity } = ctx;
     const state = ctx.peekState();
+    // The 101 answer and the welcome leave in one write (one segment, one wake-up of the client).
+    n.connections.writer.hold(socket);
     n.wss.handleUpgrade(req, socket, head, (ws) => {
       end.opened = true;
       try {

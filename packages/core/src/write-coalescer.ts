@@ -24,16 +24,24 @@ export class WriteCoalescer {
     this.#flushAt = flushAt;
   }
 
+  /**
+   * Corks `socket` until the end of this event-loop turn, so that whatever is written to it
+   * meanwhile, by this coalescer or by anyone else (the upgrade's `101` answer), leaves in one
+   * `writev`.
+   */
+  hold(socket: Duplex): void {
+    if (socket.writableCorked !== 0) return;
+    socket.cork();
+    this.#corked.push(socket);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
   /** Writes `data` to `socket`, corked until the end of this event-loop turn (or `flushAt`). */
   write(socket: Duplex, data: Buffer): void {
-    if (socket.writableCorked === 0) {
-      socket.cork();
-      this.#corked.push(socket);
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(this.#flush);
-      }
-    }
+    this.hold(socket);
     socket.write(data);
     // Uncorking a socket that is no longer corked is a no-op, so the turn's flush stays safe.
     if (socket.writableLength >= this.#flushAt) socket.uncork();
