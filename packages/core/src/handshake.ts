@@ -143,7 +143,8 @@ export class Handshake {
         gateway: n.gateway,
         onClose: end.add,
       });
-      await n.middleware.runConnection(ctx);
+      // Without connection middleware an anonymous upgrade completes in the turn it arrived in.
+      if (n.middleware.hasConnection) await n.middleware.runConnection(ctx);
       if (!n.accepting())
         throw new HandshakeError(503, 'the server is shutting down', { 'Retry-After': '5' });
     } catch (error) {

@@ -33,6 +33,11 @@ export class MiddlewareStack {
     this.runIdentity = compose(this.#identity, () => undefined);
   }
 
+  /** True when connection middleware is registered. */
+  get hasConnection(): boolean {
+    return this.#connection.length > 0;
+  }
+
   /** True when identity middleware is registered. */
   get hasIdentity(): boolean {
     return this.#identity.length > 0;
