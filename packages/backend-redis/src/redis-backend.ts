@@ -12,6 +12,7 @@ import {
   withTimeout,
 } from '@dotmac-ws/core';
 import { Cluster, type Redis } from 'ioredis';
+import { PublishBatcher } from './publish-batch';
 import { RedisBackendError } from './redis-backend-error';
 import {
   type RedisBackendOptions,
@@ -53,6 +54,7 @@ export class RedisBackend implements Backend {
   readonly #topics = new Set<string>();
   #pub: Connection | null = null;
   readonly #corker = new TurnCorker();
+  readonly #batcher = new PublishBatcher({ published: (count) => (this.#stats.published += count) });
   #sub: Connection | null = null;
   #deliver: BackendDeliver | null = null;
   readonly #life = new StartStopLifecycle({ open: () => this.#start(), close: () => this.#stop() });
@@ -242,28 +244,49 @@ export class RedisBackend implements Backend {
    * the payload is dropped and counted (`stats().dropped`), never queued, and the call rejects
    * with `BackendUnavailableError` (`retryAfterMs`: the longer of 1 s and `reconnectMaxDelayMs`).
    */
-  async publish(topic: string, payload: Uint8Array): Promise<void> {
-    const pub = this.#life.running(this.#pub, () => notStarted('publish'));
-    const channel = this.channelOf(topic);
+  publish(topic: string, payload: Uint8Array): Promise<void> {
+    let target: Connection | null;
+    let channel: string;
+    try {
+      const pub = this.#life.running(this.#pub, () => notStarted('publish'));
+      channel = this.channelOf(topic);
+      target = this.#publisherFor(pub, channel);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (target === null || target.status !== 'ready') return Promise.reject(this.#dropped(topic));
     const buf = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    const target = this.#publisherFor(pub, channel);
-    if (target === null || target.status !== 'ready') throw this.#dropped(topic);
-    // Every publish of this turn leaves in one write (Redis answers them in order).
-    // (A Cluster has no stream of its own: its publishes are not held.)
+    if (target instanceof Cluster || this.#o.sharded) return this.#publishOne(target, channel, topic, buf);
+    // One script call carries the turn's publishes (see PublishBatcher).
+    const on = target;
+    return this.#batcher.add(on, channel, buf).catch((error: unknown) => {
+      throw this.#publishFailed(on, channel, topic, error);
+    });
+  }
+
+  /** One `PUBLISH` (`SPUBLISH` when sharded): the publishes of a Cluster and sharded ones. */
+  async #publishOne(target: Connection, channel: string, topic: string, buf: Buffer): Promise<void> {
+    // On one Redis, every sharded publish of this turn leaves in one write (Redis answers them
+    // in order). A Cluster client has no stream of its own: its publishes are not held.
     if (!(target instanceof Cluster)) this.#corker.hold(target.stream);
     try {
       if (this.#o.sharded) await target.spublish(channel, buf);
       else await target.publish(channel, buf);
       this.#stats.published++;
     } catch (error) {
-      if (target.status !== 'ready' || isConnectionError(error)) throw this.#dropped(topic, error);
-      this.#stats.errors++;
-      throw new RedisBackendError('command_failed', `PUBLISH on ${channel} failed: ${errorText(error)}`, {
-        cause: error,
-      });
+      throw this.#publishFailed(target, channel, topic, error);
     }
+  }
+
+  /** The error a failed publish rejects with: dropped for an outage, else `command_failed`. */
+  #publishFailed(target: Connection, channel: string, topic: string, error: unknown): Error {
+    if (target.status !== 'ready' || isConnectionError(error)) return this.#dropped(topic, error);
+    this.#stats.errors++;
+    return new RedisBackendError('command_failed', `PUBLISH on ${channel} failed: ${errorText(error)}`, {
+      cause: error,
+    });
   }
 
   /** Counts a publish dropped for an outage and makes the error it rejects with. */

@@ -182,6 +182,47 @@ describe.skipIf(binariesMissing !== false)(
       expect((await commandCalls(r, 'unsubscribe')) - unsubscribesBefore).toBe(1);
     });
 
+    it('sends one turn of publishes as one script call (1,000 messages each), in order, and counts them', async () => {
+      const redis = await RedisProcess.start();
+      const a = await started({ url: redis.url });
+      const b = await started({ url: redis.url });
+      for (const t of ['t0', 't1', 't2']) await b.backend.subscribe(t);
+      const r = admin(redis.url);
+      const evalsBefore = await commandCalls(r, 'eval');
+      const publishesBefore = await commandCalls(r, 'publish');
+      // 2,500 publishes in one turn over three topics, then one more in the next turn.
+      const sent = Array.from({ length: 2500 }, (_, i) => ({
+        topic: `t${i % 3}`,
+        payload: Buffer.from(`m${i}`),
+      }));
+      await Promise.all(sent.map((m) => a.backend.publish(m.topic, m.payload)));
+      expect((await commandCalls(r, 'eval')) - evalsBefore).toBe(3);
+      await a.backend.publish('t0', Buffer.from('last'));
+      expect((await commandCalls(r, 'eval')) - evalsBefore).toBe(4);
+      // Redis ran one PUBLISH per message; the subscriber got every one, in the order sent.
+      expect((await commandCalls(r, 'publish')) - publishesBefore).toBe(2501);
+      await waitUntil(() => b.got.length === 2501, 5000, 'every message');
+      expect(b.got).toEqual([...sent, { topic: 't0', payload: Buffer.from('last') }]);
+      expect(a.backend.stats()).toMatchObject({ published: 2501, dropped: 0, errors: 0 });
+    });
+
+    it('a script call Redis refuses fails every publish of it with command_failed', async () => {
+      // EVAL renamed away: the connection stays up, each call is answered with an error.
+      const redis = await RedisProcess.start(['--rename-command', 'EVAL', 'EVAL_RENAMED']);
+      const a = await started({ url: redis.url });
+      const results = await Promise.allSettled(['x', 'y'].map((t) => a.backend.publish(t, Buffer.from(t))));
+      expect(results.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+      for (const [i, x] of results.entries()) {
+        expect((x as PromiseRejectedResult).reason).toMatchObject({
+          code: 'command_failed',
+          message: expect.stringMatching(
+            new RegExp(`^PUBLISH on dotmac-ws:${['x', 'y'][i]} failed: .*unknown command`),
+          ),
+        });
+      }
+      expect(a.backend.stats()).toMatchObject({ published: 0, errors: 2, dropped: 0 });
+    });
+
     it('connects with a password and a database from the URL; a wrong password fails start', async () => {
       const redis = await RedisProcess.start(['--requirepass', 's3cr=t']);
       const url = `redis://:${encodeURIComponent('s3cr=t')}@127.0.0.1:${redis.port}/2`;
