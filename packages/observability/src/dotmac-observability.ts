@@ -44,6 +44,20 @@ export class DotmacObservability extends DefaultHooks {
   readonly serviceName: string;
   /** The metrics, unless turned off. */
   readonly gatewayMetrics: GatewayMetrics | undefined;
+  /** Runs a backend publish in a producer span; set only when tracing is on. */
+  readonly aroundBackendPublish?: (
+    header: Readonly<EnvelopeHeader>,
+    topic: string,
+    bytes: number,
+    publish: () => Promise<void>,
+  ) => Promise<void>;
+  /** Runs the delivery of another node's broadcast in a consumer span; set only when tracing is on. */
+  readonly aroundRemoteDelivery?: (
+    header: Readonly<EnvelopeHeader>,
+    topic: string,
+    bytes: number,
+    deliver: () => void,
+  ) => void;
   /** The tracing, unless turned off. */
   readonly tracing: GatewayTracing | undefined;
   /** The SDK this object started, if it started one. */
@@ -89,7 +103,16 @@ export class DotmacObservability extends DefaultHooks {
     if (options.startSdk) {
       this.sdk = startTracingSdk(serviceName, options.startSdk === true ? {} : options.startSdk);
     }
-    this.tracing = options.tracing === false ? undefined : new GatewayTracing(options.tracing ?? {});
+    const tracing = options.tracing === false ? undefined : new GatewayTracing(options.tracing ?? {});
+    this.tracing = tracing;
+    // Set only with tracing: a gateway without these hooks skips the wrapping (and its promises)
+    // on every message that crosses nodes.
+    if (tracing !== undefined) {
+      this.aroundBackendPublish = (header, topic, bytes, publish) =>
+        tracing.aroundBackendPublish(header, topic, bytes, publish);
+      this.aroundRemoteDelivery = (header, topic, bytes, deliver) =>
+        tracing.aroundRemoteDelivery(header, topic, bytes, deliver);
+    }
     if (metrics !== undefined) {
       this.metrics = () => metrics.text();
       this.metricsContentType = metrics.contentType;
@@ -187,25 +210,6 @@ export class DotmacObservability extends DefaultHooks {
 
   currentTraceparent(): string | undefined {
     return this.tracing?.currentTraceparent();
-  }
-
-  aroundBackendPublish(
-    header: Readonly<EnvelopeHeader>,
-    topic: string,
-    bytes: number,
-    publish: () => Promise<void>,
-  ): Promise<void> {
-    return this.tracing ? this.tracing.aroundBackendPublish(header, topic, bytes, publish) : publish();
-  }
-
-  aroundRemoteDelivery(
-    header: Readonly<EnvelopeHeader>,
-    topic: string,
-    bytes: number,
-    deliver: () => void,
-  ): void {
-    if (this.tracing) this.tracing.aroundRemoteDelivery(header, topic, bytes, deliver);
-    else deliver();
   }
 
   aroundHttpApi<T>(operation: string, request: IncomingMessage, run: () => Promise<T>): Promise<T> {

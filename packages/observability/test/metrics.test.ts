@@ -276,6 +276,15 @@ describe('GET /metrics after known traffic', () => {
     expect(served).toContain('# TYPE dotmac_ws_broadcast_delivery_seconds histogram');
   });
 
+  it('sets the backend span hooks only with tracing, so that a gateway without wraps nothing', () => {
+    const off = createDotmacObservabilityHooks('off', { metrics: false, tracing: false });
+    expect(off.aroundBackendPublish).toBeUndefined();
+    expect(off.aroundRemoteDelivery).toBeUndefined();
+    const on = createDotmacObservabilityHooks('on', { metrics: false });
+    expect(typeof on.aroundBackendPublish).toBe('function');
+    expect(typeof on.aroundRemoteDelivery).toBe('function');
+  });
+
   it('serves core basic metrics when metrics are off', async () => {
     const obs = createDotmacObservabilityHooks('off', { metrics: false, tracing: false });
     const t = await startTestGateway({}, (gw) => obs.instrument(gw));
