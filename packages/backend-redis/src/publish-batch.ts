@@ -13,6 +13,41 @@ const MAX_MESSAGES = 1000;
 /** Payload bytes one script call carries at most (Redis' request buffer is bounded too). */
 const MAX_BYTES = 4 * 1024 * 1024;
 
+/**
+ * True when `error` says this Redis does not run scripts for this client (an ACL without
+ * `EVAL`, a renamed or disabled command, a managed service without scripting): then publishes go
+ * one `PUBLISH` each.
+ * @internal
+ */
+export function isScriptRefusal(error: unknown): boolean {
+  const text = error instanceof Error ? error.message : String(error);
+  // Not BUSY (another client's script is running): that one passes.
+  return /NOPERM|unknown command|not allowed|scripting is disabled/i.test(text);
+}
+
+/**
+ * Asks `conn` whether it runs scripts (`EVAL "return 1" 0`): false when it refuses them, true
+ * otherwise (an error of another kind, a timeout included, leaves batching on: a later refusal
+ * still turns it off).
+ * @internal
+ */
+export async function runsScripts(conn: Redis, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      conn.call('EVAL', 'return 1', 0),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    return true;
+  } catch (error) {
+    return !isScriptRefusal(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What a batch tells its owner when its call settled. */
 export interface PublishBatchEvents {
   /** `count` messages were accepted by Redis. */

@@ -12,7 +12,7 @@ import {
   withTimeout,
 } from '@dotmac-ws/core';
 import { Cluster, type Redis } from 'ioredis';
-import { PublishBatcher } from './publish-batch';
+import { isScriptRefusal, PublishBatcher, runsScripts } from './publish-batch';
 import { RedisBackendError } from './redis-backend-error';
 import {
   type RedisBackendOptions,
@@ -55,6 +55,8 @@ export class RedisBackend implements Backend {
   #pub: Connection | null = null;
   readonly #corker = new TurnCorker();
   readonly #batcher = new PublishBatcher({ published: (count) => (this.#stats.published += count) });
+  /** Publishes of a turn go as one script call (a single Redis that runs scripts; see PublishBatcher). */
+  #batching = false;
   #sub: Connection | null = null;
   #deliver: BackendDeliver | null = null;
   readonly #life = new StartStopLifecycle({ open: () => this.#start(), close: () => this.#stop() });
@@ -115,11 +117,21 @@ export class RedisBackend implements Backend {
       throw error;
     }
     await openEveryClusterNode(this.#pub);
+    const pub = this.#pub;
+    if (!(pub instanceof Cluster) && !this.#o.sharded) {
+      this.#batching = await runsScripts(pub, this.#o.commandTimeoutMs);
+    }
     this.#everReady = true;
     this.#o.logger.info(
-      { backend: 'redis', redis: this.#o.displayUrl, sharded: this.#o.sharded },
+      { backend: 'redis', redis: this.#o.displayUrl, sharded: this.#o.sharded, batching: this.#batching },
       'redis backend connected',
     );
+    if (!(pub instanceof Cluster) && !this.#o.sharded && !this.#batching) {
+      this.#o.logger.warn(
+        { backend: 'redis' },
+        'redis refuses EVAL: publishing one PUBLISH per message instead of one script call per turn',
+      );
+    }
   }
 
   #connect(role: 'pub' | 'sub'): Connection {
@@ -258,10 +270,18 @@ export class RedisBackend implements Backend {
     const buf = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    if (target instanceof Cluster || this.#o.sharded) return this.#publishOne(target, channel, topic, buf);
+    if (!this.#batching || target instanceof Cluster) return this.#publishOne(target, channel, topic, buf);
     // One script call carries the turn's publishes (see PublishBatcher).
     const on = target;
     return this.#batcher.add(on, channel, buf).catch((error: unknown) => {
+      if (this.#batching && isScriptRefusal(error)) {
+        // Scripts were taken away (an ACL change): later publishes go one by one.
+        this.#batching = false;
+        this.#o.logger.warn(
+          { backend: 'redis', error: errorText(error) },
+          'redis refuses EVAL: publishing one PUBLISH per message from now on',
+        );
+      }
       throw this.#publishFailed(on, channel, topic, error);
     });
   }
