@@ -10,8 +10,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampleProcess } from '@dotmac-ws/loadtest';
+import { LeanSocket } from './lean-socket.mjs';
 import { sleep } from './net-util.mjs';
 import { schedWaitMs } from './sched-wait.mjs';
+import { signToken } from './shapes-load.mjs';
 import { log } from './summary.mjs';
 
 const CLIENT = join(dirname(fileURLToPath(import.meta.url)), 'scale-client.mjs');
@@ -29,6 +31,60 @@ export const FD_HEADROOM = 500;
 export const PER_ADDRESS = 12_000;
 /** The first source port: 20,000-31,999 stays below the ephemeral range (32768-60999 by default). */
 export const PORT_BASE = 20_000;
+
+/**
+ * Connections opened (welcome, subscribe, ack) and closed before the measured storm, at most as
+ * many as the storm has: every server's handshake path is compiled by then, as it is on a server
+ * that has been running. Without it the storm timed the JIT's warm-up too, which costs a server
+ * with more code per handshake more (the gateway's JWT check ran at 30 us per token for its first
+ * 2,000 tokens, 5-6 us after).
+ */
+export const WARMUP_CONNECTIONS = 3000;
+
+/**
+ * Opens `count` connections to `url` from this process (64 in flight), each with a token when
+ * `jwtSecret` is set, waits for the welcome and the subscribe's answer, then drops them all.
+ * Resolves with how many got through; failures are counted, not thrown.
+ */
+async function warmUp(url, jwtSecret, count, timeoutMs) {
+  const sockets = [];
+  let next = 0;
+  let ok = 0;
+  const one = async (i) => {
+    const target = jwtSecret ? `${url}?token=${signToken(jwtSecret, `warm-${i}`)}` : url;
+    const ws = await LeanSocket.connect(target, { protocol: 'dotmac.v1', timeoutMs });
+    sockets.push(ws);
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject('timeout'), timeoutMs);
+      let welcomed = false;
+      ws.onClose = () => {
+        clearTimeout(timer);
+        reject('closed');
+      };
+      ws.onMessage = () => {
+        if (!welcomed) {
+          welcomed = true;
+          ws.send(`{"type":"subscribe","id":1,"data":{"channel":"${CHANNEL}"}}`);
+          return;
+        }
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    ok++;
+  };
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < count) {
+        try {
+          await one(next++);
+        } catch {}
+      }
+    }),
+  );
+  for (const ws of sockets) ws.terminate();
+  return ok;
+}
 
 /** The three runs of the section: which server, with what environment. */
 export const SCALE_VARIANTS = {
@@ -211,6 +267,11 @@ export async function scaleRun(ctx, variant, plan) {
   });
   const run = async () => {
     await sleep(300);
+    const warm = Math.min(WARMUP_CONNECTIONS, n);
+    const warmed = await warmUp(server.url, v.jwtSecret ?? null, warm, ctx.connectTimeoutMs);
+    if (warmed < warm) log(`    ! warm-up: ${warmed} of ${warm} connections got through`);
+    // The server has seen the warm-up's connections close before its baseline is read.
+    await sleep(1000);
     const before = await server.probe();
     const addresses = takeAddresses(plan.addresses);
     const concurrency = Math.max(1, Math.ceil(ctx.concurrency / plan.processes));

@@ -1,10 +1,12 @@
 // The scale section on small numbers: 200 connections from 2 client processes over 2 source
-// addresses, against the ws floor and the built reference gateway (with and without JWT); and
+// addresses, against the ws floor and the built reference gateway (each with and without JWT); and
 // how it clamps to the open-files limit (not pinned: tests share the machine).
 import { describe, expect, it } from 'vitest';
-import { FD_HEADROOM, openFilesLimit, scalePlan, scaleRun } from '../lib/scale-section.mjs';
+import { LeanSocket } from '../lib/lean-socket.mjs';
+import { FD_HEADROOM, openFilesLimit, SCALE_VARIANTS, scalePlan, scaleRun } from '../lib/scale-section.mjs';
 import { SERVERS } from '../lib/server-defs.mjs';
 import { startServer } from '../lib/server-process.mjs';
+import { signToken } from '../lib/shapes-load.mjs';
 
 const ctx = {
   startServer: (kind, env) => startServer(SERVERS[kind], { pinning: false, env }),
@@ -40,7 +42,7 @@ describe('scale plan', () => {
 });
 
 describe('scale section', () => {
-  for (const variant of ['floor', 'gateway', 'gateway-jwt']) {
+  for (const variant of ['floor', 'floor-jwt', 'gateway', 'gateway-jwt']) {
     it(`${variant}: every connection subscribed, stayed open through the heartbeats and got the broadcast`, async () => {
       const r = await scaleRun(ctx, variant, plan);
       expect(r).toMatchObject({
@@ -65,8 +67,28 @@ describe('scale section', () => {
       expect(r.allReceivedMs).toBeLessThan(5000);
       expect(r.connectPerSec).toBeGreaterThan(0);
       expect(r.rssPerConn).not.toBe(null);
-      if (variant !== 'floor') expect(r).toMatchObject({ serverSessions: 200, heartbeatTimeouts: 0 });
+      if (!variant.startsWith('floor'))
+        expect(r).toMatchObject({ serverSessions: 200, heartbeatTimeouts: 0 });
       expect(r.authenticated).toBe(variant === 'gateway-jwt' ? 200 : 0);
     }, 60_000);
   }
+
+  it('the floor with JWT refuses an upgrade without a valid token (401)', async () => {
+    const server = await ctx.startServer('floor', SCALE_VARIANTS['floor-jwt'].env);
+    try {
+      const good = `${server.url}?token=${signToken(SCALE_VARIANTS['floor-jwt'].jwtSecret, 'a')}`;
+      const ws = await LeanSocket.connect(good, { protocol: 'dotmac.v1', timeoutMs: 5000 });
+      ws.terminate();
+      for (const bad of [
+        server.url,
+        `${server.url}?token=${signToken('another-secret-of-32-bytes-or-more', 'a')}`,
+      ]) {
+        await expect(LeanSocket.connect(bad, { protocol: 'dotmac.v1', timeoutMs: 5000 })).rejects.toBe(
+          'http_401',
+        );
+      }
+    } finally {
+      await server.stop();
+    }
+  });
 });
