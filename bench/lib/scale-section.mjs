@@ -37,7 +37,7 @@ export const PORT_BASE = 20_000;
  * many as the storm has: every server's handshake path is compiled by then, as it is on a server
  * that has been running. Without it the storm timed the JIT's warm-up too, which costs a server
  * with more code per handshake more (the gateway's JWT check ran at 30 us per token for its first
- * 2,000 tokens, 5-6 us after).
+ * 2,000 tokens, 5-6 us after). Memory is still measured from the fresh process.
  */
 export const WARMUP_CONNECTIONS = 3000;
 
@@ -267,12 +267,14 @@ export async function scaleRun(ctx, variant, plan) {
   });
   const run = async () => {
     await sleep(300);
+    // Memory is measured from the fresh process: what the warm-up's connections left behind
+    // (pages the storm reuses) must not shrink the per-connection figures.
+    const before = await server.probe();
     const warm = Math.min(WARMUP_CONNECTIONS, n);
     const warmed = await warmUp(server.url, v.jwtSecret ?? null, warm, ctx.connectTimeoutMs);
     if (warmed < warm) log(`    ! warm-up: ${warmed} of ${warm} connections got through`);
-    // The server has seen the warm-up's connections close before its baseline is read.
+    // The server has seen the warm-up's connections close before the storm starts.
     await sleep(1000);
-    const before = await server.probe();
     const addresses = takeAddresses(plan.addresses);
     const concurrency = Math.max(1, Math.ceil(ctx.concurrency / plan.processes));
     let from = 0;
