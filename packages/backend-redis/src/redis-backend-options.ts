@@ -34,6 +34,15 @@ export interface RedisBackendOptions {
    */
   sharded?: boolean;
   /**
+   * On a single Redis (classic pub/sub), send the publishes of one event-loop turn as one script
+   * call (`EVAL` of a loop of `PUBLISH`) instead of one `PUBLISH` each: about a quarter less
+   * gateway CPU per message that crosses nodes, for about half a microsecond more of Redis CPU
+   * per message (the Lua loop). Turn it off when Redis, not the gateways, is what runs out. A
+   * Redis that refuses scripts gets one `PUBLISH` per message either way.
+   * @default true
+   */
+  batchPublishes?: boolean;
+  /**
    * Prepended to every topic to make the Redis channel name, so that several deployments can
    * share one Redis. Avoid `{` `}` (a hash tag would put every channel in one cluster slot).
    * @default 'dotmac-ws:'
@@ -62,6 +71,7 @@ export interface ResolvedRedisBackendOptions {
   /** Cluster seed nodes, or null for a single Redis. */
   clusterNodes: ClusterNode[] | null;
   sharded: boolean;
+  batchPublishes: boolean;
   keyPrefix: string;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
@@ -75,6 +85,7 @@ export interface ResolvedRedisBackendOptions {
 export const REDIS_BACKEND_DEFAULTS = {
   url: 'redis://127.0.0.1:6379',
   sharded: false,
+  batchPublishes: true,
   keyPrefix: 'dotmac-ws:',
   ...BROKER_TIMEOUT_DEFAULTS,
   reconnectMaxDelayMs: 500,
@@ -114,6 +125,9 @@ export function resolveRedisBackendOptions(
   }
   if (typeof o.sharded !== 'boolean')
     problems.push(`sharded is ${describeOptionValue(o.sharded)} when it must be a boolean`);
+  if (typeof o.batchPublishes !== 'boolean') {
+    problems.push(`batchPublishes is ${describeOptionValue(o.batchPublishes)} when it must be a boolean`);
+  }
   if (typeof o.keyPrefix !== 'string' || o.keyPrefix.length > 200 || /[\s{}]/.test(o.keyPrefix)) {
     problems.push(
       `keyPrefix is ${describeOptionValue(o.keyPrefix)} when it must be a string of at most 200 characters without spaces or braces`,
@@ -131,6 +145,7 @@ export function resolveRedisBackendOptions(
     connection: { ...url?.connection, ...o.redisOptions },
     clusterNodes,
     sharded: o.sharded,
+    batchPublishes: o.batchPublishes,
     keyPrefix: o.keyPrefix,
     connectTimeoutMs: o.connectTimeoutMs,
     commandTimeoutMs: o.commandTimeoutMs,

@@ -118,15 +118,14 @@ export class RedisBackend implements Backend {
     }
     await openEveryClusterNode(this.#pub);
     const pub = this.#pub;
-    if (!(pub instanceof Cluster) && !this.#o.sharded) {
-      this.#batching = await runsScripts(pub, this.#o.commandTimeoutMs);
-    }
+    const batchable = !(pub instanceof Cluster) && !this.#o.sharded && this.#o.batchPublishes;
+    if (batchable) this.#batching = await runsScripts(pub, this.#o.commandTimeoutMs);
     this.#everReady = true;
     this.#o.logger.info(
       { backend: 'redis', redis: this.#o.displayUrl, sharded: this.#o.sharded, batching: this.#batching },
       'redis backend connected',
     );
-    if (!(pub instanceof Cluster) && !this.#o.sharded && !this.#batching) {
+    if (batchable && !this.#batching) {
       this.#o.logger.warn(
         { backend: 'redis' },
         'redis refuses EVAL: publishing one PUBLISH per message instead of one script call per turn',

@@ -40,6 +40,7 @@ describe('RedisBackend options', () => {
     const problems = problemsOf({
       url: 'http://host:6379',
       sharded: 'yes' as unknown as boolean,
+      batchPublishes: 1 as unknown as boolean,
       keyPrefix: 'has space',
       connectTimeoutMs: 0,
       commandTimeoutMs: 1.5,
@@ -48,6 +49,7 @@ describe('RedisBackend options', () => {
     expect(problems).toEqual([
       "url has the scheme 'http:' when it must be a redis:// or rediss:// URL such as redis://user:secret@host:6379/0",
       "sharded is 'yes' when it must be a boolean",
+      'batchPublishes is 1 when it must be a boolean',
       "keyPrefix is 'has space' when it must be a string of at most 200 characters without spaces or braces",
       'connectTimeoutMs is 0 when it must be an integer from 100 to 600000',
       'commandTimeoutMs is 1.5 when it must be an integer from 10 to 600000',

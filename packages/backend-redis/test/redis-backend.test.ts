@@ -217,6 +217,23 @@ describe.skipIf(binariesMissing !== false)(
       expect(a.backend.stats()).toMatchObject({ published: 2501, dropped: 0, errors: 0 });
     });
 
+    it('batchPublishes: false sends one PUBLISH per message and no script', async () => {
+      const redis = await RedisProcess.start();
+      const a = await started({ url: redis.url, batchPublishes: false });
+      const b = await started({ url: redis.url });
+      await b.backend.subscribe('x');
+      const r = admin(redis.url);
+      const [evalsBefore, publishesBefore] = [
+        await commandCalls(r, 'eval'),
+        await commandCalls(r, 'publish'),
+      ];
+      await Promise.all(['1', '2', '3'].map((m) => a.backend.publish('x', Buffer.from(m))));
+      expect((await commandCalls(r, 'eval')) - evalsBefore).toBe(0);
+      expect((await commandCalls(r, 'publish')) - publishesBefore).toBe(3);
+      await waitUntil(() => b.got.length === 3, 3000, 'every message');
+      expect(b.got.map((m) => m.payload.toString())).toEqual(['1', '2', '3']);
+    });
+
     it('publishes one PUBLISH per message on a Redis that does not run scripts', async () => {
       // EVAL renamed away: start() finds out and never sends a script call.
       const redis = await RedisProcess.start(['--rename-command', 'EVAL', 'EVAL_RENAMED']);

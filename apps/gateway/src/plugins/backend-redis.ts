@@ -43,12 +43,21 @@ export const backendRedisPlugin: GatewayPlugin = {
       description:
         'Use sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`, Redis 7+): in a cluster, messages stay within the shard that owns the channel.',
     },
+    {
+      name: 'REDIS_BATCH_PUBLISHES',
+      group: 'backend',
+      kind: { type: 'bool' },
+      default: 'true',
+      description:
+        'On a single Redis, send the publishes of one event-loop turn as one `EVAL` (a loop of `PUBLISH`): less gateway CPU per message, about 0.5 us more Redis CPU; `false` when Redis is what runs out.',
+    },
   ],
   optionEnv: {
     url: 'REDIS_URL',
     keyPrefix: 'REDIS_KEY_PREFIX',
     clusterNodes: 'REDIS_CLUSTER_NODES',
     sharded: 'REDIS_SHARDED',
+    batchPublishes: 'REDIS_BATCH_PUBLISHES',
   },
   setup(env, { logger }) {
     if (env.string('BACKEND') !== 'redis') return {};
@@ -57,6 +66,7 @@ export const backendRedisPlugin: GatewayPlugin = {
       keyPrefix: env.string('REDIS_KEY_PREFIX'),
       clusterNodes: env.list('REDIS_CLUSTER_NODES'),
       sharded: env.bool('REDIS_SHARDED'),
+      batchPublishes: env.bool('REDIS_BATCH_PUBLISHES'),
       logger,
     };
     // History and presence live in the same Redis, so that every node sees one order per
