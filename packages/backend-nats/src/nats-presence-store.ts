@@ -171,9 +171,10 @@ export class NatsPresenceStore implements PresenceStore {
         await this.#call('write the member count', (kv) => kv.update(key, JSON.stringify(value), rev));
       },
       // An unreadable value counts (too many is the safe side).
-      recount: async (exclude, t) =>
-        (await this.#all(channel)).filter((m) => !exclude.has(m.key) && (m.entry === null || m.entry.x > t))
-          .length,
+      recount: async (exclude, t, pending) =>
+        (await this.#all(channel)).filter(
+          (m) => !exclude.has(m.key) && (m.entry === null || (m.entry.x > t && (pending || m.entry.p !== 1))),
+        ).length,
       isConflict,
     };
   }

@@ -21,8 +21,11 @@ export interface CounterIO {
   create(value: CounterValue): Promise<void>;
   /** Replaces the counter at `rev`; rejects with a conflict when it changed. */
   update(value: CounterValue, rev: number): Promise<void>;
-  /** The member keys of the channel now present that expire after `t` (pending ones too), without `exclude`. */
-  recount(exclude: ReadonlySet<string>, t: number): Promise<number>;
+  /**
+   * The member keys of the channel now present that expire after `t`, without `exclude`; the
+   * pending ones too when `pending` is true.
+   */
+  recount(exclude: ReadonlySet<string>, t: number, pending: boolean): Promise<number>;
   /** True for the error of a conflicting write. */
   isConflict(error: unknown): boolean;
 }
@@ -122,9 +125,14 @@ export class PresenceCounter {
       try {
         const c = await io.get();
         if (c === null) {
-          // Never created, or collected after the channel was idle: count what is there.
+          // Never created, or collected after the channel was idle: count the members there.
+          // Pending keys are left out: none of them was admitted. An admission writes the
+          // counter, which then lives for the bucket's max age, longer than any pending key (the
+          // bucket collects those at the same age), so with no counter now, no pending key still
+          // there was counted. Counting them made two nodes that create the counter at once each
+          // count the other's pending keys and refuse everyone.
           const t = Date.now();
-          await io.create({ n: await io.recount(own, t), g: newGeneration(), t });
+          await io.create({ n: await io.recount(own, t, false), g: newGeneration(), t });
           recounted = true;
           continue;
         }
@@ -138,7 +146,7 @@ export class PresenceCounter {
         if (refused && !recounted) {
           recounted = true;
           const t = Date.now();
-          const present = await io.recount(own, t);
+          const present = await io.recount(own, t, true);
           if (present < c.n) {
             // Releases read before this are void from now on (their keys are not counted).
             await io.update({ n: present, g: newGeneration(), t }, c.rev);

@@ -105,6 +105,27 @@ describe.skipIf(missing !== false)(
         expect(await s2!.add(ch, member('f'), 60_000, 2)).toBe('full');
       });
 
+      it('pending keys of adds in flight elsewhere do not fill a channel that has no counter yet', async () => {
+        const [store] = await presence(1);
+        const ch = `${randomUUID()}:room`;
+        // What another node's 20 adds leave while they wait for their first counter round: pending keys.
+        const nc = await connect({ servers: SHARED_NATS_URL });
+        onCleanup(() => nc.close());
+        const kv = await new Kvm(nc).open(store!.bucket);
+        for (let i = 0; i < 20; i++) {
+          const pending = { c: `p${i}`, u: `p${i}`, n: 'n2', j: 1, x: Date.now() + 60_000, p: 1 };
+          await kv.create(`m.${encodeToken(ch)}.${encodeToken(`p${i}`)}`, JSON.stringify(pending));
+        }
+        // None of them was admitted (there is no counter): this node's add gets a place.
+        expect(await store!.add(ch, member('a'), 60_000, 10)).toBe('added');
+        expect((await kv.get(`n.${encodeToken(ch)}`))?.json()).toMatchObject({ n: 1 });
+        // Once the counter exists, a refusal counts pending keys again (some may be admitted).
+        for (const c of ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']) {
+          expect(await store!.add(ch, member(c), 60_000, 10)).toBe('added');
+        }
+        expect(await store!.add(ch, member('k'), 60_000, 10)).toBe('full');
+      });
+
       it('a count left too high (a node died between two writes) is corrected when the limit is reached', async () => {
         const [store] = await presence(1);
         const ch = `${randomUUID()}:room`;
