@@ -20,12 +20,22 @@ export class NatsProcess {
     this.#args = args;
   }
 
-  /** Starts `nats-server` on free ports with `extra` arguments. */
+  /**
+   * Starts `nats-server` on free ports with `extra` arguments. A port found free can be taken by
+   * another process before the server binds it (tests run in parallel): a server that exits while
+   * starting is started again on other ports, three times at most.
+   */
   static async start(extra: string[] = []): Promise<NatsProcess> {
-    const p = new NatsProcess(await freePort(), await freePort(), extra);
-    onCleanup(() => p.kill());
-    await p.resume();
-    return p;
+    for (let attempt = 1; ; attempt++) {
+      const p = new NatsProcess(await freePort(), await freePort(), extra);
+      onCleanup(() => p.kill());
+      try {
+        await p.resume();
+        return p;
+      } catch (error) {
+        if (!(error instanceof StartupExit) || attempt === 3) throw error;
+      }
+    }
   }
 
   /** `nats://127.0.0.1:{port}`. */
@@ -44,13 +54,29 @@ export class NatsProcess {
     const child = spawn(
       'nats-server',
       ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), ...this.#args],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.#child = child;
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    let exited = false;
     child.once('exit', () => {
+      exited = true;
       if (this.#child === child) this.#child = null;
     });
-    await waitUntil(() => isReachable('127.0.0.1', this.port, 200), 5000, `nats-server on port ${this.port}`);
+    await waitUntil(
+      async () => {
+        if (exited)
+          throw new StartupExit(
+            `nats-server on port ${this.port} exited while starting: ${stderr.trim().slice(-300)}`,
+          );
+        return isReachable('127.0.0.1', this.port, 200);
+      },
+      10_000,
+      `nats-server on port ${this.port}`,
+    );
   }
 
   /** Kills the process (SIGKILL: a crash, not a shutdown) and waits until the port is closed. */
@@ -92,6 +118,9 @@ export class NatsProcess {
   }
 }
 
+/** A `nats-server` that exited before it listened (a port taken meanwhile, most often). */
+class StartupExit extends Error {}
+
 /** Three `nats-server`s joined by routes into one cluster. */
 export class NatsClusterProcesses {
   readonly servers: NatsProcess[];
@@ -100,23 +129,39 @@ export class NatsClusterProcesses {
     this.servers = servers;
   }
 
+  /** Starts the three servers; when one exits while starting (a port taken), all three again on other ports. */
   static async start(name = 'dotmac-test'): Promise<NatsClusterProcesses> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await NatsClusterProcesses.#startOnce(name);
+      } catch (error) {
+        if (!(error instanceof StartupExit) || attempt === 3) throw error;
+      }
+    }
+  }
+
+  static async #startOnce(name: string): Promise<NatsClusterProcesses> {
     const routePorts = [await freePort(), await freePort(), await freePort()];
     const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
     const servers: NatsProcess[] = [];
-    for (const [i, rp] of routePorts.entries()) {
-      servers.push(
-        await NatsProcess.start([
-          '--server_name',
-          `${name}-${i}`,
-          '--cluster_name',
-          name,
-          '--cluster',
-          `nats://127.0.0.1:${rp}`,
-          '--routes',
-          routes,
-        ]),
-      );
+    try {
+      for (const [i, rp] of routePorts.entries()) {
+        servers.push(
+          await NatsProcess.start([
+            '--server_name',
+            `${name}-${i}`,
+            '--cluster_name',
+            name,
+            '--cluster',
+            `nats://127.0.0.1:${rp}`,
+            '--routes',
+            routes,
+          ]),
+        );
+      }
+    } catch (error) {
+      for (const s of servers) await s.kill();
+      throw error;
     }
     const cluster = new NatsClusterProcesses(servers);
     await waitUntil(() => cluster.#meshed(), 15_000, 'every server of the cluster to route to the other two');
