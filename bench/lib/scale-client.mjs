@@ -16,11 +16,11 @@
 //   close   drops every connection; the process exits
 import { createHmac } from 'node:crypto';
 import { LeanSocket } from './lean-socket.mjs';
+import { subscribeAfterWelcome } from './lean-subscribe.mjs';
 import { sleep } from './net-util.mjs';
 
 /** The broadcast the parent publishes: `{"type":"bcast",...}`. */
 const BROADCAST_TYPE = Buffer.from('{"type":"bcast"');
-const SUBSCRIBE_ID = 1;
 /** In the gateway's welcome of a session whose token was verified. */
 const AUTHENTICATED = Buffer.from('"authenticated":true');
 
@@ -72,28 +72,9 @@ async function open(i) {
   let welcomeMs = null;
   let authenticated = false;
   try {
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(welcomeMs === null ? 'no_welcome' : 'no_ack'), o.timeoutMs);
-      ws.onClose = () => {
-        clearTimeout(timer);
-        reject(welcomeMs === null ? 'closed_before_welcome' : 'closed_before_ack');
-      };
-      ws.onMessage = (data) => {
-        if (welcomeMs === null) {
-          welcomeMs = performance.now() - started;
-          authenticated = data.indexOf(AUTHENTICATED) >= 0;
-          ws.send(`{"type":"subscribe","id":${SUBSCRIBE_ID},"data":{"channel":"${o.channel}"}}`);
-          return;
-        }
-        // {"type":"ack"... or {"type":"error"...: the byte after {"type":"
-        if (data[9] === 97 /* a */) {
-          clearTimeout(timer);
-          resolve();
-        } else if (data[9] === 101 /* e */) {
-          clearTimeout(timer);
-          reject('subscribe_error');
-        }
-      };
+    await subscribeAfterWelcome(ws, o.channel, o.timeoutMs, (welcome) => {
+      welcomeMs = performance.now() - started;
+      authenticated = welcome.indexOf(AUTHENTICATED) >= 0;
     });
   } catch (reason) {
     ws.terminate();

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampleProcess } from '@dotmac-ws/loadtest';
 import { LeanSocket } from './lean-socket.mjs';
+import { subscribeAfterWelcome } from './lean-subscribe.mjs';
 import { sleep } from './net-util.mjs';
 import { schedWaitMs } from './sched-wait.mjs';
 import { signToken } from './shapes-load.mjs';
@@ -54,23 +55,7 @@ async function warmUp(url, jwtSecret, count, timeoutMs) {
     const target = jwtSecret ? `${url}?token=${signToken(jwtSecret, `warm-${i}`)}` : url;
     const ws = await LeanSocket.connect(target, { protocol: 'dotmac.v1', timeoutMs });
     sockets.push(ws);
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject('timeout'), timeoutMs);
-      let welcomed = false;
-      ws.onClose = () => {
-        clearTimeout(timer);
-        reject('closed');
-      };
-      ws.onMessage = () => {
-        if (!welcomed) {
-          welcomed = true;
-          ws.send(`{"type":"subscribe","id":1,"data":{"channel":"${CHANNEL}"}}`);
-          return;
-        }
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    await subscribeAfterWelcome(ws, CHANNEL, timeoutMs);
     ok++;
   };
   await Promise.all(
@@ -86,7 +71,7 @@ async function warmUp(url, jwtSecret, count, timeoutMs) {
   return ok;
 }
 
-/** The three runs of the section: which server, with what environment. */
+/** The runs of the section: which server, with what environment. */
 export const SCALE_VARIANTS = {
   // The floor checks the API key on POST /api/publish as the gateway does.
   floor: { kind: 'floor', label: 'ws floor', env: { API_KEY } },

@@ -12,15 +12,13 @@ export interface RegisteredClaimRules {
   maxAgeSec: number | undefined;
   /** Accepted audiences: one of them must be in `aud`; unset: any. */
   audience: readonly string[] | undefined;
-  /** Accepted issuers: `iss` must be one of them; unset: any. */
-  issuer: readonly string[] | undefined;
 }
 
 /**
  * Checks the registered claims of a token whose signature verified (RFC 7519, section 4.1), in
- * jsonwebtoken's order and with its rules: `nbf`, `exp`, `aud`, `iss`, the age from `iat`, then
- * whether `exp` is there at all.
- * Throws `AuthError` (`not_yet_valid`, `expired`, `wrong_audience`, `wrong_issuer`,
+ * jsonwebtoken's order and with its rules: `nbf`, `exp`, `aud`, the age from `iat`, then
+ * whether `exp` is there at all. `iss` is not among them: `JwtAuthenticator.verify` checks it
+ * before it fetches any key. Throws `AuthError` (`not_yet_valid`, `expired`, `wrong_audience`,
  * `missing_claim`, `too_old` or `invalid`).
  */
 export function checkRegisteredClaims(
@@ -29,7 +27,7 @@ export function checkRegisteredClaims(
   nowSec: number = Math.floor(Date.now() / 1000),
 ): void {
   const tolerance = rules.clockToleranceSec;
-  const { nbf, exp, aud, iss, iat } = claims;
+  const { nbf, exp, aud, iat } = claims;
   if (nbf !== undefined) {
     if (typeof nbf !== 'number') throw new AuthError('invalid', "the token's nbf claim is not a number");
     if (nbf > nowSec + tolerance) {
@@ -49,12 +47,6 @@ export function checkRegisteredClaims(
         `the token's audience ${quote(aud)} is not one of ${accepted.join(', ')}`,
       );
     }
-  }
-  if (rules.issuer !== undefined && (typeof iss !== 'string' || !rules.issuer.includes(iss))) {
-    throw new AuthError(
-      'wrong_issuer',
-      `the token's issuer ${quote(iss)} is not one of ${rules.issuer.join(', ')}`,
-    );
   }
   if (rules.maxAgeSec !== undefined) {
     if (typeof iat !== 'number') {

@@ -1,3 +1,4 @@
+import { withTimeout } from '@dotmac-ws/core';
 import type { Redis } from 'ioredis';
 
 /**
@@ -32,19 +33,11 @@ export function isScriptRefusal(error: unknown): boolean {
  * @internal
  */
 export async function runsScripts(conn: Redis, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      conn.call('EVAL', 'return 1', 0),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
+    await withTimeout(conn.call('EVAL', 'return 1', 0), timeoutMs, () => new Error('no answer in time'));
     return true;
   } catch (error) {
     return !isScriptRefusal(error);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

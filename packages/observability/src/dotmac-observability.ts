@@ -3,9 +3,9 @@ import {
   type Backend,
   type BroadcastEvent,
   ConfigError,
-  type EnvelopeHeader,
   ErrorCode,
   type Logger,
+  type ObservabilityHooks,
   type WebSocketGateway,
   type WebSocketSession,
 } from '@dotmac-ws/core';
@@ -45,19 +45,9 @@ export class DotmacObservability extends DefaultHooks {
   /** The metrics, unless turned off. */
   readonly gatewayMetrics: GatewayMetrics | undefined;
   /** Runs a backend publish in a producer span; set only when tracing is on. */
-  readonly aroundBackendPublish?: (
-    header: Readonly<EnvelopeHeader>,
-    topic: string,
-    bytes: number,
-    publish: () => Promise<void>,
-  ) => Promise<void>;
+  readonly aroundBackendPublish?: ObservabilityHooks['aroundBackendPublish'];
   /** Runs the delivery of another node's broadcast in a consumer span; set only when tracing is on. */
-  readonly aroundRemoteDelivery?: (
-    header: Readonly<EnvelopeHeader>,
-    topic: string,
-    bytes: number,
-    deliver: () => void,
-  ) => void;
+  readonly aroundRemoteDelivery?: ObservabilityHooks['aroundRemoteDelivery'];
   /** The tracing, unless turned off. */
   readonly tracing: GatewayTracing | undefined;
   /** The SDK this object started, if it started one. */
