@@ -45,7 +45,21 @@ export class Broadcaster {
    * accept it, rejects with a {@link BackendUnavailableError} carrying that number
    * (`deliveredLocal`): local delivery stands, the other nodes did not get it.
    */
-  async publish(target: BroadcastTarget, type: string, data: unknown): Promise<number> {
+  publish(target: BroadcastTarget, type: string, data: unknown): Promise<number> {
+    try {
+      return Promise.resolve(this.send(target, type, data));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * {@link publish} without a promise where none is needed: returns the local count at once when
+   * no other node can receive the broadcast (a single node on the memory backend), else a promise
+   * of it that settles as {@link publish}'s does. Throws what serializing `data` throws. The
+   * router's path for a client's `publish`, where a promise per message is measurable.
+   */
+  send(target: BroadcastTarget, type: string, data: unknown): number | Promise<number> {
     const d = this.#d;
     // The one serialization of this broadcast: every session and every node gets these bytes.
     const frame = Buffer.from(
@@ -67,19 +81,25 @@ export class Broadcaster {
     if (d.backend.reachesNoOtherNode?.(topic) === true) return delivered;
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
     if (traceparent !== undefined) header.traceparent = traceparent;
+    let accepted: Promise<void>;
     try {
-      await this.#backendPublish(topic, header, encodeEnvelope(header, frame));
+      accepted = this.#backendPublish(topic, header, encodeEnvelope(header, frame));
     } catch (error) {
-      d.counters.backend_errors++;
-      // An outage is the backend's to log (once); anything else is unexpected and logged here.
-      if (!(error instanceof BackendUnavailableError)) d.onError(error, 'backend publish');
-      throw new BackendUnavailableError(NOT_ACCEPTED_MESSAGE, {
-        retryAfterMs: error instanceof BackendUnavailableError ? error.retryAfterMs : undefined,
-        deliveredLocal: delivered,
-        cause: error,
-      });
+      accepted = Promise.reject(error);
     }
-    return delivered;
+    return accepted.then(
+      () => delivered,
+      (error: unknown) => {
+        d.counters.backend_errors++;
+        // An outage is the backend's to log (once); anything else is unexpected and logged here.
+        if (!(error instanceof BackendUnavailableError)) d.onError(error, 'backend publish');
+        throw new BackendUnavailableError(NOT_ACCEPTED_MESSAGE, {
+          retryAfterMs: error instanceof BackendUnavailableError ? error.retryAfterMs : undefined,
+          deliveredLocal: delivered,
+          cause: error,
+        });
+      },
+    );
   }
 
   /** Handles a payload from the backend. Never throws into the backend: failures are reported. */

@@ -93,23 +93,42 @@ export class ChannelFeatures {
    * store where the channel has history, else as a plain broadcast. Rejects with a
    * `BackendUnavailableError` when the store or the backend did not take it.
    */
-  async publish(
+  publish(
     ref: ChannelRef,
     type: string,
     data: unknown,
     idempotencyKey?: string,
   ): Promise<ChannelPublishResult> {
+    try {
+      return Promise.resolve(this.send(ref, type, data, idempotencyKey));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * {@link publish} without a promise where none is needed: the result at once when nothing
+   * remote has to take the message (no history, no other node), else a promise of it. Throws
+   * what serializing `data` throws.
+   */
+  send(
+    ref: ChannelRef,
+    type: string,
+    data: unknown,
+    idempotencyKey?: string,
+  ): ChannelPublishResult | Promise<ChannelPublishResult> {
     const options = this.options(ref);
     if (options.historySize > 0) {
-      const r = await this.history.publish(ref, options, type, data, idempotencyKey);
-      return { delivered: r.delivered, offset: r.offset, epoch: r.epoch, duplicate: r.duplicate };
+      return this.history
+        .publish(ref, options, type, data, idempotencyKey)
+        .then((r) => ({ delivered: r.delivered, offset: r.offset, epoch: r.epoch, duplicate: r.duplicate }));
     }
-    const delivered = await this.#d.broadcaster.publish(
+    const delivered = this.#d.broadcaster.send(
       { kind: 'channel', channel: ref.internal, name: ref.name },
       type,
       data,
     );
-    return { delivered };
+    return typeof delivered === 'number' ? { delivered } : delivered.then((n) => ({ delivered: n }));
   }
 
   /**

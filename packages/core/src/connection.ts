@@ -25,8 +25,11 @@ export interface ConnectionNode {
   readonly sessions: SessionRegistry<Connection>;
   readonly channels: ChannelRegistry<Connection>;
   readonly hooks: HookRunner;
-  /** Reads and handles one inbound frame (the router). */
-  handleFrame(connection: Connection, text: string | null, bytes: number): Promise<void>;
+  /**
+   * Reads and handles one inbound frame (the router); returns a promise only while the frame is
+   * still being worked on after this turn (the next frame of the connection waits for it).
+   */
+  handleFrame(connection: Connection, text: string | null, bytes: number): Promise<void> | undefined;
   /** Subscribes the connection to the channels its identity names (server-side subscriptions). */
   subscribeIdentityChannels(connection: Connection, channels: readonly string[]): void;
   /** Takes the connection out of a channel (and its presence; after a grace period when it disconnected). */
@@ -471,29 +474,75 @@ export class Connection implements SessionCore {
       this.#paused = true;
       this.socket.pause();
     }
-    if (!this.#processing) {
-      this.#drainInbox().catch((error: unknown) => {
-        // Only a fault of the gateway itself gets here: the session cannot go on in order.
-        node.hooks.reportError(error, 'inbound frames');
-        this.close(CloseCode.InternalError);
-      });
+    if (this.#processing) return;
+    // Nothing is being worked on, so this is the only frame queued: handled now. A frame still
+    // being worked on after this turn makes the ones behind it wait in the inbox.
+    const item = this.#inbox.shift() as Inbound;
+    this.#dequeued(item);
+    // Marked busy meanwhile, so that a frame arriving from inside the handler waits its turn.
+    this.#processing = true;
+    let pending: Promise<void> | undefined;
+    try {
+      pending = node.handleFrame(this, item.text, item.bytes);
+    } catch (error) {
+      this.#processing = false;
+      this.#fault(error);
+      return;
+    }
+    if (pending === undefined) {
+      this.#processing = false;
+      this.#resumeIfDrained();
+      // Whatever arrived from inside the handler is handled now, in order.
+      if (this.#inbox.length > 0)
+        this.#drainInbox(Promise.resolve()).catch((error: unknown) => this.#fault(error));
+      return;
+    }
+    this.#drainInbox(pending).catch((error: unknown) => this.#fault(error));
+  }
+
+  /** Only a fault of the gateway itself gets here: the session cannot go on in order. */
+  #fault(error: unknown): void {
+    this.#node.hooks.reportError(error, 'inbound frames');
+    this.close(CloseCode.InternalError);
+  }
+
+  /** Takes a frame out of the inbox's counts. */
+  #dequeued(item: Inbound): void {
+    const pendingInbound = this.#node.pendingInbound;
+    this.#inboxBytes -= item.bytes;
+    pendingInbound.frames--;
+    pendingInbound.bytes -= item.bytes;
+  }
+
+  /** Resumes reading a paused client once its backlog has halved. */
+  #resumeIfDrained(): void {
+    const config = this.#node.config;
+    if (
+      this.#paused &&
+      this.#inbox.length < config.maxPendingFrames / 2 &&
+      this.#inboxBytes <= config.maxPendingBytes / 2
+    ) {
+      this.#paused = false;
+      this.socket.resume();
     }
   }
 
-  /** Handles queued frames one at a time, in order; resumes reading once the backlog halves. */
-  async #drainInbox(): Promise<void> {
+  /**
+   * Waits for the frame being worked on (`first`), then handles the queued ones one at a time,
+   * in order, handing the event loop back now and then.
+   */
+  async #drainInbox(first: Promise<void>): Promise<void> {
     const node = this.#node;
-    const config = node.config;
     this.#processing = true;
     try {
+      await first;
       let handled = 0;
       let turnStarted = performance.now();
       let item = this.#inbox.shift();
       while (item !== undefined) {
-        this.#inboxBytes -= item.bytes;
-        node.pendingInbound.frames--;
-        node.pendingInbound.bytes -= item.bytes;
-        await node.handleFrame(this, item.text, item.bytes);
+        this.#dequeued(item);
+        const pending = node.handleFrame(this, item.text, item.bytes);
+        if (pending !== undefined) await pending;
         // A burst from one client runs in microtasks; hand the event loop back now and then
         // so that other sockets are read and served meanwhile.
         handled++;
@@ -505,14 +554,7 @@ export class Connection implements SessionCore {
           handled = 0;
           turnStarted = performance.now();
         }
-        if (
-          this.#paused &&
-          this.#inbox.length < config.maxPendingFrames / 2 &&
-          this.#inboxBytes <= config.maxPendingBytes / 2
-        ) {
-          this.#paused = false;
-          this.socket.resume();
-        }
+        this.#resumeIfDrained();
         item = this.#inbox.shift();
       }
     } finally {

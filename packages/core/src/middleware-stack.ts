@@ -38,6 +38,11 @@ export class MiddlewareStack {
     return this.#connection.length > 0;
   }
 
+  /** True when message middleware is registered. */
+  get hasMessage(): boolean {
+    return this.#message.length > 0;
+  }
+
   /** True when identity middleware is registered. */
   get hasIdentity(): boolean {
     return this.#identity.length > 0;

@@ -42,6 +42,11 @@ export interface RouterNode {
   readonly gateway: WebSocketGateway;
 }
 
+/** The refusal of a publish the channel policy does not allow. */
+function publishForbidden(name: string): ProtocolError {
+  return new ProtocolError(ErrorCode.Forbidden, `publishing on "${name}" is not allowed`);
+}
+
 /** A message context that also carries the connection it came from. */
 interface RoutedContext extends MessageContext {
   readonly connection: Connection;
@@ -66,7 +71,7 @@ export class Router {
    * middleware too, marked by `ctx.malformed`, so that it counts for rate limits; it is then
    * refused with that `bad_request`, or with what a middleware threw first.
    */
-  async handleFrame(connection: Connection, text: string | null, bytes: number): Promise<void> {
+  handleFrame(connection: Connection, text: string | null, bytes: number): Promise<void> | undefined {
     const n = this.#n;
     const session = connection.session;
     let ctx: RoutedContext;
@@ -98,19 +103,41 @@ export class Router {
       };
     }
     if (ctx.malformed === null) n.hooks.onMessage(session, ctx.type, bytes);
+    let pending: Promise<void> | undefined;
     try {
-      await n.middleware.runMessage(ctx);
-      connection.refusedInARow = 0;
+      // Without message middleware the router runs at once, and a frame it answers in this
+      // turn (a publish to local subscribers, a ping) costs no promise at all.
+      pending = n.middleware.hasMessage ? n.middleware.runMessage(ctx) : this.#routeNow(ctx);
     } catch (error) {
       this.#refuseFrame(connection, ctx.type, ctx.id, error);
+      return undefined;
     }
+    if (pending === undefined) {
+      connection.refusedInARow = 0;
+      return undefined;
+    }
+    return pending.then(
+      () => {
+        connection.refusedInARow = 0;
+      },
+      (error: unknown) => this.#refuseFrame(connection, ctx.type, ctx.id, error),
+    );
   }
 
   /** The last step of the message middleware: refuses a malformed frame, routes the others. */
   readonly routeOrRefuse = (ctx: MessageContext): Promise<void> => {
-    if (ctx.malformed !== null) return Promise.reject(ctx.malformed);
-    return this.#route((ctx as RoutedContext).connection, ctx.frame, ctx.type);
+    try {
+      return this.#routeNow(ctx) ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
+
+  /** Refuses a malformed frame (throws), routes the others; a promise only for work still going on. */
+  #routeNow(ctx: MessageContext): Promise<void> | undefined {
+    if (ctx.malformed !== null) throw ctx.malformed;
+    return this.#route((ctx as RoutedContext).connection, ctx.frame, ctx.type);
+  }
 
   #refuseFrame(connection: Connection, type: string, id: FrameId | undefined, error: unknown): void {
     const n = this.#n;
@@ -139,7 +166,8 @@ export class Router {
     }
   }
 
-  async #route(connection: Connection, frame: Frame, type: string): Promise<void> {
+  /** Runs the frame's type; throws a refusal, returns a promise only for work still going on. */
+  #route(connection: Connection, frame: Frame, type: string): Promise<void> | undefined {
     if (this.#n.config.requireToken && !connection.authenticated && type !== 'auth') {
       throw new ProtocolError(
         ErrorCode.Unauthenticated,
@@ -332,7 +360,7 @@ export class Router {
   }
 
   /** `publish` from a client: allowed by `clientPublish` or the channel policy. */
-  async #clientPublish(connection: Connection, frame: Frame): Promise<void> {
+  #clientPublish(connection: Connection, frame: Frame): Promise<void> | undefined {
     const n = this.#n;
     const name = this.#channelOf(frame, false);
     const event = frame.event ?? 'message';
@@ -343,13 +371,30 @@ export class Router {
       );
     }
     const ref = this.#channelRef(connection, name);
-    if (!n.config.clientPublish && !(await n.config.channelPolicy.canPublish(connection.session, ref))) {
-      throw new ProtocolError(ErrorCode.Forbidden, `publishing on "${name}" is not allowed`);
+    if (n.config.clientPublish) {
+      this.#publish(connection, frame, ref, event);
+      return undefined;
     }
-    // Local delivery happens inside publish() before it awaits the backend, so the next frame
-    // of this session may be handled while the backend confirms: order is kept, latency is not paid twice.
-    // The answer follows the backend's: an ack once it accepted the message, else
-    // `backend_unavailable` (protocol.md v1.1), with or without an id.
+    const allowed = n.config.channelPolicy.canPublish(connection.session, ref);
+    if (typeof allowed === 'boolean') {
+      if (!allowed) throw publishForbidden(name);
+      this.#publish(connection, frame, ref, event);
+      return undefined;
+    }
+    return Promise.resolve(allowed).then((yes) => {
+      if (!yes) throw publishForbidden(name);
+      this.#publish(connection, frame, ref, event);
+    });
+  }
+
+  /**
+   * Publishes an allowed client `publish`. Local delivery happens at once, before the backend
+   * confirms, so the next frame of this session may be handled meanwhile: order is kept,
+   * latency is not paid twice. The answer follows the backend's: an ack once it accepted the
+   * message, else `backend_unavailable` (protocol.md v1.1), with or without an id.
+   */
+  #publish(connection: Connection, frame: Frame, ref: ChannelRef, event: string): void {
+    const n = this.#n;
     const idempotencyKey = readIdempotencyKey(frame.idempotency_key, 'idempotency_key');
     if (n.events.has('client.publish')) {
       n.events.emit('client.publish', {
@@ -359,13 +404,19 @@ export class Router {
         data: frame.data,
       });
     }
-    n.features.publish(ref, event, frame.data, idempotencyKey).then(
+    const result = n.features.send(ref, event, frame.data, idempotencyKey);
+    const id = frame.id;
+    if (!(result instanceof Promise)) {
+      // The hottest answer of all, written without serializing an object: `{channel, offset?}`.
+      if (id !== undefined) connection.sendRaw(Buffer.from(publishAckText(id, ref.name, result.offset)));
+      return;
+    }
+    result.then(
       (r) => {
-        // The hottest answer of all, written without serializing an object: `{channel, offset?}`.
-        if (frame.id !== undefined) connection.sendRaw(Buffer.from(publishAckText(frame.id, name, r.offset)));
+        if (id !== undefined) connection.sendRaw(Buffer.from(publishAckText(id, ref.name, r.offset)));
       },
       (error: unknown) => {
-        if (connection.session.isOpen) this.#refuseFrame(connection, frame.type, frame.id, error);
+        if (connection.session.isOpen) this.#refuseFrame(connection, frame.type, id, error);
       },
     );
   }

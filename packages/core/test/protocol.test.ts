@@ -384,4 +384,67 @@ describe('custom handlers', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(c.frames.filter((f) => f.type === 'ack').map((f) => f.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
+
+  it('answers a burst of mixed frames in order: answered at once, awaited by a policy or handler, refused', async () => {
+    const { url, gw } = await startTestGateway({
+      channelPolicy: {
+        canSubscribe: () => true,
+        // `slow` and `closed` answer with a promise, the others at once.
+        canPublish: (_s, ch) =>
+          ch.name === 'slow'
+            ? sleep(15).then(() => true)
+            : ch.name === 'closed'
+              ? Promise.resolve(false)
+              : ch.name !== 'shut',
+      },
+    });
+    gw.addMessageHandler('wait', async (_s, data) => {
+      await sleep(10);
+      return data;
+    });
+    const c = await connect(url);
+    expect((await c.request({ type: 'subscribe', data: { channel: 'fast' } })).type).toBe('ack');
+    expect((await c.request({ type: 'subscribe', data: { channel: 'slow' } })).type).toBe('ack');
+    const from = c.frames.length;
+    const burst: Record<string, unknown>[] = [
+      { type: 'publish', id: 1, channel: 'fast', data: 1 },
+      { type: 'publish', id: 2, channel: 'slow', data: 2 },
+      { type: 'ping', id: 3 },
+      { type: 'publish', id: 4, channel: 'fast', data: 4 },
+      { type: 'publish', id: 5, channel: 'closed', data: 5 },
+      { type: 'wait', id: 6, data: 6 },
+      { type: 'publish', id: 7, channel: 'shut', data: 7 },
+      { type: 'publish', id: 8, channel: 'fast', idempotency_key: 42, data: 8 },
+      { type: 'publish', id: 9, channel: 'slow', data: 9 },
+      { type: 'publish', id: 10, channel: 'fast', data: 10 },
+    ];
+    for (const frame of burst) c.send(frame);
+    await c.waitFor((f) => f.id === 10);
+    const answers = c.since(from).filter((f) => f.id !== undefined);
+    expect(answers.map((f) => [f.id, f.type])).toEqual([
+      [1, 'ack'],
+      [2, 'ack'],
+      [3, 'pong'],
+      [4, 'ack'],
+      [5, 'error'],
+      [6, 'ack'],
+      [7, 'error'],
+      [8, 'error'],
+      [9, 'ack'],
+      [10, 'ack'],
+    ]);
+    expect(answers.filter((f) => f.type === 'error').map((f) => (f.data as { code: string }).code)).toEqual([
+      'forbidden',
+      'forbidden',
+      'bad_request',
+    ]);
+    const delivered = c.since(from).filter((f) => f.type === 'message');
+    expect(delivered.map((f) => [f.channel, f.data])).toEqual([
+      ['fast', 1],
+      ['slow', 2],
+      ['fast', 4],
+      ['slow', 9],
+      ['fast', 10],
+    ]);
+  });
 });
