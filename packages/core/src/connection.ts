@@ -67,6 +67,9 @@ const EXPIRY_TIMER_STEP_MS = 100;
 
 const OPEN = 1;
 
+/** Which step of a token's expiry the session's expiry timer is armed for. */
+type ExpiryPhase = 'warn' | 'close';
+
 /** What a connection takes from its handshake (not the request itself). @internal */
 export interface HandshakeOutcome {
   ip: string;
@@ -157,7 +160,7 @@ export class Connection implements SessionCore {
   #processing = false;
   #paused = false;
   #authTimer: NodeJS.Timeout | undefined;
-  #expiringTimer: NodeJS.Timeout | undefined;
+  /** The one expiry timer: the `auth_expiring` warning, then the close at expiry. */
   #expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(init: {
@@ -373,44 +376,71 @@ export class Connection implements SessionCore {
 
   /** Sends `auth_expiring` ahead of the token's expiry and closes with 4401 at expiry. */
   #scheduleExpiry(): void {
-    clearTimeout(this.#expiringTimer);
     clearTimeout(this.#expiryTimer);
-    this.#expiringTimer = undefined;
     this.#expiryTimer = undefined;
     const expiresAt = this.expiresAt;
     if (expiresAt === null) return;
     const warnAt = expiresAt - this.#node.config.authExpiringLeadMs;
-    const tell = () =>
-      this.session.send({ type: 'auth_expiring', data: { expires_at: Math.floor(expiresAt / 1000) } });
+    if (warnAt <= Date.now()) this.#expiring(expiresAt);
+    else this.#armExpiryTimer(warnAt, expiresAt, 'warn');
+  }
+
+  /**
+   * Arms the session's one expiry timer to fire at `at` (ms since the epoch), at most
+   * {@link EXPIRY_TIMER_STEP_MS} late: the warning first, then the close. The timer carries its
+   * arguments, so a session keeps no closures for it. Node keeps one timer list per distinct
+   * delay: rounding the delay up to a step lets the sessions that connect within one step share
+   * a list, instead of a list (and a queue insertion) per session in a connection storm.
+   */
+  #armExpiryTimer(at: number, expiresAt: number, phase: ExpiryPhase): void {
+    const delay = at - Date.now();
+    this.#expiryTimer =
+      delay > MAX_TIMER_MS
+        ? setTimeout(Connection.#onExpiryTimer, MAX_TIMER_MS, this, at, expiresAt, phase, true)
+        : setTimeout(
+            Connection.#onExpiryTimer,
+            delay <= 0 ? 0 : Math.ceil(delay / EXPIRY_TIMER_STEP_MS) * EXPIRY_TIMER_STEP_MS,
+            this,
+            at,
+            expiresAt,
+            phase,
+            false,
+          );
+  }
+
+  /** The expiry timer fired: a leg of a wait longer than Node's timers take, the warning, or the close. */
+  static #onExpiryTimer(
+    c: Connection,
+    at: number,
+    expiresAt: number,
+    phase: ExpiryPhase,
+    leg: boolean,
+  ): void {
+    c.#expiryTimer = undefined;
+    if (leg) c.#armExpiryTimer(at, expiresAt, phase);
+    else if (phase === 'warn') c.#expiring(expiresAt);
+    // Only if no newer token extended the session meanwhile.
+    else if (c.expiresAt === expiresAt) c.close(CloseCode.Unauthorized);
+  }
+
+  /**
+   * The warning is due: tells the client (or asks `refreshIdentity` first), then arms the close
+   * at expiry while this expiry still stands (setUserInfo may have dropped it; a refresh that
+   * succeeds later re-arms the timer itself).
+   */
+  #expiring(expiresAt: number): void {
     const refresh = this.#node.config.refreshIdentity;
-    const warn = refresh === undefined ? tell : () => void this.#refresh(refresh, expiresAt, tell);
-    // One timer at a time: the expiry is only armed once the warning went out.
-    const armExpiry = () => {
-      this.#expiryTimer = timerAt(
-        expiresAt,
-        () => {
-          // Only if no newer token extended the session meanwhile.
-          if (this.expiresAt === expiresAt) this.close(CloseCode.Unauthorized);
-        },
-        (t) => (this.#expiryTimer = t),
+    if (refresh === undefined) this.#tellExpiring(expiresAt);
+    else {
+      this.#refresh(refresh, expiresAt).catch((error: unknown) =>
+        this.#node.hooks.reportError(error, 'refreshIdentity'),
       );
-    };
-    if (warnAt <= Date.now()) {
-      warn();
-      armExpiry();
-      return;
     }
-    this.#expiringTimer = timerAt(
-      warnAt,
-      () => {
-        this.#expiringTimer = undefined;
-        warn();
-        // Armed only while this expiry still stands (setUserInfo may have dropped it without
-        // rescheduling); a refresh answers later and re-arms both timers itself.
-        if (this.expiresAt === expiresAt) armExpiry();
-      },
-      (t) => (this.#expiringTimer = t),
-    );
+    if (this.expiresAt === expiresAt) this.#armExpiryTimer(expiresAt, expiresAt, 'close');
+  }
+
+  #tellExpiring(expiresAt: number): void {
+    this.session.send({ type: 'auth_expiring', data: { expires_at: Math.floor(expiresAt / 1000) } });
   }
 
   /**
@@ -421,7 +451,6 @@ export class Connection implements SessionCore {
   async #refresh(
     refresh: NonNullable<ResolvedGatewayConfig['refreshIdentity']>,
     expiresAt: number,
-    tell: () => void,
   ): Promise<void> {
     let fresh: Identity | null | undefined;
     try {
@@ -438,7 +467,7 @@ export class Connection implements SessionCore {
       (fresh.tenantId !== undefined && fresh.tenantId !== this.tenantId) ||
       (later !== null && later <= expiresAt)
     ) {
-      tell();
+      this.#tellExpiring(expiresAt);
       return;
     }
     this.applyIdentity({ ...fresh, tenantId: this.tenantId }, true);
@@ -576,7 +605,6 @@ export class Connection implements SessionCore {
     for (const [name, internal] of this.subscriptions) node.leaveChannel(this, name, internal, true);
     this.#subscriptions = null;
     clearTimeout(this.#authTimer);
-    clearTimeout(this.#expiringTimer);
     clearTimeout(this.#expiryTimer);
     node.pendingInbound.frames -= this.#inbox.length;
     node.pendingInbound.bytes -= this.#inboxBytes;
@@ -595,19 +623,4 @@ export class Connection implements SessionCore {
     }
     node.gone();
   }
-}
-
-/**
- * A timer that fires at `at` (ms since the epoch), at most {@link EXPIRY_TIMER_STEP_MS} late.
- * Node keeps one timer list per distinct delay: rounding the delay up to a step lets the
- * sessions that connect within one step share a list, instead of a list (and a queue
- * insertion) per session in a connection storm.
- */
-function timerAt(at: number, fn: () => void, set: (t: NodeJS.Timeout) => void): NodeJS.Timeout {
-  const delay = at - Date.now();
-  if (delay > MAX_TIMER_MS) {
-    return setTimeout(() => set(timerAt(at, fn, set)), MAX_TIMER_MS);
-  }
-  if (delay <= 0) return setTimeout(fn, 0);
-  return setTimeout(fn, Math.ceil(delay / EXPIRY_TIMER_STEP_MS) * EXPIRY_TIMER_STEP_MS);
 }
