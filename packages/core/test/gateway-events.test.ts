@@ -107,4 +107,18 @@ describe('gateway events, the fallback handler and identity refresh', () => {
     expect(keep.c.frames.some((f) => f.type === 'auth_expiring')).toBe(false);
     expect(refreshes).toBeGreaterThanOrEqual(3);
   });
+
+  it('a refreshIdentity answer that cannot be applied is reported, and the session still expires', async () => {
+    const errors: string[] = [];
+    const { url } = await startTestGateway({
+      authenticator,
+      authExpiringLeadMs: 200,
+      hooks: { onError: (_error, context) => errors.push(context) },
+      // roles that are not a list: applying this identity throws.
+      refreshIdentity: async () => ({ userId: 'odd', expiresAt: Date.now() + 60_000, roles: 5 as never }),
+    });
+    const odd = await open(url, 'odd.400');
+    expect((await odd.c.waitClose(3000)).code).toBe(4401);
+    expect(errors).toContain('refreshIdentity');
+  });
 });
