@@ -45,6 +45,8 @@ export async function runsScripts(conn: Redis, timeoutMs: number): Promise<boole
 export interface PublishBatchEvents {
   /** `count` messages were accepted by Redis. */
   published(count: number): void;
+  /** Bounds a call in time: the promise its messages settle with (see `PublishWatch`). */
+  watch<T>(call: Promise<T>): Promise<T>;
 }
 
 /**
@@ -110,7 +112,7 @@ export class PublishBatcher {
     const count = args.length / 2;
     let call: Promise<unknown>;
     try {
-      call = conn.callBuffer('EVAL', PUBLISH_PAIRS, 0, ...args);
+      call = this.#events.watch(conn.callBuffer('EVAL', PUBLISH_PAIRS, 0, ...args));
     } catch (error) {
       settle.reject(error);
       return;

@@ -50,7 +50,13 @@ export interface RedisBackendOptions {
   keyPrefix?: string;
   /** How long `start` waits for both connections to be ready. @default 5000 */
   connectTimeoutMs?: number;
-  /** How long a subscription or the health check's `PING` may take. @default 2000 */
+  /**
+   * How long a subscription, a publish or the health check's `PING` may take. A publish Redis
+   * has not answered in that time is refused with `backend_unavailable` (counted as dropped), and
+   * so is every later one at once, until Redis answers again: a stalled Redis costs no memory and
+   * no wait per message.
+   * @default 2000
+   */
   commandTimeoutMs?: number;
   /**
    * The longest wait between two reconnection attempts. Reconnection never stops; a short

@@ -13,6 +13,7 @@ import {
 } from '@dotmac-ws/core';
 import { Cluster, type Redis } from 'ioredis';
 import { isScriptRefusal, PublishBatcher, runsScripts } from './publish-batch';
+import { NoPublishAnswer, PublishWatch } from './publish-watch';
 import { RedisBackendError } from './redis-backend-error';
 import {
   type RedisBackendOptions,
@@ -54,7 +55,12 @@ export class RedisBackend implements Backend {
   readonly #topics = new Set<string>();
   #pub: Connection | null = null;
   readonly #corker = new TurnCorker();
-  readonly #batcher = new PublishBatcher({ published: (count) => (this.#stats.published += count) });
+  readonly #batcher = new PublishBatcher({
+    published: (count) => (this.#stats.published += count),
+    watch: (call) => this.#watch.watch(call),
+  });
+  /** Every publish call answered within `commandTimeoutMs`, or refused while Redis is silent. */
+  readonly #watch: PublishWatch;
   /** Publishes of a turn go as one script call (a single Redis that runs scripts; see PublishBatcher). */
   #batching = false;
   #sub: Connection | null = null;
@@ -77,6 +83,7 @@ export class RedisBackend implements Backend {
   /** Validates `options` (throwing one `ConfigError` that lists every problem). */
   constructor(options: RedisBackendOptions = {}) {
     this.#o = resolveRedisBackendOptions(options);
+    this.#watch = new PublishWatch(this.#o.commandTimeoutMs);
   }
 
   /** True when talking to a Redis Cluster. */
@@ -266,6 +273,9 @@ export class RedisBackend implements Backend {
       return Promise.reject(error);
     }
     if (target === null || target.status !== 'ready') return Promise.reject(this.#dropped(topic));
+    // Redis left an earlier publish unanswered: refused now rather than queued behind it.
+    if (this.#watch.silent)
+      return Promise.reject(this.#dropped(topic, new NoPublishAnswer('Redis is silent')));
     const buf = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -291,17 +301,21 @@ export class RedisBackend implements Backend {
     // in order). A Cluster client has no stream of its own: its publishes are not held.
     if (!(target instanceof Cluster)) this.#corker.hold(target.stream);
     try {
-      if (this.#o.sharded) await target.spublish(channel, buf);
-      else await target.publish(channel, buf);
+      await this.#watch.watch(this.#o.sharded ? target.spublish(channel, buf) : target.publish(channel, buf));
       this.#stats.published++;
     } catch (error) {
       throw this.#publishFailed(target, channel, topic, error);
     }
   }
 
-  /** The error a failed publish rejects with: dropped for an outage, else `command_failed`. */
+  /**
+   * The error a failed publish rejects with: dropped for an outage (Redis unreachable, or silent
+   * for `commandTimeoutMs`), else `command_failed`.
+   */
   #publishFailed(target: Connection, channel: string, topic: string, error: unknown): Error {
-    if (target.status !== 'ready' || isConnectionError(error)) return this.#dropped(topic, error);
+    if (target.status !== 'ready' || isConnectionError(error) || error instanceof NoPublishAnswer) {
+      return this.#dropped(topic, error);
+    }
     this.#stats.errors++;
     return new RedisBackendError('command_failed', `PUBLISH on ${channel} failed: ${errorText(error)}`, {
       cause: error,

@@ -293,6 +293,41 @@ describe.skipIf(binariesMissing !== false)(
       expect((error as Error).message).toMatch(/WRONGPASS|invalid username-password/);
     });
 
+    it('a silent Redis (SIGSTOP): a publish is refused after commandTimeoutMs, the next at once; they go through again once it answers', async () => {
+      const redis = await RedisProcess.start();
+      onCleanup(() => redis.thaw());
+      const a = await started({ url: redis.url, commandTimeoutMs: 300 });
+      const b = await started({ url: redis.url });
+      await b.backend.subscribe('quiet');
+      await a.backend.publish('quiet', Buffer.from('before'));
+      await waitUntil(() => b.got.length === 1, 3000, 'the first delivery');
+
+      redis.freeze();
+      let t = Date.now();
+      const unanswered = await a.backend.publish('quiet', Buffer.from('unanswered')).catch((e: unknown) => e);
+      const waited = Date.now() - t;
+      expect(unanswered).toBeInstanceOf(BackendUnavailableError);
+      expect(unanswered).toMatchObject({ message: 'Redis is unreachable: the message on quiet was dropped' });
+      expect(waited).toBeGreaterThanOrEqual(250);
+      expect(waited).toBeLessThan(1500);
+      // Redis is silent now: the next publish is not queued behind the unanswered one.
+      t = Date.now();
+      const refused = await a.backend.publish('quiet', Buffer.from('refused')).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(BackendUnavailableError);
+      expect(Date.now() - t).toBeLessThan(100);
+      expect(a.backend.stats()).toMatchObject({ published: 1, dropped: 2 });
+
+      redis.thaw();
+      // Redis runs what it had read, so the unanswered message arrives late; its answer ends
+      // the silence.
+      await waitUntil(() => b.got.length === 2, 5000, 'the late delivery');
+      await sleep(50);
+      await a.backend.publish('quiet', Buffer.from('after'));
+      await waitUntil(() => b.got.length === 3, 3000, 'the delivery after');
+      expect(b.got.map((m) => m.payload.toString())).toEqual(['before', 'unanswered', 'after']);
+      expect(a.backend.stats()).toMatchObject({ published: 2, dropped: 2 });
+    });
+
     it('rejects a publish while Redis is down with BackendUnavailableError, counted as dropped; resolves again once back', async () => {
       const redis = await RedisProcess.start();
       const a = await started({ url: redis.url });

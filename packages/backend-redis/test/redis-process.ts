@@ -68,6 +68,16 @@ export class RedisProcess {
     );
   }
 
+  /** Stops the process without ending it (SIGSTOP): its connections stay open, nothing is answered. */
+  freeze(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen process run again (SIGCONT). */
+  thaw(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Kills the process (SIGKILL: a crash, not a shutdown) and waits until the port is closed. */
   async kill(): Promise<void> {
     const child = this.#child;
