@@ -37,7 +37,14 @@ export interface NatsBackendOptions {
   name?: string;
   /** How long `start` may take to connect. @default 5000 */
   connectTimeoutMs?: number;
-  /** How long the server may take to confirm a subscription, and the health check's ping. @default 2000 */
+  /**
+   * How long the server may take to confirm a subscription, to answer the health check's ping,
+   * and to answer the round trip the backend times now and then while publishing. A server
+   * silent that long (stalled, cut off without the connection breaking) gets publishes refused
+   * with `backend_unavailable` at once until it answers again, instead of the client buffering
+   * them.
+   * @default 2000
+   */
   commandTimeoutMs?: number;
   /**
    * The wait between two attempts to reach the same server. Reconnection never stops; a short

@@ -26,6 +26,7 @@ import {
 } from './nats-backend-options';
 import { natsConnectOptions } from './nats-connect-options';
 import { topicToSubject } from './nats-subject';
+import { SilenceWatch } from './silence-watch';
 import { TurnPublisher } from './turn-publisher';
 
 /** The longest the health check waits for the server's answer to a ping. */
@@ -77,6 +78,9 @@ export class NatsBackend implements Backend {
     if (nc === null || this.#state !== 'connected') throw new Error('the connection to NATS was lost');
     nc.publish(subject, payload);
   });
+  /** Times a round trip now and then while publishing, to notice a server that went silent. */
+  readonly #silence: SilenceWatch;
+  readonly #roundTrip = (): Promise<void> => this.#nc?.flush() ?? Promise.resolve();
   #lameDuck = false;
   #lameDuckTimer: NodeJS.Timeout | null = null;
   #lastError: string | null = null;
@@ -95,6 +99,7 @@ export class NatsBackend implements Backend {
   /** Validates `options` (throwing one `ConfigError` that lists every problem). */
   constructor(options: NatsBackendOptions = {}) {
     this.#o = resolveNatsBackendOptions(options);
+    this.#silence = new SilenceWatch(this.#o.commandTimeoutMs);
   }
 
   /** The NATS subject that carries `topic`. */
@@ -129,6 +134,7 @@ export class NatsBackend implements Backend {
     }
     this.#nc = nc;
     this.#state = 'connected';
+    this.#silence.reset();
     // The status iterator may end with an error when the connection dies: noted, never unhandled.
     this.#watch(nc).catch((error: unknown) => {
       this.#lastError = errorText(error);
@@ -192,6 +198,8 @@ export class NatsBackend implements Backend {
   /** The client sent every subscription on the new connection; confirm them with a flush. */
   #onReconnect(nc: NatsConnection, server: string): void {
     this.#state = 'connected';
+    // A round trip of the lost connection may never settle: the new one starts afresh.
+    this.#silence.reset();
     this.#lameDuck = false;
     this.#clearLameDuckTimer();
     this.#stats.reconnects++;
@@ -325,6 +333,9 @@ export class NatsBackend implements Backend {
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     this.#running('publish');
     if (this.#state !== 'connected') throw this.#dropped(topic);
+    // The server left a round trip unanswered: refused now rather than buffered by the client.
+    if (this.#silence.silent) throw this.#dropped(topic, new Error('NATS is silent'));
+    this.#silence.probe(this.#roundTrip);
     try {
       // Sent with the rest of this turn's publishes, in one write.
       await this.#turn.publish(this.subjectOf(topic), payload);

@@ -107,6 +107,67 @@ describe.skipIf(noServer !== false)(
       expect(b.backend.stats().resubscribes).toBe(1);
     });
 
+    it('a silent server (SIGSTOP): publishes are refused within 1.5 x commandTimeoutMs, then at once, and go through again once it answers', async () => {
+      const server = await NatsProcess.start();
+      onCleanup(() => server.thaw());
+      const subjectPrefix = uniquePrefix();
+      const a = await started({ servers: server.url, subjectPrefix, commandTimeoutMs: 400 });
+      const b = await started({ servers: server.url, subjectPrefix });
+      await b.backend.subscribe('channel:quiet');
+      await a.backend.publish('channel:quiet', Buffer.from('before'));
+      await waitUntil(() => b.got.length === 1, 3000, 'the first delivery');
+
+      server.freeze();
+      const t0 = Date.now();
+      let accepted = 0;
+      let refusedAfter = -1;
+      for (let i = 0; i < 200 && Date.now() - t0 < 3000; i++) {
+        const r = await a.backend.publish('channel:quiet', Buffer.from(`q${i}`)).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        if (r instanceof BackendUnavailableError) {
+          refusedAfter = Date.now() - t0;
+          break;
+        }
+        if (r !== null) throw r;
+        accepted++;
+        await sleep(20);
+      }
+      // Noticed within half the timeout (the next round trip) plus the timeout, with slack.
+      expect(refusedAfter).toBeGreaterThanOrEqual(400);
+      expect(refusedAfter).toBeLessThan(1000);
+      const t1 = Date.now();
+      expect(
+        await a.backend.publish('channel:quiet', Buffer.from('refused')).catch((e: unknown) => e),
+      ).toBeInstanceOf(BackendUnavailableError);
+      expect(Date.now() - t1).toBeLessThan(100);
+      expect(a.backend.stats()).toMatchObject({ published: 1 + accepted, dropped: 2 });
+
+      server.thaw();
+      // The round trip in flight is answered: publishing works again.
+      let sent = -1;
+      for (let i = 0; i < 50 && sent < 0; i++) {
+        await sleep(50);
+        await a.backend.publish('channel:quiet', Buffer.from('after')).then(
+          () => {
+            sent = i;
+          },
+          (e: unknown) => {
+            if (!(e instanceof BackendUnavailableError)) throw e;
+          },
+        );
+      }
+      expect(sent).toBeGreaterThanOrEqual(0);
+      await waitUntil(() => b.got.includes('channel:quiet=after'), 3000, 'the delivery after');
+      // What the client took before the silence was noticed arrived when the server resumed, in order.
+      expect(b.got).toEqual([
+        'channel:quiet=before',
+        ...Array.from({ length: accepted }, (_, i) => `channel:quiet=q${i}`),
+        'channel:quiet=after',
+      ]);
+    });
+
     it('keeps delivering across gateways when one server of a 3-server cluster is killed', async () => {
       const cluster = await NatsClusterProcesses.start();
       const [s0, s1, s2] = cluster.servers as [NatsProcess, NatsProcess, NatsProcess];

@@ -84,6 +84,16 @@ export class NatsProcess {
     await this.#signal('SIGKILL');
   }
 
+  /** Stops the process without ending it (SIGSTOP): its connections stay open, nothing is answered. */
+  freeze(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen process run again (SIGCONT). */
+  thaw(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Sends SIGUSR2: lame-duck mode (the server stops accepting and closes clients gradually). */
   lameDuck(): void {
     this.#child?.kill('SIGUSR2');
