@@ -10,6 +10,7 @@ import {
 import type { ChannelRegistry } from './channel-registry';
 import type { Connection } from './connection';
 import type { HookRunner } from './hook-runner';
+import { promiseTry } from './promise-try';
 import type { SessionRegistry } from './session-registry';
 import type { GatewayCounters } from './stats';
 import { encodeTextFrame } from './websocket-frame';
@@ -46,11 +47,7 @@ export class Broadcaster {
    * (`deliveredLocal`): local delivery stands, the other nodes did not get it.
    */
   publish(target: BroadcastTarget, type: string, data: unknown): Promise<number> {
-    try {
-      return Promise.resolve(this.send(target, type, data));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return promiseTry(() => this.send(target, type, data));
   }
 
   /**
@@ -81,13 +78,7 @@ export class Broadcaster {
     if (d.backend.reachesNoOtherNode?.(topic) === true) return delivered;
     const header: EnvelopeHeader = { v: 1, origin: d.nodeId, ts, target, type };
     if (traceparent !== undefined) header.traceparent = traceparent;
-    let accepted: Promise<void>;
-    try {
-      accepted = this.#backendPublish(topic, header, encodeEnvelope(header, frame));
-    } catch (error) {
-      accepted = Promise.reject(error);
-    }
-    return accepted.then(
+    return promiseTry(() => this.#backendPublish(topic, header, encodeEnvelope(header, frame))).then(
       () => delivered,
       (error: unknown) => {
         d.counters.backend_errors++;

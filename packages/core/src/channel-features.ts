@@ -8,6 +8,7 @@ import type { ResolvedGatewayConfig } from './config';
 import type { Connection } from './connection';
 import type { GatewayEvents } from './gateway-events';
 import type { HookRunner } from './hook-runner';
+import { promiseTry } from './promise-try';
 import type { GatewayCounters } from './stats';
 import type { StreamPosition } from './stream-position';
 
@@ -99,11 +100,7 @@ export class ChannelFeatures {
     data: unknown,
     idempotencyKey?: string,
   ): Promise<ChannelPublishResult> {
-    try {
-      return Promise.resolve(this.send(ref, type, data, idempotencyKey));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return promiseTry(() => this.send(ref, type, data, idempotencyKey));
   }
 
   /**

@@ -481,7 +481,10 @@ export class Connection implements SessionCore {
     this.#node.config.logger.debug({ session_id: this.sessionId, error }, 'socket error');
   }
 
-  /** Queues one inbound frame (the socket's `message` listener). */
+  /**
+   * Takes one inbound frame (the socket's `message` listener): handled at once when nothing is
+   * being worked on, else queued behind the frame that is.
+   */
   receive(data: RawData, isBinary: boolean): void {
     this.lastSeenAt = Date.now();
     const node = this.#node;
@@ -489,11 +492,40 @@ export class Connection implements SessionCore {
     node.counters.messages_received++;
     node.counters.bytes_received += buf.length;
     if (this.closing) return;
-    // Binary frames queue too: they are refused in order, and counted by the middleware.
-    this.#inbox.push({ text: isBinary ? null : buf.toString('utf8'), bytes: buf.length });
-    this.#inboxBytes += buf.length;
+    // Binary frames go the same way: they are refused in order, and counted by the middleware.
+    const text = isBinary ? null : buf.toString('utf8');
+    if (this.#processing) {
+      this.#enqueue({ text, bytes: buf.length });
+      return;
+    }
+    // Marked busy meanwhile, so that a frame arriving from inside the handler waits its turn.
+    this.#processing = true;
+    let pending: Promise<void> | undefined;
+    try {
+      pending = node.handleFrame(this, text, buf.length);
+    } catch (error) {
+      this.#processing = false;
+      this.#fault(error);
+      return;
+    }
+    if (pending === undefined) {
+      if (this.#inbox.length === 0) {
+        this.#processing = false;
+        return;
+      }
+      // Frames arrived from inside the handler: handled now, in order.
+      pending = Promise.resolve();
+    }
+    this.#drainInbox(pending).catch((error: unknown) => this.#fault(error));
+  }
+
+  /** Queues a frame behind the one being worked on; stops reading the client over its backlog limits. */
+  #enqueue(item: Inbound): void {
+    const node = this.#node;
+    this.#inbox.push(item);
+    this.#inboxBytes += item.bytes;
     node.pendingInbound.frames++;
-    node.pendingInbound.bytes += buf.length;
+    node.pendingInbound.bytes += item.bytes;
     const config = node.config;
     if (
       !this.#paused &&
@@ -503,30 +535,6 @@ export class Connection implements SessionCore {
       this.#paused = true;
       this.socket.pause();
     }
-    if (this.#processing) return;
-    // Nothing is being worked on, so this is the only frame queued: handled now. A frame still
-    // being worked on after this turn makes the ones behind it wait in the inbox.
-    const item = this.#inbox.shift() as Inbound;
-    this.#dequeued(item);
-    // Marked busy meanwhile, so that a frame arriving from inside the handler waits its turn.
-    this.#processing = true;
-    let pending: Promise<void> | undefined;
-    try {
-      pending = node.handleFrame(this, item.text, item.bytes);
-    } catch (error) {
-      this.#processing = false;
-      this.#fault(error);
-      return;
-    }
-    if (pending === undefined) {
-      this.#processing = false;
-      this.#resumeIfDrained();
-      // Whatever arrived from inside the handler is handled now, in order.
-      if (this.#inbox.length > 0)
-        this.#drainInbox(Promise.resolve()).catch((error: unknown) => this.#fault(error));
-      return;
-    }
-    this.#drainInbox(pending).catch((error: unknown) => this.#fault(error));
   }
 
   /** Only a fault of the gateway itself gets here: the session cannot go on in order. */
@@ -535,41 +543,22 @@ export class Connection implements SessionCore {
     this.close(CloseCode.InternalError);
   }
 
-  /** Takes a frame out of the inbox's counts. */
-  #dequeued(item: Inbound): void {
-    const pendingInbound = this.#node.pendingInbound;
-    this.#inboxBytes -= item.bytes;
-    pendingInbound.frames--;
-    pendingInbound.bytes -= item.bytes;
-  }
-
-  /** Resumes reading a paused client once its backlog has halved. */
-  #resumeIfDrained(): void {
-    const config = this.#node.config;
-    if (
-      this.#paused &&
-      this.#inbox.length < config.maxPendingFrames / 2 &&
-      this.#inboxBytes <= config.maxPendingBytes / 2
-    ) {
-      this.#paused = false;
-      this.socket.resume();
-    }
-  }
-
   /**
-   * Waits for the frame being worked on (`first`), then handles the queued ones one at a time,
-   * in order, handing the event loop back now and then.
+   * Waits for the frame being worked on (`first`; the caller marked the connection busy), then
+   * handles the queued ones one at a time, in order, handing the event loop back now and then.
    */
   async #drainInbox(first: Promise<void>): Promise<void> {
     const node = this.#node;
-    this.#processing = true;
+    const config = node.config;
     try {
       await first;
       let handled = 0;
       let turnStarted = performance.now();
       let item = this.#inbox.shift();
       while (item !== undefined) {
-        this.#dequeued(item);
+        this.#inboxBytes -= item.bytes;
+        node.pendingInbound.frames--;
+        node.pendingInbound.bytes -= item.bytes;
         const pending = node.handleFrame(this, item.text, item.bytes);
         if (pending !== undefined) await pending;
         // A burst from one client runs in microtasks; hand the event loop back now and then
@@ -583,7 +572,14 @@ export class Connection implements SessionCore {
           handled = 0;
           turnStarted = performance.now();
         }
-        this.#resumeIfDrained();
+        if (
+          this.#paused &&
+          this.#inbox.length < config.maxPendingFrames / 2 &&
+          this.#inboxBytes <= config.maxPendingBytes / 2
+        ) {
+          this.#paused = false;
+          this.socket.resume();
+        }
         item = this.#inbox.shift();
       }
     } finally {

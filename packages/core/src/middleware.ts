@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Identity } from './authenticator';
 import type { Frame, FrameError, FrameId } from './frame';
 import type { WebSocketGateway } from './gateway';
+import { promiseTry } from './promise-try';
 import type { WebSocketSession } from './session';
 
 /** What connection middleware sees of an upgrade request, before the upgrade. */
@@ -123,13 +124,7 @@ export function compose<C>(
 ): (ctx: C) => Promise<void> {
   // No middleware: the last step alone, without a dispatch (and its promise) per call.
   if (stack.length === 0) {
-    return (ctx) => {
-      try {
-        return Promise.resolve(last(ctx));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    };
+    return (ctx) => promiseTry(() => last(ctx));
   }
   return (ctx) => {
     let index = -1;

@@ -21,6 +21,7 @@ import type { HookRunner } from './hook-runner';
 import type { MessageHandler } from './message-handler';
 import type { MessageContext } from './middleware';
 import type { MiddlewareStack } from './middleware-stack';
+import { promiseTry } from './promise-try';
 import { ProtocolError } from './protocol-error';
 import type { GatewayCounters } from './stats';
 import { encodeTextFrame } from './websocket-frame';
@@ -125,13 +126,7 @@ export class Router {
   }
 
   /** The last step of the message middleware: refuses a malformed frame, routes the others. */
-  readonly routeOrRefuse = (ctx: MessageContext): Promise<void> => {
-    try {
-      return this.#routeNow(ctx) ?? Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
+  readonly routeOrRefuse = (ctx: MessageContext): Promise<void> => promiseTry(() => this.#routeNow(ctx));
 
   /** Refuses a malformed frame (throws), routes the others; a promise only for work still going on. */
   #routeNow(ctx: MessageContext): Promise<void> | undefined {
