@@ -1,3 +1,5 @@
+import { withTimeout } from '@dotmac-ws/core';
+
 /** A publish call Redis did not answer within `commandTimeoutMs`. @internal */
 export class NoPublishAnswer extends Error {
   override readonly name = 'NoPublishAnswer';
@@ -27,24 +29,17 @@ export class PublishWatch {
 
   /** `call`, rejected with {@link NoPublishAnswer} when Redis has not answered it in time. */
   watch<T>(call: Promise<T>): Promise<T> {
-    const ms = this.#timeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#silent = true;
-        reject(new NoPublishAnswer(`Redis did not answer a publish within ${ms} ms`));
-      }, ms);
-      call.then(
-        (value) => {
-          clearTimeout(timer);
-          this.#silent = false;
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          this.#silent = false;
-          reject(error);
-        },
-      );
-    });
+    // Any answer, a late one to a call that timed out included, ends the silence.
+    call.then(this.#answered, this.#answered);
+    return withTimeout(call, this.#timeoutMs, this.#noAnswer);
   }
+
+  readonly #answered = (): void => {
+    this.#silent = false;
+  };
+
+  readonly #noAnswer = (): NoPublishAnswer => {
+    this.#silent = true;
+    return new NoPublishAnswer(`Redis did not answer a publish within ${this.#timeoutMs} ms`);
+  };
 }
