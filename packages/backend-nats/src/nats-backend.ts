@@ -72,13 +72,19 @@ export class NatsBackend implements Backend {
   #state: LinkState = 'closed';
   /** Set after a reconnection until the server has confirmed the subscriptions again. */
   #resubscribing = false;
-  /** This turn's publishes, sent together at its end (or before a drain). */
-  readonly #turn = new TurnPublisher((subject, payload) => {
-    const nc = this.#nc;
-    if (nc === null || this.#state !== 'connected') throw new Error('the connection to NATS was lost');
-    nc.publish(subject, payload);
-  });
-  /** Times a round trip now and then while publishing, to notice a server that went silent. */
+  /**
+   * This turn's publishes, sent together at its end (or before a drain); after each burst, a
+   * round trip is timed now and then, to notice a server that went silent.
+   */
+  readonly #turn = new TurnPublisher(
+    (subject, payload) => {
+      const nc = this.#nc;
+      if (nc === null || this.#state !== 'connected') throw new Error('the connection to NATS was lost');
+      nc.publish(subject, payload);
+    },
+    () => this.#silence.probe(this.#roundTrip),
+  );
+  /** Whether the server left a round trip timed while publishing unanswered. */
   readonly #silence: SilenceWatch;
   readonly #roundTrip = (): Promise<void> => this.#nc?.flush() ?? Promise.resolve();
   #lameDuck = false;
@@ -335,7 +341,6 @@ export class NatsBackend implements Backend {
     if (this.#state !== 'connected') throw this.#dropped(topic);
     // The server left a round trip unanswered: refused now rather than buffered by the client.
     if (this.#silence.silent) throw this.#dropped(topic, new Error('NATS is silent'));
-    this.#silence.probe(this.#roundTrip);
     try {
       // Sent with the rest of this turn's publishes, in one write.
       await this.#turn.publish(this.subjectOf(topic), payload);

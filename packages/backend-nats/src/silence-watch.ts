@@ -29,8 +29,8 @@ export class SilenceWatch {
   }
 
   /**
-   * Called as publishes are sent: starts a timed round trip (`roundTrip()`) unless one is in
-   * flight or one started less than half the timeout ago. Cheap otherwise: one clock read.
+   * Called after each burst of publishes: starts a timed round trip (`roundTrip()`) unless one
+   * is in flight or one started less than half the timeout ago. Cheap otherwise: one clock read.
    */
   probe(roundTrip: () => Promise<void>): void {
     if (this.#inFlight) return;

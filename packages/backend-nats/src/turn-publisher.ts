@@ -17,11 +17,16 @@ export class TurnPublisher {
   #pending: Pending[] = [];
   #scheduled = false;
   readonly #send: (subject: string, payload: Uint8Array) => void;
+  readonly #afterBurst: () => void;
   readonly #flush = () => this.flush();
 
-  /** @param send - publishes one message now (throws when the client refuses it). */
-  constructor(send: (subject: string, payload: Uint8Array) => void) {
+  /**
+   * @param send - publishes one message now (throws when the client refuses it).
+   * @param afterBurst - called once after each burst was handed over.
+   */
+  constructor(send: (subject: string, payload: Uint8Array) => void, afterBurst: () => void = () => {}) {
     this.#send = send;
+    this.#afterBurst = afterBurst;
   }
 
   /** Publishes at the end of this turn; resolves once the client took it, rejects with what it threw. */
@@ -49,5 +54,6 @@ export class TurnPublisher {
         p.reject(error);
       }
     }
+    this.#afterBurst();
   }
 }

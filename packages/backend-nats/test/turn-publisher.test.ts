@@ -47,4 +47,16 @@ describe('TurnPublisher', () => {
     await turn();
     expect(sent).toEqual(['x', 'z']);
   });
+
+  it('calls afterBurst once after each burst was handed over, and not for an empty flush', async () => {
+    const log: string[] = [];
+    const publisher = new TurnPublisher(
+      (subject) => log.push(subject),
+      () => log.push('burst'),
+    );
+    await Promise.all([publisher.publish('a', bytes('a')), publisher.publish('b', bytes('b'))]);
+    publisher.flush();
+    await publisher.publish('c', bytes('c'));
+    expect(log).toEqual(['a', 'b', 'burst', 'c', 'burst']);
+  });
 });
