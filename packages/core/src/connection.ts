@@ -6,6 +6,7 @@ import type { ChannelRegistry } from './channel-registry';
 import type { ResolvedGatewayConfig } from './config';
 import type { ConnectionEnd } from './connection-end';
 import { CloseCode, CloseReason, PROTOCOL_VERSION } from './constants';
+import type { DeadlineQueue } from './deadline-queue';
 import type { GatewayEvents } from './gateway-events';
 import type { HookRunner } from './hook-runner';
 import { type SessionCore, WebSocketSession } from './session';
@@ -25,6 +26,8 @@ export interface ConnectionNode {
   readonly sessions: SessionRegistry<Connection>;
   readonly channels: ChannelRegistry<Connection>;
   readonly hooks: HookRunner;
+  /** Token expiries of every session (one timer for all; see {@link Connection.expiryDue}). */
+  readonly expiries: DeadlineQueue<Connection>;
   /**
    * Reads and handles one inbound frame (the router); returns a promise only while the frame is
    * still being worked on after this turn (the next frame of the connection waits for it).
@@ -60,14 +63,9 @@ const BUDGET_CHECK_EVERY = 8;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Node's setTimeout caps delays at 2^31-1 ms; longer waits are chained. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Expiry timers fire on this grid of delays (tokens expire on whole seconds anyway). */
-const EXPIRY_TIMER_STEP_MS = 100;
-
 const OPEN = 1;
 
-/** Which step of a token's expiry the session's expiry timer is armed for. */
+/** Which step of a token's expiry the session waits in the node's expiry queue for. */
 type ExpiryPhase = 'warn' | 'close';
 
 /** What a connection takes from its handshake (not the request itself). @internal */
@@ -160,8 +158,14 @@ export class Connection implements SessionCore {
   #processing = false;
   #paused = false;
   #authTimer: NodeJS.Timeout | undefined;
-  /** The one expiry timer: the `auth_expiring` warning, then the close at expiry. */
-  #expiryTimer: NodeJS.Timeout | undefined;
+  /**
+   * The session's place in the node's expiry queue (its bucket, or -1): waiting for the
+   * `auth_expiring` warning, then for the close at expiry, of the token that expires at
+   * `#expiryFor`.
+   */
+  #expiryKey = -1;
+  #expiryPhase: ExpiryPhase = 'warn';
+  #expiryFor = 0;
 
   constructor(init: {
     sessionId: string;
@@ -376,57 +380,46 @@ export class Connection implements SessionCore {
 
   /** Sends `auth_expiring` ahead of the token's expiry and closes with 4401 at expiry. */
   #scheduleExpiry(): void {
-    clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = undefined;
+    this.#leaveExpiries();
     const expiresAt = this.expiresAt;
     if (expiresAt === null) return;
     const warnAt = expiresAt - this.#node.config.authExpiringLeadMs;
     if (warnAt <= Date.now()) this.#expiring(expiresAt);
-    else this.#armExpiryTimer(warnAt, expiresAt, 'warn');
+    else this.#awaitExpiry(warnAt, expiresAt, 'warn');
   }
 
   /**
-   * Arms the session's one expiry timer to fire at `at` (ms since the epoch), at most
-   * {@link EXPIRY_TIMER_STEP_MS} late: the warning first, then the close. The timer carries its
-   * arguments, so a session keeps no closures for it. Node keeps one timer list per distinct
-   * delay: rounding the delay up to a step lets the sessions that connect within one step share
-   * a list, instead of a list (and a queue insertion) per session in a connection storm.
+   * Waits in the node's expiry queue until `at` (ms since the epoch, at most one step of the
+   * queue late): for the warning first, then for the close.
    */
-  #armExpiryTimer(at: number, expiresAt: number, phase: ExpiryPhase): void {
-    const delay = at - Date.now();
-    this.#expiryTimer =
-      delay > MAX_TIMER_MS
-        ? setTimeout(Connection.#onExpiryTimer, MAX_TIMER_MS, this, at, expiresAt, phase, true)
-        : setTimeout(
-            Connection.#onExpiryTimer,
-            delay <= 0 ? 0 : Math.ceil(delay / EXPIRY_TIMER_STEP_MS) * EXPIRY_TIMER_STEP_MS,
-            this,
-            at,
-            expiresAt,
-            phase,
-            false,
-          );
+  #awaitExpiry(at: number, expiresAt: number, phase: ExpiryPhase): void {
+    this.#expiryPhase = phase;
+    this.#expiryFor = expiresAt;
+    this.#expiryKey = this.#node.expiries.add(this, at);
   }
 
-  /** The expiry timer fired: a leg of a wait longer than Node's timers take, the warning, or the close. */
-  static #onExpiryTimer(
-    c: Connection,
-    at: number,
-    expiresAt: number,
-    phase: ExpiryPhase,
-    leg: boolean,
-  ): void {
-    c.#expiryTimer = undefined;
-    if (leg) c.#armExpiryTimer(at, expiresAt, phase);
-    else if (phase === 'warn') c.#expiring(expiresAt);
-    // Only if no newer token extended the session meanwhile.
-    else if (c.expiresAt === expiresAt) c.close(CloseCode.Unauthorized);
+  #leaveExpiries(): void {
+    if (this.#expiryKey === -1) return;
+    this.#node.expiries.delete(this, this.#expiryKey);
+    this.#expiryKey = -1;
   }
 
   /**
-   * The warning is due: tells the client (or asks `refreshIdentity` first), then arms the close
-   * at expiry while this expiry still stands (setUserInfo may have dropped it; a refresh that
-   * succeeds later re-arms the timer itself).
+   * The node's expiry queue reached this session (it has already taken it out): the warning,
+   * or the close. @internal
+   */
+  expiryDue(): void {
+    this.#expiryKey = -1;
+    const expiresAt = this.#expiryFor;
+    if (this.#expiryPhase === 'warn') this.#expiring(expiresAt);
+    // Only if no newer token extended the session meanwhile.
+    else if (this.expiresAt === expiresAt) this.close(CloseCode.Unauthorized);
+  }
+
+  /**
+   * The warning is due: tells the client (or asks `refreshIdentity` first), then waits for
+   * the close at expiry while this expiry still stands (setUserInfo may have dropped it; a
+   * refresh that succeeds later queues the session again itself).
    */
   #expiring(expiresAt: number): void {
     const refresh = this.#node.config.refreshIdentity;
@@ -436,7 +429,11 @@ export class Connection implements SessionCore {
         this.#node.hooks.reportError(error, 'refreshIdentity'),
       );
     }
-    if (this.expiresAt === expiresAt) this.#armExpiryTimer(expiresAt, expiresAt, 'close');
+    // Not for a session that ended meanwhile (a failed send closes it): it left the queue.
+    if (this.expiresAt === expiresAt && !this.closing) {
+      this.#leaveExpiries();
+      this.#awaitExpiry(expiresAt, expiresAt, 'close');
+    }
   }
 
   #tellExpiring(expiresAt: number): void {
@@ -601,7 +598,7 @@ export class Connection implements SessionCore {
     for (const [name, internal] of this.subscriptions) node.leaveChannel(this, name, internal, true);
     this.#subscriptions = null;
     clearTimeout(this.#authTimer);
-    clearTimeout(this.#expiryTimer);
+    this.#leaveExpiries();
     node.pendingInbound.frames -= this.#inbox.length;
     node.pendingInbound.bytes -= this.#inboxBytes;
     this.#inbox.length = 0;

@@ -17,6 +17,7 @@ import type { Connection, ConnectionNode } from './connection';
 import { CloseCode, ErrorCode, RESERVED_CLIENT_TYPES, SERVER_FRAME_TYPES, SUBPROTOCOL } from './constants';
 import type { NodeInfo } from './control-message';
 import { ControlPlane } from './control-plane';
+import { DeadlineQueue } from './deadline-queue';
 import { Drain } from './drain';
 import { type GatewayEventListener, type GatewayEventName, GatewayEvents } from './gateway-events';
 import { Handshake } from './handshake';
@@ -230,6 +231,10 @@ export class WebSocketGateway {
       sessions: this.#sessions,
       channels: this.#channels,
       hooks: this.#hooks,
+      expiries: new DeadlineQueue<Connection>(
+        (c) => c.expiryDue(),
+        (error) => this.#hooks.reportError(error, 'session expiry'),
+      ),
       handleFrame: (connection, text, bytes) => router.handleFrame(connection, text, bytes),
       leaveChannel: (connection, name, internal, disconnected) =>
         features.leave(connection, name, internal, disconnected),

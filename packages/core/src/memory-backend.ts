@@ -1,33 +1,29 @@
 import type { Backend, BackendDeliver } from './backend';
 import { BackendUnavailableError } from './backend-unavailable-error';
 import type { ComponentHealth } from './health';
+import { MemberIndex } from './member-index';
 
 /**
  * An in-process message bus. Gateways whose `MemoryBackend`s share one bus behave like nodes
  * of a cluster inside one process, which is how multi-node behaviour is tested without a broker.
  */
 export class MemoryBus {
-  readonly #topics = new Map<string, Set<MemoryBackend>>();
+  // Most topics (a user's, a small channel's) have one member: held without a set around it.
+  readonly #topics = new MemberIndex<string, MemoryBackend>();
   /** How many topics each member is joined to: who is on the bus at all. */
   readonly #memberTopics = new Map<MemoryBackend, number>();
 
   /** @internal */
   join(topic: string, member: MemoryBackend): void {
-    let members = this.#topics.get(topic);
-    if (members === undefined) {
-      members = new Set();
-      this.#topics.set(topic, members);
-    }
-    if (members.has(member)) return;
-    members.add(member);
+    if (this.#topics.has(topic, member)) return;
+    this.#topics.add(topic, member);
     this.#memberTopics.set(member, (this.#memberTopics.get(member) ?? 0) + 1);
   }
 
   /** @internal */
   leave(topic: string, member: MemoryBackend): void {
-    const members = this.#topics.get(topic);
-    if (members === undefined || !members.delete(member)) return;
-    if (members.size === 0) this.#topics.delete(topic);
+    if (!this.#topics.has(topic, member)) return;
+    this.#topics.delete(topic, member);
     const left = (this.#memberTopics.get(member) ?? 1) - 1;
     if (left === 0) this.#memberTopics.delete(member);
     else this.#memberTopics.set(member, left);
@@ -41,11 +37,14 @@ export class MemoryBus {
 
   /** The members subscribed to `topic`. */
   members(topic: string): ReadonlySet<MemoryBackend> {
-    return this.#topics.get(topic) ?? EMPTY;
+    return new Set(this.#topics.get(topic));
+  }
+
+  /** The members subscribed to `topic`, without copying them into a set. @internal */
+  each(topic: string): Iterable<MemoryBackend> {
+    return this.#topics.get(topic);
   }
 }
-
-const EMPTY: ReadonlySet<MemoryBackend> = new Set();
 
 /** Options of a {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -90,7 +89,7 @@ export class MemoryBackend implements Backend {
     if (this.#deliver === null) return false;
     // Checked first: a lone node skips looking the topic up (and building its string).
     if (this.#bus.alone(this)) return true;
-    for (const member of this.#bus.members(topic)) if (member !== this) return false;
+    for (const member of this.#bus.each(topic)) if (member !== this) return false;
     return true;
   }
 
@@ -100,7 +99,7 @@ export class MemoryBackend implements Backend {
       throw new BackendUnavailableError('the memory backend is not started');
     }
     this.#published++;
-    for (const member of this.#bus.members(topic)) {
+    for (const member of this.#bus.each(topic)) {
       if (member !== this) queueMicrotask(() => member.#receive(topic, payload));
     }
   }

@@ -1,4 +1,5 @@
 import { tenantTopic, userTopic } from './broadcast-envelope';
+import { MemberIndex } from './member-index';
 import type { TopicInterest } from './topic-interest';
 
 /** A member's identity at one moment, for (re)indexing. @internal */
@@ -15,8 +16,6 @@ export interface Indexed {
   snapshot(): IdentitySnapshot;
 }
 
-type Index<M> = Map<string, Set<M>>;
-
 /**
  * Every open connection of this node, indexed by id, user, tenant, role and permission. A user
  * or tenant that gains its first local connection makes the node need its backend topic; its
@@ -24,11 +23,11 @@ type Index<M> = Map<string, Set<M>>;
  */
 export class SessionRegistry<M extends Indexed> {
   readonly #members = new Map<string, M>();
-  readonly #byUser: Index<M> = new Map();
-  readonly #byTenant: Index<M> = new Map();
-  readonly #byRole: Index<M> = new Map();
-  readonly #byPermission: Index<M> = new Map();
-  readonly #none: ReadonlySet<M> = new Set();
+  // Most users have one session here: an index holds a lone member without a set around it.
+  readonly #byUser = new MemberIndex<string, M>();
+  readonly #byTenant = new MemberIndex<string, M>();
+  readonly #byRole = new MemberIndex<string, M>();
+  readonly #byPermission = new MemberIndex<string, M>();
   readonly #interest: TopicInterest;
 
   constructor(interest: TopicInterest) {
@@ -75,62 +74,42 @@ export class SessionRegistry<M extends Indexed> {
   all(): IterableIterator<M> {
     return this.#members.values();
   }
-  byUser(userId: string): ReadonlySet<M> {
-    return this.#byUser.get(userId) ?? this.#none;
+  byUser(userId: string): Iterable<M> {
+    return this.#byUser.get(userId);
   }
-  byTenant(tenantId: string): ReadonlySet<M> {
-    return this.#byTenant.get(tenantId) ?? this.#none;
+  byTenant(tenantId: string): Iterable<M> {
+    return this.#byTenant.get(tenantId);
   }
-  byRole(role: string): ReadonlySet<M> {
-    return this.#byRole.get(role) ?? this.#none;
+  byRole(role: string): Iterable<M> {
+    return this.#byRole.get(role);
   }
-  byPermission(permission: string): ReadonlySet<M> {
-    return this.#byPermission.get(permission) ?? this.#none;
+  byPermission(permission: string): Iterable<M> {
+    return this.#byPermission.get(permission);
   }
   /** Session counts per tenant (sessions without a tenant are not counted). */
   tenantCounts(): Record<string, number> {
     // fromEntries defines own properties: a tenant named `__proto__` is counted like any other
     // (an assignment would try to set the object's prototype and lose it).
-    return Object.fromEntries([...this.#byTenant].map(([tenant, set]) => [tenant, set.size]));
+    return Object.fromEntries(this.#byTenant.counts());
   }
 
   #index(id: IdentitySnapshot, m: M): void {
-    if (id.userId !== null && add(this.#byUser, id.userId, m)) void this.#interest.need(userTopic(id.userId));
-    if (id.tenantId !== null && add(this.#byTenant, id.tenantId, m)) {
+    if (id.userId !== null && this.#byUser.add(id.userId, m)) void this.#interest.need(userTopic(id.userId));
+    if (id.tenantId !== null && this.#byTenant.add(id.tenantId, m)) {
       void this.#interest.need(tenantTopic(id.tenantId));
     }
-    for (const r of id.roles) add(this.#byRole, r, m);
-    for (const p of id.permissions) add(this.#byPermission, p, m);
+    for (const r of id.roles) this.#byRole.add(r, m);
+    for (const p of id.permissions) this.#byPermission.add(p, m);
   }
 
   #unindex(id: IdentitySnapshot, m: M, keep?: IdentitySnapshot): void {
-    if (id.userId !== null && id.userId !== keep?.userId && del(this.#byUser, id.userId, m)) {
+    if (id.userId !== null && id.userId !== keep?.userId && this.#byUser.delete(id.userId, m)) {
       this.#interest.drop(userTopic(id.userId));
     }
-    if (id.tenantId !== null && id.tenantId !== keep?.tenantId && del(this.#byTenant, id.tenantId, m)) {
+    if (id.tenantId !== null && id.tenantId !== keep?.tenantId && this.#byTenant.delete(id.tenantId, m)) {
       this.#interest.drop(tenantTopic(id.tenantId));
     }
-    for (const r of id.roles) if (!keep?.roles.includes(r)) del(this.#byRole, r, m);
-    for (const p of id.permissions) if (!keep?.permissions.includes(p)) del(this.#byPermission, p, m);
+    for (const r of id.roles) if (!keep?.roles.includes(r)) this.#byRole.delete(r, m);
+    for (const p of id.permissions) if (!keep?.permissions.includes(p)) this.#byPermission.delete(p, m);
   }
-}
-
-/** Adds; true when the key's set was created (its first member). */
-function add<M>(index: Index<M>, key: string, m: M): boolean {
-  const set = index.get(key);
-  if (set === undefined) {
-    index.set(key, new Set([m]));
-    return true;
-  }
-  set.add(m);
-  return false;
-}
-
-/** Deletes; true when the key's set became empty (its last member left). */
-function del<M>(index: Index<M>, key: string, m: M): boolean {
-  const set = index.get(key);
-  if (set === undefined || !set.delete(m)) return false;
-  if (set.size > 0) return false;
-  index.delete(key);
-  return true;
 }
