@@ -1,4 +1,5 @@
 import type { Backend } from './backend';
+import { promiseTry } from './promise-try';
 
 /**
  * The one owner of "which backend topics this node needs". The registries tell it when a
@@ -52,19 +53,32 @@ export class TopicInterest {
     while (this.#pending.size > 0) await Promise.all(this.#pending.values());
   }
 
+  /**
+   * Runs `op` after the operations already queued for `topic`: at once when there are none
+   * (the common case: a user's or a channel's first session), without waiting a turn behind an
+   * empty queue. The returned promise settles after `op` did, never rejects, and leaves the queue
+   * in the same step: one promise per operation besides the backend's own.
+   */
   #enqueue(topic: string, op: () => Promise<void>): Promise<void> {
-    const prev = this.#pending.get(topic) ?? Promise.resolve();
-    const next = prev.then(op).catch((error: unknown) => {
-      try {
-        this.#onError(error, topic);
-      } catch {
-        // A reporter that throws must not leave a rejection behind.
-      }
-    });
+    const prev = this.#pending.get(topic);
+    const started = prev === undefined ? promiseTry(op) : prev.then(op);
+    const next: Promise<void> = started.then(
+      () => this.#settled(topic, next),
+      (error: unknown) => {
+        try {
+          this.#onError(error, topic);
+        } catch {
+          // A reporter that throws must not leave a rejection behind.
+        }
+        this.#settled(topic, next);
+      },
+    );
     this.#pending.set(topic, next);
-    void next.then(() => {
-      if (this.#pending.get(topic) === next) this.#pending.delete(topic);
-    });
     return next;
+  }
+
+  /** `done` ran: the topic's queue is empty unless another operation was queued behind it. */
+  #settled(topic: string, done: Promise<void>): void {
+    if (this.#pending.get(topic) === done) this.#pending.delete(topic);
   }
 }

@@ -67,4 +67,46 @@ describe('topic interest', () => {
     expect(channels.subscriptionCount).toBe(0);
     expect(interest.topicCount).toBe(0);
   });
+
+  it('starts an operation only after the one before it on the topic settled', async () => {
+    const backend = new RecordingBackend();
+    let release: () => void = () => {};
+    const started: string[] = [];
+    const subscribe = backend.subscribe.bind(backend);
+    backend.subscribe = (topic: string) => {
+      started.push(`+${topic}`);
+      return new Promise<void>((resolve) => {
+        release = () => void subscribe(topic).then(resolve);
+      });
+    };
+    const unsubscribe = backend.unsubscribe.bind(backend);
+    backend.unsubscribe = (topic: string) => {
+      started.push(`-${topic}`);
+      return unsubscribe(topic);
+    };
+    const interest = new TopicInterest(backend, () => undefined);
+    const needed = interest.need('user:slow');
+    interest.drop('user:slow');
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['+user:slow']);
+    release();
+    await needed;
+    await interest.settled();
+    expect(started).toEqual(['+user:slow', '-user:slow']);
+    expect(backend.subscribed('user:slow')).toBe(false);
+  });
+
+  it('reports a backend that throws instead of rejecting, and resolves', async () => {
+    const backend = new RecordingBackend();
+    backend.subscribe = () => {
+      throw new Error('thrown');
+    };
+    const errors: string[] = [];
+    const interest = new TopicInterest(backend, (e, topic) =>
+      errors.push(`${topic}: ${(e as Error).message}`),
+    );
+    await expect(interest.need('user:x')).resolves.toBeUndefined();
+    await interest.settled();
+    expect(errors).toEqual(['user:x: thrown']);
+  });
 });
