@@ -15,9 +15,11 @@ import { checkRegisteredClaims } from './registered-claims';
 
 // Three base64url parts; the signature may be empty only to be refused as unsigned below.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** Distinct token headers kept decoded (see `#header`). */
+const HEADER_CACHE_SIZE = 16;
 
 interface DecodedToken {
-  header: { alg: string; kid?: unknown; crit?: unknown };
+  header: Readonly<{ alg: string; kid?: unknown; crit?: unknown }>;
   payload: JwtClaims;
   unsigned: boolean;
 }
@@ -31,6 +33,7 @@ export class JwtAuthenticator implements Authenticator {
   /** The options in force, defaults applied. */
   readonly options: Readonly<ResolvedJwtOptions>;
   readonly #jwks: JwksKeySource | undefined;
+  readonly #headers = new Map<string, Readonly<Record<string, unknown>>>();
 
   /** Checks `options` (throws one `ConfigError` listing every problem). */
   constructor(options: JwtAuthenticatorOptions) {
@@ -147,13 +150,31 @@ export class JwtAuthenticator implements Authenticator {
       throw new AuthError('malformed', 'the token is not a JWT (three base64url parts separated by dots)');
     }
     const [h, p, s] = token.split('.') as [string, string, string];
-    const header = parseJsonPart(h);
+    const header = this.#header(h);
     if (header === null || typeof header.alg !== 'string') {
       throw new AuthError('malformed', 'the token header is not a JSON object with a string "alg"');
     }
     const payload = parseJsonPart(p);
     if (payload === null) throw new AuthError('malformed', 'the token payload is not a JSON object');
     return { header: header as DecodedToken['header'], payload, unsigned: s.length === 0 };
+  }
+
+  /**
+   * The decoded header part `h`. An issuer signs every token with the same header, so the last
+   * few distinct ones are kept decoded (frozen: shared between tokens): a storm of sign-ins
+   * decodes one header instead of one per token. Bounded: a client sending ever new headers only
+   * evicts them.
+   */
+  #header(h: string): Readonly<Record<string, unknown>> | null {
+    const cache = this.#headers;
+    const known = cache.get(h);
+    if (known !== undefined) return known;
+    const header = parseJsonPart(h);
+    if (header === null) return null;
+    Object.freeze(header);
+    if (cache.size >= HEADER_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    cache.set(h, header);
+    return header;
   }
 
   async #key(alg: JwtAlgorithm, iss: string | undefined, kid: unknown): Promise<KeyObject> {

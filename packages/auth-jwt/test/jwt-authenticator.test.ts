@@ -261,3 +261,36 @@ describe('jwtAuthenticator: claims to identity', () => {
     });
   });
 });
+
+describe('decoded headers kept between tokens', () => {
+  it('verifies every token of a shared header on its own, and still refuses a bad signature or header', async () => {
+    const auth = jwtAuthenticator({ secret: SECRET });
+    const header = { alg: 'HS256', typ: 'JWT' };
+    for (let i = 0; i < 50; i++) {
+      const token = hmacToken(header, { sub: `u${i}`, exp: nowSec() + 60 });
+      await expect(auth.authenticate(token)).resolves.toMatchObject({ userId: `u${i}` });
+    }
+    const forged = hmacToken(header, { sub: 'x', exp: nowSec() + 60 }, 'another-secret-of-32-characters!!');
+    await expect(auth.authenticate(forged)).rejects.toMatchObject({ code: 'bad_signature' });
+    const none = hmacToken({ alg: 'none' }, { sub: 'x' });
+    await expect(auth.authenticate(none)).rejects.toMatchObject({ code: 'algorithm_not_allowed' });
+    await expect(auth.authenticate(none)).rejects.toMatchObject({ code: 'algorithm_not_allowed' });
+  });
+
+  it('keeps decoding correctly past the number of headers it keeps', async () => {
+    const auth = jwtAuthenticator({ secret: SECRET });
+    // 40 distinct headers (more than are kept), twice over: each token answers for its own header.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 40; i++) {
+        const alg = i % 5 === 0 ? 'HS512' : 'HS256';
+        const token =
+          alg === 'HS256'
+            ? hmacToken({ alg, typ: 'JWT', kid: `k${i}` }, { sub: `u${i}`, exp: nowSec() + 60 })
+            : sign({ sub: `u${i}` }, SECRET, { algorithm: 'HS512', keyid: `k${i}` });
+        const result = auth.authenticate(token);
+        if (alg === 'HS512') await expect(result).rejects.toMatchObject({ code: 'algorithm_not_allowed' });
+        else await expect(result).resolves.toMatchObject({ userId: `u${i}` });
+      }
+    }
+  });
+});
