@@ -1,6 +1,13 @@
 import { TestClient } from '@dotmac-ws/test-utils';
-import { describe, expect, it } from 'vitest';
-import { decodeEnvelope, type EnvelopeHeader, encodeEnvelope, MemoryBackend, MemoryBus } from '../src/index';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  type BroadcastTarget,
+  decodeEnvelope,
+  type EnvelopeHeader,
+  encodeEnvelope,
+  MemoryBackend,
+  MemoryBus,
+} from '../src/index';
 import { startTestGateway } from './helpers';
 
 const header: EnvelopeHeader = {
@@ -42,6 +49,94 @@ describe('broadcast envelope encoding', () => {
 });
 
 describe('broadcast envelope decoding', () => {
+  it('reads plain channel and user headers without JSON.parse, as JSON.parse reads them', () => {
+    const pick = (i: number, xs: readonly string[]) => xs[i % xs.length]!;
+    const texts = [
+      '',
+      'a',
+      'news',
+      't:acme:room-1',
+      'nø',
+      '日本',
+      'é"q"',
+      'back\\slash',
+      'tab\there',
+      'ctl\u0001',
+      '🎉',
+      ' sp ',
+    ];
+    const parse = vi.spyOn(JSON, 'parse');
+    let fast = 0;
+    try {
+      for (let i = 0; i < 1000; i++) {
+        const target: BroadcastTarget =
+          i % 3 === 0
+            ? { kind: 'user', userId: pick(i, texts), tenantId: i % 2 === 0 ? null : pick(i + 3, texts) }
+            : { kind: 'channel', channel: pick(i + 1, texts), name: pick(i + 2, texts) };
+        const h: EnvelopeHeader = {
+          v: 1,
+          origin: pick(i + 5, texts),
+          ts: [0, 7, 1733100000123, 999999999999999][i % 4]!,
+          target,
+          type: pick(i + 7, texts),
+        };
+        const encoded = encodeEnvelope(h, frame);
+        const head = encoded.toString('utf8', 0, encoded.indexOf(0x0a));
+        parse.mockClear();
+        const decoded = decodeEnvelope(encoded);
+        const parsed = parse.mock.calls.length > 0;
+        // The fast path is taken unless a string needed an escape.
+        if (!head.includes('\\')) {
+          expect(parsed).toBe(false);
+          fast++;
+        }
+        expect(decoded.header).toEqual(JSON.parse(head));
+        expect(decoded.frame.equals(frame)).toBe(true);
+      }
+    } finally {
+      parse.mockRestore();
+    }
+    expect(fast).toBeGreaterThan(50);
+  });
+
+  it.each([
+    [
+      'a leading zero in ts',
+      '{"v":1,"origin":"n","ts":01,"target":{"kind":"channel","channel":"c","name":"c"},"type":"m"}',
+    ],
+    [
+      'text after the header',
+      '{"v":1,"origin":"n","ts":1,"target":{"kind":"channel","channel":"c","name":"c"},"type":"m"}x',
+    ],
+    [
+      'a raw control character',
+      '{"v":1,"origin":"n\u0001","ts":1,"target":{"kind":"channel","channel":"c","name":"c"},"type":"m"}'.replace(
+        '\\u0001',
+        '\u0001',
+      ),
+    ],
+    ['no ts', '{"v":1,"origin":"n","ts":,"target":{"kind":"channel","channel":"c","name":"c"},"type":"m"}'],
+    [
+      'an unterminated string',
+      '{"v":1,"origin":"n","ts":1,"target":{"kind":"channel","channel":"c","name":"c"},"type":"m}',
+    ],
+  ])('refuses what JSON.parse refuses: %s', (_name, head) => {
+    expect(() => JSON.parse(head)).toThrow();
+    expect(() => decodeEnvelope(Buffer.from(`${head}\n{}`))).toThrow();
+  });
+
+  it('reads other layouts of a valid header through JSON.parse', () => {
+    const spaced =
+      '{ "v": 1, "origin": "n", "ts": 5, "target": {"kind": "channel", "channel": "c", "name": "c"}, "type": "m" }';
+    const reordered =
+      '{"v":1,"origin":"n","ts":5,"target":{"channel":"c","kind":"channel","name":"c"},"type":"m"}';
+    const negative =
+      '{"v":1,"origin":"n","ts":-1,"target":{"kind":"channel","channel":"c","name":"c"},"type":"m"}';
+    for (const head of [spaced, reordered, negative]) {
+      expect(decodeEnvelope(Buffer.from(`${head}\n{}`)).header).toEqual(JSON.parse(head));
+    }
+  });
+
   it('round-trips a header and the exact frame bytes', () => {
     const decoded = decodeEnvelope(new Uint8Array(encodeEnvelope(header, frame)));
     expect(decoded.header).toEqual(header);
