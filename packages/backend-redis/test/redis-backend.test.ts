@@ -217,6 +217,25 @@ describe.skipIf(binariesMissing !== false)(
       expect(a.backend.stats()).toMatchObject({ published: 2501, dropped: 0, errors: 0 });
     });
 
+    it('carries any topic and payload bytes through one script call: empty, binary, multi-byte topics, 1 MiB', async () => {
+      const keyPrefix = uniquePrefix();
+      const a = await started({ url: SHARED_REDIS_URL, keyPrefix });
+      const b = await started({ url: SHARED_REDIS_URL, keyPrefix });
+      const topics = ['plain', 'ünï-cødé 日本 🎉', 'with\nnewline and 0000000012 digits'];
+      for (const t of topics) await b.backend.subscribe(t);
+      const sent = [
+        { topic: topics[0]!, payload: Buffer.alloc(0) },
+        { topic: topics[1]!, payload: Buffer.from(Array.from({ length: 256 }, (_, i) => i)) },
+        { topic: topics[2]!, payload: Buffer.from('0000000099') },
+        { topic: topics[0]!, payload: Buffer.alloc(1024 * 1024, 0x5a) },
+        { topic: topics[1]!, payload: Buffer.from('après') },
+      ];
+      // One turn: one call carries them all.
+      await Promise.all(sent.map((m) => a.backend.publish(m.topic, m.payload)));
+      await waitUntil(() => b.got.length === sent.length, 5000, 'every message');
+      expect(b.got).toEqual(sent);
+    });
+
     it('batchPublishes: false sends one PUBLISH per message and no script', async () => {
       const redis = await RedisProcess.start();
       const a = await started({ url: redis.url, batchPublishes: false });
