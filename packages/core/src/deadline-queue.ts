@@ -22,6 +22,9 @@ export class DeadlineQueue<T> {
   readonly #stepMs: number;
   readonly #onDue: (item: T) => void;
   readonly #onError: (error: unknown) => void;
+  /** The bucket being handed over (out of `#buckets` already) and its key. */
+  #due: Set<T> | null = null;
+  #dueKey = Number.NaN;
   #timer: NodeJS.Timeout | undefined;
   /** The time the timer is armed for (ms since the epoch); Infinity when none is. */
   #timerAt = Number.POSITIVE_INFINITY;
@@ -76,7 +79,11 @@ export class DeadlineQueue<T> {
   /** Takes `item` out of bucket `key` (what {@link add} returned); false when it was not there. */
   delete(item: T, key: number): boolean {
     const bucket = this.#buckets.get(key);
-    if (bucket === undefined || !bucket.delete(item)) return false;
+    if (bucket === undefined || !bucket.delete(item)) {
+      // Deleted while its bucket is being handed over (an earlier item's handler closed it):
+      // it is not handed over either.
+      return key === this.#dueKey && this.#due !== null && this.#due.delete(item);
+    }
     if (bucket.size === 0) this.#buckets.delete(key);
     if (this.#buckets.size === 0) this.#disarm();
     return true;
@@ -90,13 +97,18 @@ export class DeadlineQueue<T> {
       const bucket = this.#buckets.get(key);
       if (bucket === undefined) continue;
       this.#buckets.delete(key);
+      this.#due = bucket;
+      this.#dueKey = key;
       for (const item of bucket) {
+        bucket.delete(item);
         try {
           this.#onDue(item);
         } catch (error) {
           this.#onError(error);
         }
       }
+      this.#due = null;
+      this.#dueKey = Number.NaN;
     }
     // Keys of emptied buckets at the top are dropped rather than armed for.
     while (keys.length > 0 && !this.#buckets.has(keys[0]!)) heapPop(keys);

@@ -74,6 +74,29 @@ describe('DeadlineQueue', () => {
     expect(due).toEqual(['soon', 'far']);
   });
 
+  it('does not hand over an item that an earlier handler of the same bucket deleted', () => {
+    vi.useFakeTimers({ now: 0 });
+    const due: string[] = [];
+    const keys = new Map<string, number>();
+    let deleted: boolean | undefined;
+    const q = new DeadlineQueue<string>(
+      (item) => {
+        due.push(item);
+        // The first one's handler ends the second (a session closing another).
+        if (item === 'first') deleted = q.delete('second', keys.get('second')!);
+      },
+      () => {},
+      100,
+    );
+    keys.set('first', q.add('first', 50));
+    keys.set('second', q.add('second', 60));
+    vi.advanceTimersByTime(100);
+    expect(due).toEqual(['first']);
+    expect(deleted).toBe(true);
+    // An item handed over is gone: deleting it afterwards finds nothing.
+    expect(q.delete('first', keys.get('first')!)).toBe(false);
+  });
+
   it('keeps its heap of deadlines bounded under churn', () => {
     vi.useFakeTimers({ now: 0 });
     const q = new DeadlineQueue<number>(
