@@ -58,9 +58,9 @@ export interface PublishBatchEvents {
  * One event-loop turn's publishes on one Redis connection, sent as one script call instead of
  * one `PUBLISH` each: one command (written by {@link encodeCall} rather than built by ioredis),
  * one reply and one promise per turn rather than per message, which is most of what a message
- * that crosses nodes costs its publishing node. Redis still runs one `PUBLISH` per message, in the order they were added; a
- * later turn's call is written after this one on the same connection, so one publisher's order
- * holds across turns too. Every message of a call shares its outcome.
+ * that crosses nodes costs its publishing node. Redis still runs one `PUBLISH` per message, in
+ * the order they were added; a later turn's call is written after this one on the same
+ * connection, so one publisher's order holds across turns too. Every message of a call shares its outcome.
  * @internal
  */
 export class PublishBatcher {

@@ -98,8 +98,9 @@ export function decodeEnvelope(payload: Uint8Array): { header: EnvelopeHeader; f
   const nl = buf.indexOf(NEWLINE);
   if (nl < 0) throw new TypeError('broadcast envelope has no header line');
   const text = buf.toString('utf8', 0, nl);
+  const frame = buf.subarray(nl + 1);
   const plain = readPlainHeader(text);
-  if (plain !== undefined) return { header: plain, frame: buf.subarray(nl + 1) };
+  if (plain !== undefined) return { header: plain, frame };
   const header = JSON.parse(text) as EnvelopeHeader;
   if (
     header === null ||
@@ -112,7 +113,7 @@ export function decodeEnvelope(payload: Uint8Array): { header: EnvelopeHeader; f
   ) {
     throw new TypeError('broadcast envelope header is malformed');
   }
-  return { header, frame: buf.subarray(nl + 1) };
+  return { header, frame };
 }
 
 /** What makes a header text other than plain: an escape or a raw control character. */

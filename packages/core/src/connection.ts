@@ -390,9 +390,10 @@ export class Connection implements SessionCore {
 
   /**
    * Waits in the node's expiry queue until `at` (ms since the epoch, at most one step of the
-   * queue late): for the warning first, then for the close.
+   * queue late), leaving any earlier place in it: for the warning first, then for the close.
    */
   #awaitExpiry(at: number, expiresAt: number, phase: ExpiryPhase): void {
+    this.#leaveExpiries();
     this.#expiryPhase = phase;
     this.#expiryFor = expiresAt;
     this.#expiryKey = this.#node.expiries.add(this, at);
@@ -430,10 +431,7 @@ export class Connection implements SessionCore {
       );
     }
     // Not for a session that ended meanwhile (a failed send closes it): it left the queue.
-    if (this.expiresAt === expiresAt && !this.closing) {
-      this.#leaveExpiries();
-      this.#awaitExpiry(expiresAt, expiresAt, 'close');
-    }
+    if (this.expiresAt === expiresAt && !this.closing) this.#awaitExpiry(expiresAt, expiresAt, 'close');
   }
 
   #tellExpiring(expiresAt: number): void {

@@ -22,9 +22,8 @@ export class DeadlineQueue<T> {
   readonly #stepMs: number;
   readonly #onDue: (item: T) => void;
   readonly #onError: (error: unknown) => void;
-  /** The bucket being handed over (out of `#buckets` already) and its key. */
+  /** The bucket being handed over (out of `#buckets` already). */
   #due: Set<T> | null = null;
-  #dueKey = Number.NaN;
   #timer: NodeJS.Timeout | undefined;
   /** The time the timer is armed for (ms since the epoch); Infinity when none is. */
   #timerAt = Number.POSITIVE_INFINITY;
@@ -81,8 +80,8 @@ export class DeadlineQueue<T> {
     const bucket = this.#buckets.get(key);
     if (bucket === undefined || !bucket.delete(item)) {
       // Deleted while its bucket is being handed over (an earlier item's handler closed it):
-      // it is not handed over either.
-      return key === this.#dueKey && this.#due !== null && this.#due.delete(item);
+      // it is not handed over either. An item waits in one bucket only, so no key to compare.
+      return this.#due?.delete(item) ?? false;
     }
     if (bucket.size === 0) this.#buckets.delete(key);
     if (this.#buckets.size === 0) this.#disarm();
@@ -98,7 +97,6 @@ export class DeadlineQueue<T> {
       if (bucket === undefined) continue;
       this.#buckets.delete(key);
       this.#due = bucket;
-      this.#dueKey = key;
       for (const item of bucket) {
         bucket.delete(item);
         try {
@@ -108,7 +106,6 @@ export class DeadlineQueue<T> {
         }
       }
       this.#due = null;
-      this.#dueKey = Number.NaN;
     }
     // Keys of emptied buckets at the top are dropped rather than armed for.
     while (keys.length > 0 && !this.#buckets.has(keys[0]!)) heapPop(keys);
