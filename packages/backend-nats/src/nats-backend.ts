@@ -82,7 +82,11 @@ export class NatsBackend implements Backend {
       if (nc === null || this.#state !== 'connected') throw new Error('the connection to NATS was lost');
       nc.publish(subject, payload);
     },
-    () => this.#silence.probe(this.#roundTrip),
+    (handed) => {
+      this.#stats.published += handed;
+      this.#silence.probe(this.#roundTrip);
+    },
+    (error, topic) => this.#publishFailed(topic, error),
   );
   /** Whether the server left a round trip timed while publishing unanswered. */
   readonly #silence: SilenceWatch;
@@ -336,23 +340,36 @@ export class NatsBackend implements Backend {
    * (`stats().dropped`), never buffered, and the call rejects with `BackendUnavailableError`
    * (`retryAfterMs`: the longer of 1 s and `reconnectTimeWaitMs + reconnectJitterMs`).
    */
-  async publish(topic: string, payload: Uint8Array): Promise<void> {
-    this.#running('publish');
-    if (this.#state !== 'connected') throw this.#dropped(topic);
-    // The server left a round trip unanswered: refused now rather than buffered by the client.
-    if (this.#silence.silent) throw this.#dropped(topic, new Error('NATS is silent'));
+  publish(topic: string, payload: Uint8Array): Promise<void> {
+    let subject: string;
     try {
-      // Sent with the rest of this turn's publishes, in one write.
-      await this.#turn.publish(this.subjectOf(topic), payload);
-      this.#stats.published++;
+      const nc = this.#running('publish');
+      if (this.#state !== 'connected') throw this.#dropped(topic);
+      // The server left a round trip unanswered: refused now rather than buffered by the client.
+      if (this.#silence.silent) throw this.#dropped(topic, new Error('NATS is silent'));
+      const max = nc.info?.max_payload;
+      if (max !== undefined && payload.length > max) {
+        throw this.#publishFailed(
+          topic,
+          new Error(`the payload of ${payload.length} bytes is over the server's max_payload of ${max}`),
+        );
+      }
+      subject = this.subjectOf(topic);
     } catch (error) {
-      // The connection went away before the turn's publishes left.
-      if (this.#state !== 'connected') throw this.#dropped(topic, error);
-      this.#stats.errors++;
-      throw new NatsBackendError('publish_failed', `publish on ${topic} failed: ${errorText(error)}`, {
-        cause: error,
-      });
+      return Promise.reject(error);
     }
+    // Sent with the rest of this turn's publishes, in one write.
+    return this.#turn.publish(subject, payload, topic);
+  }
+
+  /** The error a publish the client refused rejects with, counted. */
+  #publishFailed(topic: string, error: unknown): Error {
+    // The connection went away before the turn's publishes left.
+    if (this.#state !== 'connected') return this.#dropped(topic, error);
+    this.#stats.errors++;
+    return new NatsBackendError('publish_failed', `publish on ${topic} failed: ${errorText(error)}`, {
+      cause: error,
+    });
   }
 
   /** Counts a publish dropped for an outage and makes the error it rejects with. */

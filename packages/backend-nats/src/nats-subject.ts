@@ -31,6 +31,8 @@ import { createHash } from 'node:crypto';
 export const MAX_TOKEN_LENGTH = 640;
 
 const KEEP = /^[A-Za-z0-9-]$/;
+/** A piece made only of characters that stand for themselves: its own token. */
+const ALL_KEPT = /^[A-Za-z0-9-]+$/;
 /** A lone surrogate: UTF-8 cannot hold it, so two such strings could share their bytes. */
 const LONE_SURROGATE = /\p{Cs}/u;
 const TENANT_CHANNEL = /^channel:tenant:([^:]+):(.+)$/s;
@@ -46,6 +48,8 @@ const TENANT_CHANNEL = /^channel:tenant:([^:]+):(.+)$/s;
  */
 export function encodeToken(piece: string): string {
   if (piece.length === 0) return '_';
+  // The common case (a channel or user id of letters, digits and dashes) in one test.
+  if (ALL_KEPT.test(piece)) return piece.length > MAX_TOKEN_LENGTH ? hashToken(piece) : piece;
   if (LONE_SURROGATE.test(piece)) return hashToken(piece);
   let out = '';
   for (const ch of piece) {
@@ -95,7 +99,7 @@ export function decodeToken(token: string): string | null {
 /** The NATS subject that carries `topic` under `prefix`. */
 export function topicToSubject(prefix: string, topic: string): string {
   if (topic === 'broadcast') return `${prefix}.all`;
-  const tenantChannel = TENANT_CHANNEL.exec(topic);
+  const tenantChannel = topic.startsWith('channel:tenant:') ? TENANT_CHANNEL.exec(topic) : null;
   if (tenantChannel !== null) {
     return `${prefix}.chan.t.${encodeToken(tenantChannel[1]!)}.${encodeToken(tenantChannel[2]!)}`;
   }

@@ -340,7 +340,7 @@ describe.skipIf(noServer !== false)(
       await expect(backend.publish('channel:big', Buffer.alloc(2 * 1024 * 1024))).rejects.toMatchObject({
         name: 'NatsBackendError',
         code: 'publish_failed',
-        message: "publish on channel:big failed: 'payload' max_payload size exceeded",
+        message: `publish on channel:big failed: the payload of ${2 * 1024 * 1024} bytes is over the server's max_payload of ${1024 * 1024}`,
       });
       expect(backend.stats()).toMatchObject({ errors: 1, published: 0 });
     });

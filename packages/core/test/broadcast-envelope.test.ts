@@ -46,6 +46,45 @@ describe('broadcast envelope encoding', () => {
       expect(decodeEnvelope(encoded).header).toEqual(h);
     }
   });
+
+  it('writes a plain channel or user header without JSON.stringify, as JSON.stringify writes it', () => {
+    const targets: BroadcastTarget[] = [
+      { kind: 'channel', channel: 't:acme:room-1', name: 'room-1' },
+      { kind: 'channel', channel: '', name: '' },
+      { kind: 'user', userId: 'u 1', tenantId: null },
+      { kind: 'user', userId: 'u1', tenantId: 'acme' },
+    ];
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      for (const target of targets) {
+        const h: EnvelopeHeader = { v: 1, origin: 'node-7f3a', ts: 1733100000123, target, type: 'message' };
+        stringify.mockClear();
+        const encoded = encodeEnvelope(h, frame);
+        expect(stringify).not.toHaveBeenCalled();
+        expect(encoded.toString()).toBe(`${JSON.stringify(h)}\n${frame.toString()}`);
+      }
+    } finally {
+      stringify.mockRestore();
+    }
+  });
+
+  it('writes a target given with its keys in another order as the same JSON', () => {
+    const targets: BroadcastTarget[] = [
+      { tenantId: 'acme', userId: 'u1', kind: 'user' },
+      { name: 'c', channel: 't:acme:c', kind: 'channel' },
+    ];
+    for (const target of targets) {
+      const h: EnvelopeHeader = { v: 1, origin: 'n1', ts: 9, target, type: 'm' };
+      expect(decodeEnvelope(encodeEnvelope(h, frame)).header).toEqual(h);
+    }
+  });
+
+  it('writes a timestamp that is not a safe integer as JSON.stringify does', () => {
+    for (const ts of [1.5, Number.NaN, 2 ** 60]) {
+      const h: EnvelopeHeader = { ...header, ts };
+      expect(encodeEnvelope(h, frame).toString()).toBe(`${JSON.stringify(h)}\n${frame.toString()}`);
+    }
+  });
 });
 
 describe('broadcast envelope decoding', () => {
@@ -82,6 +121,8 @@ describe('broadcast envelope decoding', () => {
         };
         const encoded = encodeEnvelope(h, frame);
         const head = encoded.toString('utf8', 0, encoded.indexOf(0x0a));
+        // Written by hand or by JSON.stringify, the text is the same.
+        expect(head).toBe(JSON.stringify(h));
         parse.mockClear();
         const decoded = decodeEnvelope(encoded);
         const parsed = parse.mock.calls.length > 0;
