@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 /** What an API key may call: `admin` every endpoint, `publish` only `/api/publish` and `/api/broadcast`. */
@@ -74,6 +74,7 @@ export function presentedKey(keys: readonly ResolvedApiKey[], req: IncomingMessa
   return found;
 }
 
+/** SHA-256 of `secret`, one shot (no `Hash` object: about half the time of `createHash`, per request). */
 function digest(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest();
+  return hash('sha256', secret, 'buffer');
 }
