@@ -93,6 +93,35 @@ describe.skipIf(missing !== false)('history and presence through gateways on Red
   });
 
   it.skipIf(cannotStartRedis !== false)(
+    "a killed history and presence Redis shows in the gateway's health as degraded, and heals",
+    async () => {
+      const stores = await RedisProcess.start();
+      const own = { url: stores.url, keyPrefix: uniquePrefix(), reconnectMaxDelayMs: 200 };
+      // The backend stays on the shared Redis: only the stores lose theirs.
+      const n = await node(SHARED_REDIS_URL, uniquePrefix(), 'rh', {
+        history: new RedisHistoryStore(own),
+        presence: new RedisPresenceStore(own),
+      });
+      const before = await n.gw.healthCheck();
+      expect(before.status).toBe('healthy');
+      expect(before.components.history).toMatchObject({ status: 'healthy', store: 'redis' });
+      expect(before.components.presence).toMatchObject({ status: 'healthy' });
+      await stores.kill();
+      await waitUntil(
+        async () => (await n.gw.healthCheck()).components.history?.status === 'unhealthy',
+        5000,
+        'history unhealthy',
+      );
+      const during = await n.gw.healthCheck();
+      expect(during.status).toBe('degraded');
+      expect(during.components.presence?.status).toBe('unhealthy');
+      expect(during.components.scaling_backend?.status).toBe('healthy');
+      await stores.resume();
+      await waitUntil(async () => (await n.gw.healthCheck()).status === 'healthy', 10_000, 'healthy again');
+    },
+  );
+
+  it.skipIf(cannotStartRedis !== false)(
     'Redis restarted empty: a new epoch, and a recovering client is told recovered:false',
     async () => {
       const redis = await RedisProcess.start();

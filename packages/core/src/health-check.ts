@@ -31,7 +31,13 @@ export interface HealthNode {
 export type HealthComponentCheck = () => ComponentHealth | Promise<ComponentHealth>;
 
 /** Names of the components the gateway reports itself. */
-export const BUILT_IN_COMPONENTS: ReadonlySet<string> = new Set(['server', 'sessions', 'scaling_backend']);
+export const BUILT_IN_COMPONENTS: ReadonlySet<string> = new Set([
+  'server',
+  'sessions',
+  'scaling_backend',
+  'history',
+  'presence',
+]);
 
 export class HealthCheck {
   #delay: IntervalHistogram | undefined;
@@ -108,17 +114,20 @@ export class HealthCheck {
     const backendEffect: HealthStatus = backend.status === 'healthy' ? 'healthy' : 'degraded';
     const components: Record<string, ComponentHealth> = { server, sessions, scaling_backend: backend };
     const effects: HealthStatus[] = [serverStatus, sessions.status, backendEffect];
-    // Added components (stores, an application-backend proxy…) can degrade the node, not take it down.
-    for (const [name, check] of this.#extra) {
-      let c: ComponentHealth;
-      try {
-        c = await withTimeout(Promise.resolve(check()), 2000, `the ${name} health check timed out`);
-      } catch (error) {
-        c = { status: 'unhealthy', error: errorMessage(error) };
-      }
+    // The stores that tell their health (Redis, NATS; the memory ones have none to tell), then the
+    // added components (an application-backend proxy…): checked together, each can degrade the
+    // node, none takes it down.
+    const checks: [string, HealthComponentCheck][] = [];
+    const { history, presence } = config;
+    if (history.health !== undefined) checks.push(['history', history.health.bind(history)]);
+    if (presence.health !== undefined) checks.push(['presence', presence.health.bind(presence)]);
+    checks.push(...this.#extra);
+    const results = await Promise.all(checks.map(([name, check]) => componentHealth(name, check)));
+    checks.forEach(([name], i) => {
+      const c = results[i] as ComponentHealth;
       components[name] = c;
       effects.push(c.status === 'healthy' ? 'healthy' : 'degraded');
-    }
+    });
     return { status: worstStatus(effects), components };
   }
 }
@@ -131,4 +140,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
       timer = setTimeout(() => reject(new Error(message)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** One component's health within 2 s; a check that throws or takes longer reads as unhealthy. */
+async function componentHealth(name: string, check: HealthComponentCheck): Promise<ComponentHealth> {
+  try {
+    return await withTimeout(Promise.resolve(check()), 2000, `the ${name} health check timed out`);
+  } catch (error) {
+    return { status: 'unhealthy', error: errorMessage(error) };
+  }
 }

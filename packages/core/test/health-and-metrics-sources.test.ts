@@ -30,6 +30,9 @@ describe('health components and metrics sources added by packages', () => {
     remove();
     expect((await health()).body.components.app_proxy).toBeUndefined();
     expect(() => gw.addHealthComponent('server', () => ({ status: 'healthy' }))).toThrow(TypeError);
+    // The stores report under these names themselves.
+    expect(() => gw.addHealthComponent('history', () => ({ status: 'healthy' }))).toThrow(TypeError);
+    expect(() => gw.addHealthComponent('presence', () => ({ status: 'healthy' }))).toThrow(TypeError);
     expect(() => gw.addHealthComponent('Bad Name', () => ({ status: 'healthy' }))).toThrow(TypeError);
   });
 

@@ -1,6 +1,13 @@
 import { TestClient, waitUntil } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
-import { type Backend, MemoryBackend, parsePublishBody } from '../src/index';
+import {
+  type Backend,
+  type ComponentHealth,
+  MemoryBackend,
+  MemoryHistoryStore,
+  MemoryPresenceStore,
+  parsePublishBody,
+} from '../src/index';
 import { startTestGateway } from './helpers';
 
 const KEY = 'k3y';
@@ -86,6 +93,41 @@ describe('GET /health and /ready', () => {
       backend: 'memory',
       error: 'broker unreachable',
     });
+  });
+
+  it('stores that tell their health are components: a lost history store degrades, still 200', async () => {
+    class FailingHistory extends MemoryHistoryStore {
+      async health(): Promise<ComponentHealth> {
+        throw new Error('history store unreachable');
+      }
+    }
+    class HealthyPresence extends MemoryPresenceStore {
+      async health(): Promise<ComponentHealth> {
+        return { status: 'healthy', store: 'test' };
+      }
+    }
+    const { base } = await startTestGateway({
+      history: new FailingHistory(),
+      presence: new HealthyPresence(),
+      apiKey: KEY,
+    });
+    const anonymous = await fetch(`${base}/health`);
+    expect(anonymous.status).toBe(200);
+    // Anyone sees the statuses, not the error text.
+    const seen = (await anonymous.json()) as { status: string; components: Record<string, unknown> };
+    expect(seen.status).toBe('degraded');
+    expect(seen.components.history).toEqual({ status: 'unhealthy' });
+    expect(seen.components.presence).toEqual({ status: 'healthy' });
+    const h = await fetch(`${base}/health`, { headers: { authorization: `Bearer ${KEY}` } });
+    const body = (await h.json()) as { components: Record<string, unknown> };
+    expect(body.components.history).toEqual({ status: 'unhealthy', error: 'history store unreachable' });
+    expect(body.components.presence).toEqual({ status: 'healthy', store: 'test' });
+  });
+
+  it('the memory stores, which have no health to tell, add no component', async () => {
+    const { base } = await startTestGateway({ apiKey: KEY });
+    const body = (await (await fetch(`${base}/health`)).json()) as { components: Record<string, unknown> };
+    expect(Object.keys(body.components)).toEqual(['server', 'sessions', 'scaling_backend']);
   });
 
   it('wrong methods get 405 with Allow; other paths 404', async () => {
