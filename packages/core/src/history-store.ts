@@ -91,7 +91,11 @@ export interface HistoryStore {
   top(channel: string): Promise<StreamPosition>;
   /** Forgets the channel's history; its next epoch differs. */
   remove(channel: string): Promise<void>;
-  /** Health for `GET /health` (`history` component). */
+  /**
+   * Health for `GET /health` and `healthCheck()`, as their `history` component (checked within 2 s; a
+   * store that is not healthy, throws or takes longer makes the node `degraded`). A store without
+   * it adds no component.
+   */
   health?(): Promise<ComponentHealth>;
   /** Disconnects (idempotent). */
   stop(): Promise<void>;

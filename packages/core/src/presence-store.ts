@@ -56,7 +56,11 @@ export interface PresenceStore {
   stats(channel: string): Promise<PresenceStats>;
   /** Removes and returns the members of `channel` whose time ran out. */
   prune(channel: string): Promise<PresenceMember[]>;
-  /** Health for `GET /health` (`presence` component). */
+  /**
+   * Health for `GET /health` and `healthCheck()`, as their `presence` component (checked within 2 s; a
+   * store that is not healthy, throws or takes longer makes the node `degraded`). A store without
+   * it adds no component.
+   */
   health?(): Promise<ComponentHealth>;
   /** Disconnects (idempotent). */
   stop(): Promise<void>;
