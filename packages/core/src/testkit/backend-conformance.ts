@@ -706,7 +706,13 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
     const deadline = Date.now() + Math.max(ms, 100);
     const token = `probe-${Math.random()}`;
     for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
-      await node.gateway.broadcastToChannel(channel, 'probe', { token });
+      try {
+        await node.gateway.broadcastToChannel(channel, 'probe', { token });
+      } catch (error) {
+        // The node's publishing connection may come back after its subscribing one: refused
+        // as unavailable until then, and probed again.
+        if (!(error instanceof BackendUnavailableError)) throw error;
+      }
       if (framesOf(client, 'probe').some((f) => hasField(f.data, 'token', token))) return;
       await sleep(100);
       if (framesOf(client, 'probe').some((f) => hasField(f.data, 'token', token))) return;
