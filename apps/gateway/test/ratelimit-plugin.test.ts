@@ -7,6 +7,7 @@ import {
   waitUntil,
 } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
+import { SECRET, sign } from '../../../packages/auth-jwt/test/helpers';
 import { createGatewayFromEnv } from '../src/index';
 import { BASE_ENV as BASE, startApp } from './helpers';
 
@@ -40,6 +41,27 @@ describe('ratelimit plugin', () => {
     expect(refusal.status).toBe(429);
     expect(refusal.headers['retry-after']).toBe('5');
     expect(await performedOf(a, 6)).toBe(3);
+  });
+
+  it('TENANT_MESSAGES_PER_MINUTE gives each tenant one frame bucket shared by its sessions', async () => {
+    const url = await startUrl({
+      RATE_LIMIT_ENABLED: 'true',
+      JWT_SECRET_KEY: SECRET,
+      REQUIRE_TOKEN: 'true',
+      MAX_CONNECTIONS_PER_IP: '0',
+      MESSAGES_PER_MINUTE: '60',
+      BURST_SIZE: '10',
+      TENANT_MESSAGES_PER_MINUTE: '60',
+      TENANT_BURST_SIZE: '4',
+    });
+    const open = (sub: string, tenant: string) =>
+      TestClient.open(url, { headers: { Authorization: `Bearer ${sign({ sub, tenant_id: tenant })}` } });
+    const [a, b, other] = await Promise.all([open('a', 'acme'), open('b', 'acme'), open('c', 'globex')]);
+    for (const c of [a, b, other]) await c.welcome();
+    // Each user's own bucket holds 10; acme's holds 4 for both of its users together.
+    expect(await performedOf(a, 3)).toBe(3);
+    expect(await performedOf(b, 3)).toBe(1);
+    expect(await performedOf(other, 6)).toBe(4);
   });
 
   it('reports a bad value among the others', () => {

@@ -30,6 +30,20 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
+ * The calls logged at `debug`, with every GET: publishes and reads, which a busy backend makes
+ * all the time. Every other call changes who gets what (subscribe, unsubscribe, disconnect,
+ * history_remove) and is logged at `info`.
+ */
+const QUIET_API_PATHS: ReadonlySet<string> = new Set([
+  '/api/publish',
+  '/api/broadcast',
+  '/api/history',
+  '/api/presence',
+  '/api/presence_stats',
+  '/api/channels',
+]);
+
+/**
  * Serves the gateway's HTTP endpoints (protocol.md, "HTTP API"). Returns false for paths it
  * does not own. @internal
  */
@@ -98,7 +112,7 @@ export function handleHttpApiRequest(
   }
   const key = authorized(gateway, path, req, res);
   if (key === null) return true;
-  gateway.config.logger[path === '/api/publish' || method === 'GET' ? 'debug' : 'info'](
+  gateway.config.logger[method === 'GET' || QUIET_API_PATHS.has(path) ? 'debug' : 'info'](
     { path, key_id: key.id },
     'server API call',
   );

@@ -260,6 +260,49 @@ describe('POST /api/publish', () => {
       backend: { name: 'memory' },
     });
   });
+
+  it('logs each call with its key id: publishes and reads at debug, actions at info', async () => {
+    const calls: { level: string; path: unknown; keyId: unknown }[] = [];
+    const record =
+      (level: string) =>
+      (fields: unknown, message: string): void => {
+        const f = (fields ?? {}) as Record<string, unknown>;
+        if (message === 'server API call') calls.push({ level, path: f.path, keyId: f.key_id });
+      };
+    const logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    const { base } = await startTestGateway({ apiKey: KEY, logger });
+    const expected: Record<string, string> = {
+      '/api/publish': 'debug',
+      '/api/broadcast': 'debug',
+      '/api/history': 'debug',
+      '/api/presence': 'debug',
+      '/api/presence_stats': 'debug',
+      '/api/channels': 'debug',
+      '/api/subscribe': 'info',
+      '/api/unsubscribe': 'info',
+      '/api/disconnect': 'info',
+      '/api/history_remove': 'info',
+    };
+    for (const path of Object.keys(expected)) {
+      // The call is logged once its key is known, whatever the body then makes of it.
+      const r = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}` },
+        body: '{}',
+      });
+      await r.arrayBuffer();
+    }
+    await (await fetch(`${base}/api/stats`, { headers: { authorization: `Bearer ${KEY}` } })).arrayBuffer();
+    expect(calls).toEqual([
+      ...Object.entries(expected).map(([path, level]) => ({ level, path, keyId: 'default' })),
+      { level: 'debug', path: '/api/stats', keyId: 'default' },
+    ]);
+  });
 });
 
 describe('attached to an application server', () => {

@@ -61,6 +61,21 @@ export const ratelimitPlugin: GatewayPlugin = {
       description: 'Capacity of each frame bucket: frames accepted at once after a quiet spell.',
     },
     {
+      name: 'TENANT_MESSAGES_PER_MINUTE',
+      group: 'ratelimit',
+      kind: { type: 'int', min: 0, max: 60_000_000 },
+      default: '0',
+      description:
+        "Refill rate of a frame bucket shared by all of a tenant's sessions (on top of the per-address and per-user ones); 0 leaves tenants without one.",
+    },
+    {
+      name: 'TENANT_BURST_SIZE',
+      group: 'ratelimit',
+      kind: { type: 'int', min: 1, max: 1_000_000 },
+      default: '200',
+      description: 'Capacity of the tenant frame bucket (with TENANT_MESSAGES_PER_MINUTE).',
+    },
+    {
       name: 'RATE_LIMIT_STORE',
       group: 'ratelimit',
       kind: { type: 'enum', values: ['memory', 'redis'] },
@@ -79,6 +94,12 @@ export const ratelimitPlugin: GatewayPlugin = {
       burstSize: env.int('BURST_SIZE'),
       logger,
     };
+    const tenantPerMinute = env.int('TENANT_MESSAGES_PER_MINUTE');
+    if (tenantPerMinute > 0) {
+      options.messageLimits = {
+        tenant: { messagesPerMinute: tenantPerMinute, burstSize: env.int('TENANT_BURST_SIZE') },
+      };
+    }
     // The one Redis of the gateway (REDIS_URL, owned by the backend-redis plugin).
     if (env.string('RATE_LIMIT_STORE') === 'redis') options.redis = env.string('REDIS_URL');
     const limiter = createRateLimiter(options);
@@ -86,7 +107,11 @@ export const ratelimitPlugin: GatewayPlugin = {
       middleware: [limiter],
       attach() {
         logger.info(
-          { store: env.string('RATE_LIMIT_STORE'), messages_per_minute: env.int('MESSAGES_PER_MINUTE') },
+          {
+            store: env.string('RATE_LIMIT_STORE'),
+            messages_per_minute: env.int('MESSAGES_PER_MINUTE'),
+            tenant_messages_per_minute: tenantPerMinute,
+          },
           'rate limits on',
         );
       },
