@@ -11,6 +11,12 @@ export interface OpenOptions {
   dialect: Dialect;
   /** Source address to bind (spreads connections past one address's ephemeral ports). */
   localAddress?: string | undefined;
+  /**
+   * Source port to bind with `localAddress`; when it is taken (`EADDRINUSE`, or
+   * `EADDRNOTAVAIL` for a connection to the same server that still holds it), the connection
+   * is opened once more from a port the system picks.
+   */
+  localPort?: number | undefined;
   token?: string | null;
   tokenVia?: TokenVia;
   /** Time allowed from connecting to the dialect's ready frame. */
@@ -30,6 +36,9 @@ export class ConnectFailure extends Error {
     super(`connection failed: ${reason}`);
   }
 }
+
+/** Why binding a chosen source port failed: the port is someone else's (see {@link OpenOptions.localPort}). */
+const PORT_TAKEN: ReadonlySet<string> = new Set(['EADDRINUSE', 'EADDRNOTAVAIL']);
 
 /**
  * Called with the reply to a request: `code` is null when it succeeded, else the error code;
@@ -72,6 +81,16 @@ export class LoadConnection {
 
   /** Opens a connection and resolves once the server says it is ready; rejects with {@link ConnectFailure}. */
   static open(o: OpenOptions): Promise<LoadConnection> {
+    if (o.localPort === undefined) return LoadConnection.#open(o);
+    return LoadConnection.#open(o).catch((error: unknown) => {
+      if (error instanceof ConnectFailure && PORT_TAKEN.has(error.reason)) {
+        return LoadConnection.#open({ ...o, localPort: undefined });
+      }
+      throw error;
+    });
+  }
+
+  static #open(o: OpenOptions): Promise<LoadConnection> {
     return new Promise((resolve, reject) => {
       const url = new URL(o.dialect.url(o.url));
       const protocols = [...o.dialect.protocols];
@@ -88,6 +107,7 @@ export class LoadConnection {
         handshakeTimeout: o.timeoutMs,
         headers,
         ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
+        ...(o.localPort === undefined ? {} : { localPort: o.localPort }),
       });
       const conn = new LoadConnection(ws, o.dialect, o.positioned === true);
       let settled = false;

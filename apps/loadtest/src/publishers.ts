@@ -5,7 +5,7 @@ import type { ResolvedLoadOptions } from './options';
 import { delay } from './paced';
 import { encodePayload } from './payload';
 import { channelName } from './shard';
-import { sourceAddress } from './source-address';
+import { sourceEndpoint } from './source-address';
 import { tokenFor } from './token';
 
 /** Publish requests one publisher may have unanswered before it waits. */
@@ -52,7 +52,7 @@ export class Publishers {
           return await LoadConnection.open({
             url: o.publishUrls[k % o.publishUrls.length]!,
             dialect,
-            localAddress: sourceAddress(index, o.sourceAddresses),
+            ...sourceEndpoint(index, o.sourceAddresses),
             token: tokenFor(o, index),
             tokenVia: o.tokenVia,
             timeoutMs: o.connectTimeoutMs,

@@ -9,7 +9,7 @@ import type { DecodedPayload } from './payload';
 import { RecoveringSubscriber, type RecoveryHost } from './recovering-subscriber';
 import { RecoveryTally, type ShardRecovery } from './recovery-tally';
 import { type DeliveryCounts, SequenceTracker } from './sequence-tracker';
-import { sourceAddress } from './source-address';
+import { sourceEndpoint } from './source-address';
 import { tokenFor } from './token';
 
 /** What a shard is given: the run's options, its place among the shards, the shared counters. */
@@ -258,7 +258,7 @@ export class Shard {
         const conn = await LoadConnection.open({
           url: o.urls[urlIndex]!,
           dialect: this.#dialect,
-          localAddress: sourceAddress(index, o.sourceAddresses),
+          ...sourceEndpoint(index, o.sourceAddresses),
           token: needToken ? tokenFor(o, index) : null,
           tokenVia: o.tokenVia,
           timeoutMs: o.connectTimeoutMs,
@@ -311,7 +311,7 @@ export class Shard {
       const conn = await LoadConnection.open({
         url: o.urls[urlIndex]!,
         dialect: this.#dialect,
-        localAddress: sourceAddress(i, o.sourceAddresses),
+        ...sourceEndpoint(i, o.sourceAddresses),
         token,
         tokenVia: o.tokenVia,
         timeoutMs: o.connectTimeoutMs,
