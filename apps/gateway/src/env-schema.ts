@@ -149,6 +149,14 @@ export const CORE_ENV: readonly EnvVar[] = [
       'Connection attempts the kernel queues while the gateway is busy accepting (capped by `net.core.somaxconn`); a reconnect storm overflows small ones.',
   },
   {
+    name: 'HANDSHAKE_TIMEOUT_MS',
+    group: 'server',
+    kind: { type: 'int', min: 100, max: 3_600_000 },
+    default: '10000',
+    description:
+      'How long a TCP connection may take to send the complete headers of its request (the upgrade or an API call), and stay silent before it; then it is closed.',
+  },
+  {
     name: 'MAX_MESSAGE_BYTES',
     group: 'protocol',
     kind: { type: 'int', min: 64, max: 268_435_456 },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { ConfigError } from '@dotmac-ws/core';
-import { TestClient } from '@dotmac-ws/test-utils';
+import { onCleanup, TestClient } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   CORE_ENV,
@@ -257,6 +258,20 @@ describe('inbound limits from the environment', () => {
       id: 2,
       data: { code: 'bad_request', message: 'the frame nests deeper than 4 levels' },
     });
+  });
+
+  it('HANDSHAKE_TIMEOUT_MS reaches the gateway: a connection that sends nothing is closed after it', async () => {
+    const { gateway, port } = await startApp({ HANDSHAKE_TIMEOUT_MS: '300' });
+    expect(gateway.config.handshakeTimeoutMs).toBe(300);
+    const started = Date.now();
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    // Read what comes (a 408): a socket that is not read never sees the server's close.
+    socket.resume();
+    onCleanup(() => socket.destroy());
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('refuses out-of-range values in env terms', () => {

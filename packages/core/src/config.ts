@@ -38,6 +38,18 @@ export interface GatewayOptions {
    * @default 4096
    */
   listenBacklog?: number;
+  /**
+   * How long a TCP connection to the gateway's own server may take, from connecting (or from
+   * starting a further request on a kept-alive connection), to send the complete headers of its
+   * request: the upgrade, or an HTTP API call. Later it is answered 408 and closed, checked at
+   * least once a second. Bounds how long a client that connects and sends nothing, or trickles
+   * its headers, holds a socket that no limit counts until it upgrades (Node's own bound is
+   * 60 s, checked every 30 s). Once upgraded, the session's own deadlines apply
+   * (`authTimeoutMs`, `heartbeatMs`). Ignored when the gateway is attached to your `server`:
+   * set its `headersTimeout` yourself.
+   * @default 10000
+   */
+  handshakeTimeoutMs?: number;
   /** The WebSocket path; `{path}/tenant/{id}` is the tenant-scoped endpoint. @default '/ws' */
   path?: string;
   /** An existing HTTP server to attach to instead of owning one. @default undefined */
@@ -174,6 +186,7 @@ export interface ResolvedGatewayConfig {
   host: string | undefined;
   port: number;
   listenBacklog: number;
+  handshakeTimeoutMs: number;
   path: string;
   server: Server | undefined;
   serveHttp: boolean;
@@ -224,6 +237,7 @@ const PENDING_BYTES_PER_MESSAGE = 4;
 export const DEFAULTS = {
   port: 8765,
   listenBacklog: 4096,
+  handshakeTimeoutMs: 10_000,
   path: '/ws',
   requireToken: false,
   authInBand: true,
@@ -253,6 +267,7 @@ export const DEFAULTS = {
 const INT_RULES: readonly IntegerRule<keyof GatewayOptions & string>[] = [
   ['port', 0, 65535],
   ['listenBacklog', 1, 1_000_000],
+  ['handshakeTimeoutMs', 100, 3_600_000],
   ['authTimeoutMs', 1, 3_600_000],
   ['authExpiringLeadMs', 0, 3_600_000],
   ['maxMessageBytes', 64, 256 * 1024 * 1024],
@@ -392,6 +407,7 @@ export function resolveConfig(options: GatewayOptions = {}): ResolvedGatewayConf
     host: o.host,
     port: o.port,
     listenBacklog: o.listenBacklog,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
     path: o.path,
     server: o.server,
     serveHttp: o.serveHttp ?? o.server === undefined,

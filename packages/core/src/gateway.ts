@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -30,6 +30,7 @@ import type { MessageHandler } from './message-handler';
 import type { GatewayMiddleware } from './middleware';
 import { MiddlewareStack } from './middleware-stack';
 import type { ObservabilityHooks } from './observability-hooks';
+import { createOwnedServer } from './owned-http-server';
 import { isPositioned } from './positioned-payload';
 import { ProtocolError } from './protocol-error';
 import { Router } from './router';
@@ -133,7 +134,7 @@ export class WebSocketGateway {
     this.nodeId = config.nodeId;
     this.#hooks = new HookRunner(config.hooks, config.logger, this.nodeId);
     this.#ownsServer = config.server === undefined;
-    this.server = config.server ?? createServer();
+    this.server = config.server ?? createOwnedServer(config.handshakeTimeoutMs);
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.maxMessageBytes,
