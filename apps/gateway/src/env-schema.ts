@@ -266,7 +266,7 @@ export const CORE_ENV: readonly EnvVar[] = [
     kind: { type: 'string' },
     default: undefined,
     description:
-      'Admin key (id `default`) of the HTTP API (`Authorization: Bearer <key>`: the server API, `GET /api/stats`, the detailed `GET /health`); with neither this nor `API_KEYS`, the HTTP API is off.',
+      'Admin key (id `default`) of the HTTP API (`Authorization: Bearer <key>`: the server API, `GET /api/stats`, the detailed `GET /health`); with neither this nor `API_KEYS`, the HTTP API is off. The production profile needs at least 16 characters.',
   },
   {
     name: 'API_KEYS',

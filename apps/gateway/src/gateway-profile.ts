@@ -13,10 +13,14 @@ function hasAuthKey(env: EnvConfig): boolean {
   return AUTH_KEY_VARIABLES.some((name) => env.values[name] !== undefined);
 }
 
+/** The shortest `API_KEY` the production profile takes: what every `API_KEYS` entry needs. */
+const MIN_PRODUCTION_API_KEY_LENGTH = 16;
+
 /**
  * What the profile refuses, in environment terms: the production profile will not start
- * without authentication unless `AUTH_DISABLED=true` says so on purpose, and
- * `AUTH_DISABLED=true` beside a JWT key is a contradiction.
+ * without authentication unless `AUTH_DISABLED=true` says so on purpose, nor with an `API_KEY`
+ * shorter than 16 characters (an admin key of the whole server API); `AUTH_DISABLED=true`
+ * beside a JWT key is a contradiction.
  */
 export function profileProblems(env: EnvConfig): string[] {
   const keys = AUTH_KEY_VARIABLES.join(', ').replace(/, (?=[^,]*$)/, ' or ');
@@ -25,13 +29,20 @@ export function profileProblems(env: EnvConfig): string[] {
     const set = AUTH_KEY_VARIABLES.filter((name) => env.values[name] !== undefined).join(', ');
     return [`AUTH_DISABLED is true but ${set} is set too: remove one of them`];
   }
+  const problems: string[] = [];
   if (env.profile === 'production' && !disabled && !hasAuthKey(env)) {
-    return [
+    problems.push(
       `GATEWAY_PROFILE is production (${env.profileSource}) but no authentication is set: set ${keys}, ` +
         'or AUTH_DISABLED=true to accept anonymous sessions on purpose (or GATEWAY_PROFILE=development to try it out)',
-    ];
+    );
   }
-  return [];
+  const apiKey = env.string('API_KEY');
+  if (env.profile === 'production' && apiKey !== undefined && apiKey.length < MIN_PRODUCTION_API_KEY_LENGTH) {
+    problems.push(
+      `API_KEY is ${apiKey.length} characters when the production profile needs at least ${MIN_PRODUCTION_API_KEY_LENGTH} (it is the admin key of the whole server API): make one with \`openssl rand -hex 24\``,
+    );
+  }
+  return problems;
 }
 
 /**

@@ -169,6 +169,16 @@ describe('the production profile', () => {
     ]);
   });
 
+  it('refuses an API_KEY under 16 characters, together with the other problems; development takes it', async () => {
+    const SHORT =
+      'API_KEY is 6 characters when the production profile needs at least 16 (it is the admin key of the whole server API): make one with `openssl rand -hex 24`';
+    expect(problemsOf({ NODE_ENV: 'production', API_KEY: 'secret' })).toEqual([REFUSAL, SHORT]);
+    expect(problemsOf({ NODE_ENV: 'production', AUTH_DISABLED: 'true', API_KEY: 'secret' })).toEqual([SHORT]);
+    const app = await startApp({ NODE_ENV: 'production', AUTH_DISABLED: 'true', API_KEY: 'k'.repeat(16) });
+    expect(app.gateway.config.apiKeys).toHaveLength(1);
+    expect((await startApp({ API_KEY: 'secret' })).gateway.config.apiKeys).toHaveLength(1);
+  });
+
   it('builds with a JWT key: tokens required, no client publish, no demo', async () => {
     const app = await startApp({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32) });
     expect(app.gateway.config).toMatchObject({ requireToken: true, clientPublish: false });
