@@ -3,6 +3,7 @@ import { runHistoryStoreConformance, runPresenceStoreConformance } from '@dotmac
 import { onCleanup } from '@dotmac-ws/test-utils';
 import { describe, expect, it } from 'vitest';
 import { RedisBackend, RedisHistoryStore, RedisPresenceStore } from '../src/index';
+import { APPEND_SCRIPT } from '../src/redis-history-scripts';
 import { clusterForFile, type RedisClusterProcesses, redisBinariesMissing } from './redis-process';
 import { uniquePrefix } from './shared-redis';
 
@@ -86,6 +87,47 @@ describe.skipIf(skip !== false)('Redis stores on a Redis Cluster: key layout', (
     ]) {
       expect(await c.command(owner, ['EXISTS', key])).toBe(1);
     }
+  });
+});
+
+describe.skipIf(skip !== false)('Redis stores on a Redis Cluster: scripts', () => {
+  it('loads a script on every master before its first call, so that no call is answered NOSCRIPT', async () => {
+    const c = cluster();
+    // Three masters, no replicas: every node is a master. A new store meets none with the script.
+    for (const n of c.nodes) await c.command(n.port, ['SCRIPT', 'FLUSH']);
+    const history = new RedisHistoryStore({
+      clusterNodes: c.seeds,
+      sharded: true,
+      keyPrefix: uniquePrefix(),
+    });
+    await history.start();
+    onCleanup(() => history.stop());
+    const exists = () =>
+      Promise.all(
+        c.nodes.map(
+          async (n) => (await c.command(n.port, ['SCRIPT', 'EXISTS', APPEND_SCRIPT.sha])) as number[],
+        ),
+      );
+    expect(await exists()).toEqual([[0], [0], [0]]);
+    // One node's burst on one channel while another node's EVAL could load the script midway:
+    // with every master loaded first, offsets follow call order.
+    const other = new RedisHistoryStore({ clusterNodes: c.seeds, sharded: true, keyPrefix: uniquePrefix() });
+    await other.start();
+    onCleanup(() => other.stop());
+    const append = (store: RedisHistoryStore, channel: string, i: number) =>
+      store.append({
+        channel,
+        body: Buffer.from(String(i)),
+        size: 100,
+        ttlMs: 60_000,
+        topic: `channel:${channel}`,
+      });
+    const [mine] = await Promise.all([
+      Promise.all(Array.from({ length: 50 }, (_, i) => append(history, 'burst', i))),
+      Promise.all(Array.from({ length: 50 }, (_, i) => append(other, 'burst', i))),
+    ]);
+    expect(mine.map((r) => r.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(await exists()).toEqual([[1], [1], [1]]);
   });
 });
 
