@@ -54,7 +54,12 @@ async function connect(port: number, token?: string): Promise<TestClient> {
 describe('examples/basic', () => {
   it('starts with `node examples/basic/index.mjs`, answers shout with a broadcast, ticks on clock, and drains on SIGTERM', async () => {
     const { proc, port } = await startExample(['examples/basic/index.mjs'], {});
-    expect(proc.output()).toContain(`basic example: ws://127.0.0.1:${port}/ws`);
+    // /ready may answer before this process has read the example's line from its stdout pipe.
+    await waitUntil(
+      () => proc.output().includes(`basic example: ws://127.0.0.1:${port}/ws`),
+      5000,
+      'the example to print its URL',
+    );
     const a = await connect(port);
     const b = await connect(port);
     for (const c of [a, b])
