@@ -1,3 +1,4 @@
+import { MIN_API_KEY_LENGTH } from '@dotmac-ws/core';
 import type { EnvConfig } from './env-config';
 
 /** The variables that turn JWT authentication on (any one of them). */
@@ -13,14 +14,11 @@ function hasAuthKey(env: EnvConfig): boolean {
   return AUTH_KEY_VARIABLES.some((name) => env.values[name] !== undefined);
 }
 
-/** The shortest `API_KEY` the production profile takes: what every `API_KEYS` entry needs. */
-const MIN_PRODUCTION_API_KEY_LENGTH = 16;
-
 /**
  * What the profile refuses, in environment terms: the production profile will not start
  * without authentication unless `AUTH_DISABLED=true` says so on purpose, nor with an `API_KEY`
- * shorter than 16 characters (an admin key of the whole server API); `AUTH_DISABLED=true`
- * beside a JWT key is a contradiction.
+ * shorter than core's `MIN_API_KEY_LENGTH` (what `API_KEYS` entries need: it is an admin key of
+ * the whole server API); `AUTH_DISABLED=true` beside a JWT key is a contradiction.
  */
 export function profileProblems(env: EnvConfig): string[] {
   const keys = AUTH_KEY_VARIABLES.join(', ').replace(/, (?=[^,]*$)/, ' or ');
@@ -37,9 +35,9 @@ export function profileProblems(env: EnvConfig): string[] {
     );
   }
   const apiKey = env.string('API_KEY');
-  if (env.profile === 'production' && apiKey !== undefined && apiKey.length < MIN_PRODUCTION_API_KEY_LENGTH) {
+  if (env.profile === 'production' && apiKey !== undefined && apiKey.length < MIN_API_KEY_LENGTH) {
     problems.push(
-      `API_KEY is ${apiKey.length} characters when the production profile needs at least ${MIN_PRODUCTION_API_KEY_LENGTH} (it is the admin key of the whole server API): make one with \`openssl rand -hex 24\``,
+      `API_KEY is ${apiKey.length} characters when the production profile needs at least ${MIN_API_KEY_LENGTH} (it is the admin key of the whole server API): make one with \`openssl rand -hex 24\``,
     );
   }
   return problems;

@@ -22,9 +22,9 @@ export interface SourceEndpoint {
  * one below {@link SOURCE_PORT_END}: a socket bound to an address with port 0 makes the kernel
  * search the address's ephemeral ports one by one at `bind`, which grows with every port in use
  * or in TIME_WAIT (a storm of 19,000 connections over 2 addresses: 5.1 s of the runner's system
- * time and 2,350 connections/s, against 1.2 s and 5,260/s with ports chosen here). The same connection index gets the same
- * port again when it reconnects; `LoadConnection.open` falls back to the system's choice
- * when that port is taken.
+ * time and 2,350 connections/s, against 1.2 s and 5,260/s with ports chosen here). The same
+ * connection index gets the same port again when it reconnects; `LoadConnection.open` falls
+ * back to the system's choice when that port is taken.
  */
 export function sourceEndpoint(index: number, count: number): SourceEndpoint {
   if (count <= 1) return {};

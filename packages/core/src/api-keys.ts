@@ -1,6 +1,9 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
+/** The shortest key `apiKeys` takes (what a guessed Bearer key would have to match). */
+export const MIN_API_KEY_LENGTH = 16;
+
 /** What an API key may call: `admin` every endpoint, `publish` only `/api/publish` and `/api/broadcast`. */
 export type ApiKeyScope = 'admin' | 'publish';
 
@@ -47,8 +50,8 @@ export function resolveApiKeys(apiKey: unknown, apiKeys: unknown, problems: stri
     if (typeof k.id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(k.id)) {
       problems.push(`${at}.id must be 1-64 characters of A-Z a-z 0-9 _ - .`);
     } else if (ids.has(k.id)) problems.push(`${at}.id "${k.id}" is used twice`);
-    if (typeof k.key !== 'string' || k.key.length < 16)
-      problems.push(`${at}.key must be a string of at least 16 characters`);
+    if (typeof k.key !== 'string' || k.key.length < MIN_API_KEY_LENGTH)
+      problems.push(`${at}.key must be a string of at least ${MIN_API_KEY_LENGTH} characters`);
     if (k.scope !== undefined && k.scope !== 'admin' && k.scope !== 'publish') {
       problems.push(`${at}.scope must be 'admin' or 'publish'`);
     }

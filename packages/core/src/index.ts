@@ -148,7 +148,7 @@ import { WebSocketGateway } from './gateway';
 export async function startGateway(options: GatewayOptions = {}): Promise<WebSocketGateway> {
   return new WebSocketGateway(options).start();
 }
-export type { ApiKeyOption, ApiKeyScope } from './api-keys';
+export { type ApiKeyOption, type ApiKeyScope, MIN_API_KEY_LENGTH } from './api-keys';
 export type { ChannelPublishResult } from './channel-features';
 export { Cluster, type ClusterChannels, type ClusterInfo, type DisconnectOptions } from './cluster';
 export type { NodeInfo, SessionSelector } from './control-message';
