@@ -111,6 +111,14 @@ export const CORE_ENV: readonly EnvVar[] = [
     description: 'Open connections this node accepts before answering 503; 0 is unlimited.',
   },
   {
+    name: 'V8_ALLOCATION_SITE_PRETENURING',
+    group: 'server',
+    kind: { type: 'bool' },
+    default: 'false',
+    description:
+      'Leave V8\'s allocation-site pretenuring on; off by default, because after a connection storm V8 allocates the objects of every later client frame in the old generation, where each is freed by a full mark-compact instead of a scavenge (docs/benchmarks.md, "Pretenuring").',
+  },
+  {
     name: 'CLIENT_PUBLISH',
     group: 'protocol',
     kind: { type: 'bool' },

@@ -1,5 +1,6 @@
 import { ConfigError } from '@dotmac-ws/core';
 import { createGatewayFromEnv } from './create-gateway';
+import { applyV8Tuning } from './v8-tuning';
 
 /**
  * Starts the reference gateway from the environment and keeps it running until SIGTERM or
@@ -18,6 +19,9 @@ export async function runGateway(env: Record<string, string | undefined> = proce
     throw error;
   }
   const { gateway, logger } = built;
+  // Process-wide, so set here by the process's owner, before the first connection.
+  const v8Flags = applyV8Tuning(built.env);
+  if (v8Flags.length > 0) logger.debug({ v8_flags: v8Flags }, 'V8 flags set');
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
