@@ -24,6 +24,19 @@ export interface ChannelPublishResult {
   duplicate?: boolean;
 }
 
+/**
+ * What {@link ChannelFeatures.send} gives: the result at once, a promise of it, or, for a plain
+ * broadcast another node has to take, a promise of the local deliveries alone (the number a
+ * result would hold), so that such a message, the most common one between nodes, waits on one
+ * promise fewer. {@link sendResult} reads either. @internal
+ */
+export type ChannelSendResult = ChannelPublishResult | Promise<ChannelPublishResult | number>;
+
+/** The result a settled {@link ChannelSendResult} stands for. @internal */
+export function sendResult(settled: ChannelPublishResult | number): ChannelPublishResult {
+  return typeof settled === 'number' ? { delivered: settled } : settled;
+}
+
 /** What channel features need of the node. @internal */
 export interface ChannelFeaturesDeps {
   config: ResolvedGatewayConfig;
@@ -100,20 +113,15 @@ export class ChannelFeatures {
     data: unknown,
     idempotencyKey?: string,
   ): Promise<ChannelPublishResult> {
-    return promiseTry(() => this.send(ref, type, data, idempotencyKey));
+    return promiseTry(() => this.send(ref, type, data, idempotencyKey)).then(sendResult);
   }
 
   /**
    * {@link publish} without a promise where none is needed: the result at once when nothing
-   * remote has to take the message (no history, no other node), else a promise of it. Throws
-   * what serializing `data` throws.
+   * remote has to take the message (no history, no other node), else a promise of it or of the
+   * local deliveries alone ({@link ChannelSendResult}). Throws what serializing `data` throws.
    */
-  send(
-    ref: ChannelRef,
-    type: string,
-    data: unknown,
-    idempotencyKey?: string,
-  ): ChannelPublishResult | Promise<ChannelPublishResult> {
+  send(ref: ChannelRef, type: string, data: unknown, idempotencyKey?: string): ChannelSendResult {
     const options = this.options(ref);
     if (options.historySize > 0) {
       return this.history
@@ -125,7 +133,7 @@ export class ChannelFeatures {
       type,
       data,
     );
-    return typeof delivered === 'number' ? { delivered } : delivered.then((n) => ({ delivered: n }));
+    return typeof delivered === 'number' ? { delivered } : delivered;
   }
 
   /**

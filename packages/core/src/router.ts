@@ -408,7 +408,8 @@ export class Router {
     }
     result.then(
       (r) => {
-        if (id !== undefined) connection.sendRaw(Buffer.from(publishAckText(id, ref.name, r.offset)));
+        const offset = typeof r === 'number' ? undefined : r.offset;
+        if (id !== undefined) connection.sendRaw(Buffer.from(publishAckText(id, ref.name, offset)));
       },
       (error: unknown) => {
         if (connection.session.isOpen) this.#refuseFrame(connection, frame.type, id, error);
