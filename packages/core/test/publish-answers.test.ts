@@ -14,12 +14,12 @@ describe('publish answers, whichever way the publish went', () => {
     const history = new MemoryHistoryStore();
     const a = await startTestGateway({
       backend: new MemoryBackend({ bus }),
-      historyStore: history,
+      history,
       channelPolicy: policy,
     });
     const b = await startTestGateway({
       backend: new MemoryBackend({ bus }),
-      historyStore: history,
+      history,
       channelPolicy: policy,
     });
     return { a, b };
