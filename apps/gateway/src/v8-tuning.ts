@@ -8,8 +8,9 @@ import type { EnvConfig } from './env-config';
  * keeps the buffers of the last frame it read), V8 then decides that the code allocating them
  * makes long-lived objects and allocates there straight in the old generation from then on;
  * the same code runs for every frame a client sends later, whose objects die at once, and each
- * of them now costs a full mark-compact to free instead of nothing in a scavenge. V8 never
- * takes the decision back. docs/benchmarks.md ("Pretenuring") has the measurements.
+ * of them now costs a full mark-compact to free instead of nothing in a scavenge. In the runs
+ * measured V8 kept the decision to the end. docs/benchmarks.md ("Pretenuring") has the
+ * measurements.
  */
 export const NO_PRETENURING_FLAG = '--no-allocation-site-pretenuring';
 
