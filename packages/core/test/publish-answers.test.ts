@@ -12,25 +12,23 @@ describe('publish answers, whichever way the publish went', () => {
   async function twoNodes() {
     const bus = new MemoryBus();
     const history = new MemoryHistoryStore();
-    const a = await startTestGateway({
-      backend: new MemoryBackend({ bus }),
-      history,
-      channelPolicy: policy,
-    });
-    const b = await startTestGateway({
-      backend: new MemoryBackend({ bus }),
-      history,
-      channelPolicy: policy,
-    });
-    return { a, b };
+    const node = () =>
+      startTestGateway({ backend: new MemoryBackend({ bus }), history, channelPolicy: policy });
+    return { a: await node(), b: await node() };
   }
 
-  it('a client publish acks {channel} (no offset) when another node takes it, and that node delivers', async () => {
+  /** Two nodes with a subscriber of `plain` on each: a publish on A has to be taken by B. */
+  async function plainOnBoth() {
     const { a, b } = await twoNodes();
     const far = await TestClient.open(b.url);
     await far.request({ type: 'subscribe', channel: 'plain' });
     const near = await TestClient.open(a.url);
     await near.request({ type: 'subscribe', channel: 'plain' });
+    return { a, far, near };
+  }
+
+  it('a client publish acks {channel} (no offset) when another node takes it, and that node delivers', async () => {
+    const { far, near } = await plainOnBoth();
     expect(await near.request({ type: 'publish', id: 7, channel: 'plain', data: 'hi' })).toEqual({
       type: 'ack',
       id: 7,
@@ -59,11 +57,7 @@ describe('publish answers, whichever way the publish went', () => {
   });
 
   it('gateway.publish resolves {delivered} alone when another node takes it, and with the offset in history', async () => {
-    const { a, b } = await twoNodes();
-    const far = await TestClient.open(b.url);
-    await far.request({ type: 'subscribe', channel: 'plain' });
-    const near = await TestClient.open(a.url);
-    await near.request({ type: 'subscribe', channel: 'plain' });
+    const { a, far, near } = await plainOnBoth();
     await near.request({ type: 'subscribe', channel: 'kept' });
     expect(await a.gw.publish('plain', 'message', 'x')).toEqual({ delivered: 1 });
     const kept = await a.gw.publish('kept', 'message', 'y');
