@@ -54,6 +54,7 @@ const { values: opts } = parseArgs({
     'shape-publishers': { type: 'string', default: '8' },
     'shape-window': { type: 'string', default: '128' },
     'shape-warmup': { type: 'string', default: '0.5' },
+    'shape-node-b-cpu': { type: 'string', default: '0' },
     'scale-connections': { type: 'string', default: '100000' },
     'scale-idle': { type: 'string', default: '15' },
     'scale-heartbeat': { type: 'string', default: '5000' },
@@ -78,6 +79,13 @@ const unknownShapes = opts.shapes.split(',').filter((x) => x !== '' && !(x in SH
 if (unknownShapes.length > 0) {
   process.stderr.write(
     `unknown shape(s) ${unknownShapes.join(', ')}: the shapes are ${Object.keys(SHAPES).join(', ')}\n`,
+  );
+  process.exit(2);
+}
+
+if (!['0', '1'].includes(opts['shape-node-b-cpu'])) {
+  process.stderr.write(
+    `--shape-node-b-cpu is 0 (beside node A) or 1 (beside the load), not ${opts['shape-node-b-cpu']}\n`,
   );
   process.exit(2);
 }
@@ -120,6 +128,8 @@ const SHAPE_SETTINGS = {
   publishers: Number(opts['shape-publishers']),
   window: Number(opts['shape-window']),
   warmupSec: Number(opts['shape-warmup']),
+  // Node B of the two-node runs: on CPU 0 beside node A (the issue's method), or on CPU 1 beside the load.
+  nodeBCpu: Number(opts['shape-node-b-cpu']),
   // The shared brokers, as the cross section uses them (each run under a key prefix of its own).
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
@@ -140,8 +150,8 @@ const NO_NATS_STORES =
 
 const chosen = opts.servers.split(',').filter((s) => s in SERVERS);
 
-/** Starts a server pinned to CPU 0 with the memory probe preloaded. */
-const startServer = (kind, env = {}) => startServerProcess(SERVERS[kind], { pinning, env });
+/** Starts a server pinned to `cpu` (CPU 0 unless told) with the memory probe preloaded. */
+const startServer = (kind, env = {}, cpu = 0) => startServerProcess(SERVERS[kind], { pinning, env, cpu });
 
 /** What the history, storm, presence, shapes and scale sections need from this run. */
 const ctx = {
@@ -537,7 +547,10 @@ const results = {
       Object.fromEntries(
         Object.entries(variants).map(([v, runs]) => [
           v,
-          brokerMissing(v) ? { skipped: brokerMissing(v) } : combine(runs),
+          brokerMissing(v)
+            ? { skipped: brokerMissing(v) }
+            : // Every run's CPU per message beside the medians, in the order the runs were taken.
+              { ...combine(runs), runsUsPerMsg: runs.map((x) => x.serverUsPerMsg ?? null) },
         ]),
       ),
     ]),

@@ -1,4 +1,4 @@
-// A benchmarked Node server: started pinned to CPU 0 (when pinning) with the memory probe
+// A benchmarked Node server: started pinned to a CPU (0 unless told; when pinning) with the memory probe
 // preloaded, reachable on a free port, stopped with SIGTERM (or killed outright).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -16,12 +16,12 @@ export function pinnedCommand(pinning, cpu, cmd, args) {
 
 /**
  * Starts `def.script` (a server speaking on `PORT`/`WS_PORT`) with `env` added to this
- * process's environment. `def`: `{ kind, script, path, dialect }`.
+ * process's environment, on CPU `cpu` when pinning. `def`: `{ kind, script, path, dialect }`.
  */
-export async function startServer(def, { pinning, env = {} }) {
+export async function startServer(def, { pinning, env = {}, cpu = 0 }) {
   const port = await freePort();
   const probeFile = join(os.tmpdir(), `dotmac-bench-probe-${process.pid}-${port}.json`);
-  const [cmd, args] = pinnedCommand(pinning, 0, process.execPath, ['--expose-gc', '-r', PROBE, def.script]);
+  const [cmd, args] = pinnedCommand(pinning, cpu, process.execPath, ['--expose-gc', '-r', PROBE, def.script]);
   const child = spawn(cmd, args, {
     env: {
       ...process.env,

@@ -4,16 +4,19 @@ import { boundNote, f, grid, pct } from './format.mjs';
 import { SHAPE_SERVERS, SHAPES } from './shapes-section.mjs';
 import { ratio } from './summary.mjs';
 
-/** The servers of the section for `--servers`: each chosen one, then the two-node variants of the gateway and Socket.IO. */
+/** The servers of the section for `--servers`: each chosen one, then the two-node variants of the gateway, the floor and Socket.IO. */
 export function shapeVariants(chosen) {
   const out = chosen.filter((k) => SHAPE_SERVERS[k]?.nodes === 1);
   if (chosen.includes('gateway')) out.push('gateway-redis', 'gateway-nats');
+  if (chosen.includes('floor')) out.push('floor-redis', 'floor-nats');
   if (chosen.includes('socketio')) out.push('socketio-redis');
   return out;
 }
 
-/** Each two-node variant's single-node server, and what it is compared with: Socket.IO (with its Redis adapter on two nodes). */
+/** Each two-node variant's single-node server, and what it is compared with: the floor and Socket.IO (over Redis on two nodes). */
 const singleOf = (variant) => SHAPE_SERVERS[variant].kind;
+const floorOf = (variant) =>
+  SHAPE_SERVERS[variant].nodes === 2 ? `floor-${SHAPE_SERVERS[variant].backend}` : 'floor';
 const socketIoOf = (variant) => (SHAPE_SERVERS[variant].nodes === 2 ? 'socketio-redis' : 'socketio');
 
 const measured = (r) => r && !r.skipped && r.runs > 0;
@@ -29,7 +32,7 @@ export function shapeLabel(name, connections) {
 
 /** The section's text: one table per shape. `shapes`: `{ shape: { variant: combined figures | { skipped } } }`. */
 export function shapesText(shapes, settings) {
-  let out = `\nbroadcast shapes (${f(settings.connections, 0)} connections; ${settings.publishers} publishers with up to ${settings.window} unanswered messages each, and at most ${settings.publishers * settings.window} not yet delivered; two nodes: every subscriber on node A, every publisher or HTTP request on node B; CPU over the publishing phase and its drain only, summed over the nodes; "servers waited": time the nodes were runnable but off their core, summed, as a share of the phase):\n`;
+  let out = `\nbroadcast shapes (${f(settings.connections, 0)} connections; ${settings.publishers} publishers with up to ${settings.window} unanswered messages each, and at most ${settings.publishers * settings.window} not yet delivered; two nodes: every subscriber on node A, every publisher or HTTP request on node B, ${settings.nodeBCpu === 1 ? 'node B on CPU 1 beside the load (--shape-node-b-cpu 1)' : 'both on CPU 0'}; CPU over the publishing phase and its drain only, summed over the nodes; "servers waited": time the nodes were runnable but off their core, summed, as a share of the phase):\n`;
   for (const [name, variants] of Object.entries(shapes)) {
     out += `\n${SHAPES[name].label}: ${shapeLabel(name, settings.connections)}\n`;
     const table = [
@@ -59,7 +62,7 @@ export function shapesText(shapes, settings) {
         );
         continue;
       }
-      const floor = variants.floor;
+      const floor = variants[floorOf(variant)];
       const sio = variants[socketIoOf(variant)];
       const single = variants[singleOf(variant)];
       const two = SHAPE_SERVERS[variant].nodes === 2;
@@ -70,7 +73,7 @@ export function shapesText(shapes, settings) {
         f(r.deliveriesPerSec, 0),
         f(r.serverUsPerMsg, 2),
         f(r.serverUsPerDelivery, 2),
-        !two && measured(floor) ? f(ratio(r.serverUsPerMsg, floor.serverUsPerMsg), 2) : '-',
+        measured(floor) ? f(ratio(r.serverUsPerMsg, floor.serverUsPerMsg), 2) : '-',
         measured(sio) ? f(ratio(r.serverUsPerMsg, sio.serverUsPerMsg), 2) : '-',
         two && measured(single) ? f(ratio(r.serverUsPerMsg, single.serverUsPerMsg), 2) : '-',
         measured(sio) ? f(ratio(r.msgsPerSec, sio.msgsPerSec), 2) : '-',

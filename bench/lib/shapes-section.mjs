@@ -25,6 +25,8 @@ export const SHAPE_SERVERS = {
   socketio: { kind: 'socketio', label: 'Socket.IO', nodes: 1 },
   'gateway-redis': { kind: 'gateway', label: 'gateway x2 Redis', nodes: 2, backend: 'redis' },
   'gateway-nats': { kind: 'gateway', label: 'gateway x2 NATS', nodes: 2, backend: 'nats' },
+  'floor-redis': { kind: 'floor', label: 'ws floor x2 Redis', nodes: 2, backend: 'redis' },
+  'floor-nats': { kind: 'floor', label: 'ws floor x2 NATS', nodes: 2, backend: 'nats' },
   'socketio-redis': {
     kind: 'socketio',
     label: 'Socket.IO x2 redis-adapter',
@@ -49,6 +51,10 @@ function envFor(ctx, server, shape, tag) {
     Object.assign(env, { BACKEND: 'redis', REDIS_URL: ctx.redisUrl, REDIS_KEY_PREFIX: `${tag}:` });
   } else if (server.kind === 'gateway' && server.backend === 'nats') {
     Object.assign(env, { BACKEND: 'nats', NATS_URL: ctx.natsUrl, NATS_SUBJECT_PREFIX: tag });
+  } else if (server.kind === 'floor' && server.backend === 'redis') {
+    Object.assign(env, { FLOOR_REDIS_URL: ctx.redisUrl, FLOOR_REDIS_KEY: tag });
+  } else if (server.kind === 'floor' && server.backend === 'nats') {
+    Object.assign(env, { FLOOR_NATS_URL: ctx.natsUrl, FLOOR_NATS_SUBJECT: tag });
   } else if (server.backend === 'redis') {
     Object.assign(env, { SOCKETIO_REDIS_URL: ctx.redisUrl, SOCKETIO_REDIS_KEY: tag });
   }
@@ -59,7 +65,7 @@ const cpuMs = (pid) => sampleProcess(pid)?.cpuMs ?? null;
 
 /**
  * One run of `shape` against `variant` (keys of {@link SHAPES} and {@link SHAPE_SERVERS}).
- * `ctx`: `{ startServer(kind, env), connections, durationSec, warmupSec, publishers, window,
+ * `ctx`: `{ startServer(kind, env, cpu), connections, durationSec, warmupSec, nodeBCpu, publishers, window,
  * redisUrl, natsUrl, timeoutMs }`.
  */
 export async function shapesRun(ctx, variant, shapeName) {
@@ -70,7 +76,8 @@ export async function shapesRun(ctx, variant, shapeName) {
   const nodes = [];
   let load = null;
   try {
-    for (let n = 0; n < server.nodes; n++) nodes.push(await ctx.startServer(server.kind, env));
+    for (let n = 0; n < server.nodes; n++)
+      nodes.push(await ctx.startServer(server.kind, env, n === 1 ? ctx.nodeBCpu : 0));
     const [a, b = a] = nodes;
     const spt = shape.subscribersPerTarget;
     load = new ShapeLoad({

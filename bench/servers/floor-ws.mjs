@@ -7,6 +7,19 @@
 // `HEARTBEAT_MS` set it pings every socket each interval and terminates one that did not answer
 // the previous ping (the usual `ws` heartbeat). With `JWT_SECRET_KEY` set, an upgrade without a
 // valid HS256 token in `?token=` is refused (401).
+//
+// With FLOOR_REDIS_URL, the floor of a relay through Redis (the shapes section's two-node runs):
+// a broadcast is serialized once and published on `${FLOOR_REDIS_KEY}:c:<channel>` (`:u:<user>`
+// to a user) with ioredis auto-pipelining (one write per event-loop turn), then acked (or
+// answered over HTTP) once Redis accepted it. A node subscribes a room's Redis channel when its
+// first socket joins (answering the subscribe once Redis confirmed it), and a user's when the
+// user connects (welcoming the connection once confirmed). A node delivers only what Redis hands
+// it, its own publishes included, so that nothing is filtered by origin: the least per-message
+// work a relay through Redis does, beside the gateway's envelope, origin check and hooks.
+// With FLOOR_NATS_URL instead, the same over NATS core (`@nats-io/transport-node`): subjects
+// `${FLOOR_NATS_SUBJECT}.c.<channel>` and `.u.<user>` (the bench's names are plain tokens), a
+// subscription confirmed with a flush, and a publish acked once the client took it (the NATS
+// client writes what it holds when the turn ends), as the gateway's NATS backend answers it.
 import { createSecretKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import jwt from 'jsonwebtoken';
@@ -28,10 +41,92 @@ const write = (socket, frame) => {
 };
 const frameOf = (text) =>
   Buffer.concat(
-    Sender.frame(Buffer.from(text), { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }),
+    Sender.frame(typeof text === 'string' ? Buffer.from(text) : text, {
+      fin: true,
+      rsv1: false,
+      opcode: 1,
+      mask: false,
+      readOnly: false,
+    }),
   );
-/** Frames one broadcast once and writes it to every socket of `channel`; the count written to. */
+/**
+ * The relay through Redis: `join(name)` subscribes `c:<channel>` or `u:<user>` once and resolves
+ * when Redis confirmed it; `publish(name, text)` resolves when Redis accepted it. What Redis
+ * hands the node is framed once and written to the room's or the user's sockets.
+ */
+async function redisRelay(url, prefix) {
+  const { Redis } = await import('ioredis');
+  const pub = new Redis(url, { enableAutoPipelining: true });
+  const sub = new Redis(url);
+  await Promise.all([pub, sub].map((c) => new Promise((resolve) => c.once('ready', resolve))));
+  const joined = new Map();
+  const C = 'c'.charCodeAt(0);
+  sub.on('messageBuffer', (channel, message) => {
+    const name = channel.toString('utf8', prefix.length + 2);
+    const sockets = channel[prefix.length] === C ? rooms.get(name) : users.get(name);
+    if (sockets === undefined || sockets.size === 0) return;
+    const frame = frameOf(message);
+    for (const socket of sockets) write(socket, frame);
+  });
+  return {
+    join(name) {
+      let subscribed = joined.get(name);
+      if (subscribed === undefined) {
+        subscribed = sub.subscribe(prefix + name);
+        joined.set(name, subscribed);
+      }
+      return subscribed;
+    },
+    publish: (name, text) => pub.publish(prefix + name, text),
+  };
+}
+/**
+ * The relay through NATS core: `join(name)` subscribes `<prefix>.c.<channel>` or
+ * `<prefix>.u.<user>` once and resolves when the server confirmed it (a flush); `publish(name,
+ * text)` hands the message to the client and returns 0, answered at once.
+ */
+async function natsRelay(servers, prefix) {
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({ servers });
+  const joined = new Map();
+  const start = prefix.length + 3;
+  const deliver = (error, msg) => {
+    if (error) return;
+    const subject = msg.subject;
+    const name = subject.slice(start);
+    const sockets = subject[start - 2] === 'c' ? rooms.get(name) : users.get(name);
+    if (sockets === undefined || sockets.size === 0) return;
+    const frame = frameOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+    for (const socket of sockets) write(socket, frame);
+  };
+  return {
+    join(name) {
+      let subscribed = joined.get(name);
+      if (subscribed === undefined) {
+        nc.subscribe(`${prefix}.${name.replace(':', '.')}`, { callback: deliver });
+        subscribed = nc.flush();
+        joined.set(name, subscribed);
+      }
+      return subscribed;
+    },
+    publish(name, text) {
+      nc.publish(`${prefix}.${name.replace(':', '.')}`, text);
+      return 0;
+    },
+  };
+}
+const relay = process.env.FLOOR_REDIS_URL
+  ? await redisRelay(process.env.FLOOR_REDIS_URL, `${process.env.FLOOR_REDIS_KEY ?? 'floor'}:`)
+  : process.env.FLOOR_NATS_URL
+    ? await natsRelay(process.env.FLOOR_NATS_URL, process.env.FLOOR_NATS_SUBJECT ?? 'floor')
+    : null;
+
+/**
+ * Frames one broadcast once and writes it to every socket of `channel`: the count written to
+ * (through Redis: a promise, resolved once Redis accepted the message; through NATS: 0).
+ */
 const broadcast = (channel, type, data) => {
+  if (relay !== null) return relay.publish(`c:${channel}`, JSON.stringify({ type, channel, data }));
   const room = rooms.get(channel);
   if (room === undefined) return 0;
   const frame = frameOf(JSON.stringify({ type, channel, data }));
@@ -39,8 +134,15 @@ const broadcast = (channel, type, data) => {
   return room.size;
 };
 
-/** Frames one message to a user once and writes it to every socket of `user`; the count written to. */
+/**
+ * Frames one message to a user once and writes it to every socket of `user`: the count written
+ * to (through Redis: a promise of 0, resolved once Redis accepted the message; through NATS: 0).
+ */
 const toUser = (user, type, data) => {
+  if (relay !== null) {
+    const sent = relay.publish(`u:${user}`, JSON.stringify({ type, data }));
+    return typeof sent === 'number' ? 0 : sent.then(() => 0);
+  }
   const sockets = users.get(user);
   if (sockets === undefined) return 0;
   const frame = frameOf(JSON.stringify({ type, data }));
@@ -85,21 +187,37 @@ wss.on('connection', (ws, req) => {
     users.get(user).add(socket);
   }
   const reply = (value) => write(socket, frameOf(JSON.stringify(value)));
-  reply({ type: 'welcome', data: { session_id: 'floor', protocol: 1 } });
+  const welcome = () => reply({ type: 'welcome', data: { session_id: 'floor', protocol: 1 } });
+  if (relay !== null && user !== null) relay.join(`u:${user}`).then(welcome, () => ws.terminate());
+  else welcome();
   ws.on('message', (raw) => {
     const f = JSON.parse(raw);
+    const ack = () => {
+      if (f.id !== undefined) reply({ type: 'ack', id: f.id, data: { channel: f.channel } });
+    };
+    const failed = () => {
+      if (f.id !== undefined) reply({ type: 'error', id: f.id, data: { code: 'backend_unavailable' } });
+    };
     if (f.type === 'subscribe') {
       const channel = f.data?.channel ?? f.channel;
       if (!rooms.has(channel)) rooms.set(channel, new Set());
       rooms.get(channel).add(socket);
       joined.add(channel);
+      if (relay !== null) {
+        relay.join(`c:${channel}`).then(ack, failed);
+        return;
+      }
     } else if (f.type === 'publish') {
-      broadcast(f.channel, f.event ?? 'message', f.data);
+      const sent = broadcast(f.channel, f.event ?? 'message', f.data);
+      if (typeof sent !== 'number') {
+        sent.then(ack, failed);
+        return;
+      }
     } else if (f.type === 'ping') {
       reply({ type: 'pong', id: f.id, data: f.data });
       return;
     }
-    if (f.id !== undefined) reply({ type: 'ack', id: f.id, data: { channel: f.channel } });
+    ack();
   });
   ws.on('close', () => {
     for (const channel of joined) rooms.get(channel)?.delete(socket);

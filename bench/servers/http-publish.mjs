@@ -12,7 +12,8 @@ export function userOf(url) {
 
 /**
  * Answers `POST /api/publish`: `deliver(body)` delivers the parsed body to its target and
- * returns how many sockets got it (answered as `delivered_local`); anything else is a 404.
+ * returns how many sockets got it (answered as `delivered_local`), or a promise of it (503 when
+ * it rejects); anything else is a 404.
  */
 export function answerPublish(req, res, deliver) {
   if (req.method !== 'POST' || req.url !== '/api/publish') {
@@ -36,8 +37,16 @@ export function answerPublish(req, res, deliver) {
       res.end();
       return;
     }
+    const answer = (delivered) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ delivered_local: delivered }));
+    };
     const delivered = deliver(body);
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ delivered_local: delivered }));
+    if (typeof delivered === 'number') answer(delivered);
+    else
+      delivered.then(answer, () => {
+        res.statusCode = 503;
+        res.end();
+      });
   });
 }

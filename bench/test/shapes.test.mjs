@@ -1,8 +1,10 @@
 // The shapes section on small numbers (20 connections, 1 s) against the ws floor, the built
-// reference gateway and, on two nodes, a redis-server of its own (not pinned: tests share the
-// machine); and the lean load's loss and repeat counting against a server that drops and
-// repeats deliveries on purpose.
+// reference gateway and, on two nodes, a redis-server and a nats-server of their own (not
+// pinned: tests share the machine); and the lean load's loss and repeat counting against a
+// server that drops and repeats deliveries on purpose.
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { freePort } from '../lib/net-util.mjs';
@@ -69,6 +71,57 @@ describe('shapes section, two nodes over a redis-server of its own', () => {
     expectComplete(gateway, 1);
     expect(gateway.nodeCpuMs).toHaveLength(2);
     expectComplete(await shapesRun(two, 'socketio-redis', 'ch20'), 20);
+  });
+
+  it('the floor relays every message through Redis, to channels and to users', async () => {
+    const two = { ...ctx, redisUrl: store.env.REDIS_URL };
+    const ch1 = await shapesRun(two, 'floor-redis', 'ch1');
+    expectComplete(ch1, 1);
+    expect(ch1.nodeCpuMs).toHaveLength(2);
+    expectComplete(await shapesRun(two, 'floor-redis', 'users'), 1);
+  });
+
+  it('starts node B on the CPU --shape-node-b-cpu names, node A on CPU 0', async () => {
+    const cpus = [];
+    const placed = {
+      ...ctx,
+      redisUrl: store.env.REDIS_URL,
+      nodeBCpu: 1,
+      startServer: (kind, env, cpu) => {
+        cpus.push(cpu);
+        return ctx.startServer(kind, env);
+      },
+    };
+    expectComplete(await shapesRun(placed, 'floor-redis', 'ch1'), 1);
+    expect(cpus).toEqual([0, 1]);
+  });
+});
+
+describe('shapes section, two nodes over a nats-server of its own', () => {
+  let store;
+  beforeAll(async () => {
+    store = await startStore('nats', { pinning: false });
+  });
+  afterAll(() => store?.stop());
+
+  it('the floor relays every message through NATS, to channels and to users', async () => {
+    const two = { ...ctx, natsUrl: store.env.NATS_URL };
+    const ch20 = await shapesRun(two, 'floor-nats', 'ch20');
+    expectComplete(ch20, 20);
+    expect(ch20.nodeCpuMs).toHaveLength(2);
+    expectComplete(await shapesRun(two, 'floor-nats', 'users'), 1);
+  });
+});
+
+describe('bench options', () => {
+  it('refuses a --shape-node-b-cpu other than 0 or 1, before starting anything', () => {
+    const run = fileURLToPath(new URL('../run.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, [run, '--only', 'shapes', '--shape-node-b-cpu', '2'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('--shape-node-b-cpu is 0 (beside node A) or 1 (beside the load), not 2\n');
   });
 });
 
