@@ -918,7 +918,8 @@ if (scale.length > 0) {
 if (results.targets.length > 0) {
   out += '\ntargets (ratios in this run):\n';
   for (const t of results.targets) {
-    out += `  ${t.holds === null ? 'n/a   ' : t.holds ? 'HOLDS ' : 'MISSED'}  ${t.name}: ${t.value ?? '-'} (target ${t.atMost ? '<=' : '>='} ${t.limit})\n`;
+    const mark = t.reference ? 'REF   ' : t.holds === null ? 'n/a   ' : t.holds ? 'HOLDS ' : 'MISSED';
+    out += `  ${mark}  ${t.name}: ${t.value ?? '-'} (${t.reference ? 'the yardstick' : 'target'} ${t.atMost ? '<=' : '>='} ${t.limit})\n`;
   }
 }
 process.stdout.write(out);

@@ -100,11 +100,12 @@ export function shapesText(shapes, settings) {
  * The targets of issue 19 as ratios of this run: with 1 subscriber per channel the gateway's
  * CPU per message at most 1.2x the floor's (and Socket.IO's); on two nodes over Redis and over
  * NATS, with 1 and 20 subscribers per channel, the summed CPU per message at most 1.5x
- * single-node's and messages/s at least 2x Socket.IO's with its Redis adapter.
+ * single-node's and messages/s at least 2x Socket.IO's with its Redis adapter. Beside them,
+ * marked `reference`, the floor's two nodes against its one node on the same yardstick.
  */
 export function shapesTargets(shapes) {
   const list = [];
-  const add = (name, value, limit, atMost, runs) => {
+  const add = (name, value, limit, atMost, runs, reference = false) => {
     const bound = runs.filter((r) => r.runnerBusy > 0.85).length > 0;
     list.push({
       name: `${name}${bound ? ' (RUNNER-BOUND)' : ''}`,
@@ -112,6 +113,7 @@ export function shapesTargets(shapes) {
       limit,
       atMost,
       holds: value === null || value === undefined ? null : atMost ? value <= limit : value >= limit,
+      ...(reference ? { reference: true } : {}),
     });
   };
   const g = (shape, v) => (measured(shapes[shape]?.[v]) ? shapes[shape][v] : null);
@@ -140,6 +142,19 @@ export function shapesTargets(shapes) {
           1.5,
           true,
           [two, one],
+        );
+      // The same yardstick on the floor's relay through the broker: not the gateway's target,
+      // but what any relay reaches in this run.
+      const floorTwo = g(shape, `floor-${backend}`);
+      const floorOne = g(shape, 'floor');
+      if (floorTwo && floorOne)
+        add(
+          `shapes, ${SHAPES[shape].label}, two ws floors over ${backend === 'redis' ? 'Redis' : 'NATS'}: summed CPU per message / single floor`,
+          ratio(floorTwo.serverUsPerMsg, floorOne.serverUsPerMsg),
+          1.5,
+          true,
+          [floorTwo, floorOne],
+          true,
         );
       if (two && sio)
         add(

@@ -11,6 +11,7 @@ import { freePort } from '../lib/net-util.mjs';
 import { SERVERS } from '../lib/server-defs.mjs';
 import { startServer } from '../lib/server-process.mjs';
 import { ShapeLoad } from '../lib/shapes-load.mjs';
+import { shapesTargets } from '../lib/shapes-report.mjs';
 import { shapesRun } from '../lib/shapes-section.mjs';
 import { startStore } from '../lib/store-process.mjs';
 
@@ -110,6 +111,28 @@ describe('shapes section, two nodes over a nats-server of its own', () => {
     expectComplete(ch20, 20);
     expect(ch20.nodeCpuMs).toHaveLength(2);
     expectComplete(await shapesRun(two, 'floor-nats', 'users'), 1);
+  });
+});
+
+describe('shapes targets', () => {
+  it("holds the gateway's two nodes to 1.5x its one node, and shows the floor's on the same yardstick", () => {
+    const run = (serverUsPerMsg) => ({ runs: 3, serverUsPerMsg, msgsPerSec: 1000, runnerBusy: 0.5 });
+    const list = shapesTargets({
+      ch1: {
+        gateway: run(10),
+        floor: run(8),
+        'gateway-redis': run(16),
+        'floor-redis': run(14),
+      },
+    });
+    const named = (part) => list.filter((t) => t.name.includes(part));
+    expect(named('two gateways over Redis: summed CPU')).toEqual([
+      expect.objectContaining({ value: 1.6, limit: 1.5, holds: false }),
+    ]);
+    const floor = named('two ws floors over Redis');
+    expect(floor).toEqual([expect.objectContaining({ value: 1.75, holds: false, reference: true })]);
+    expect(named('gateway CPU per message / ws floor')[0]).toMatchObject({ value: 1.25, holds: false });
+    expect(list.filter((t) => t.reference)).toHaveLength(1);
   });
 });
 
