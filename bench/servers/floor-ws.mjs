@@ -50,67 +50,76 @@ const frameOf = (text) =>
     }),
   );
 /**
- * The relay through Redis: `join(name)` subscribes `c:<channel>` or `u:<user>` once and resolves
- * when Redis confirmed it; `publish(name, text)` resolves when Redis accepted it. What Redis
- * hands the node is framed once and written to the room's or the user's sockets.
+ * Frames `payload` once and writes it to every socket of `sockets` (a room or a user's
+ * sockets, or undefined): the count written to.
+ */
+const writeAll = (sockets, payload) => {
+  if (sockets === undefined || sockets.size === 0) return 0;
+  const frame = frameOf(payload);
+  for (const socket of sockets) write(socket, frame);
+  return sockets.size;
+};
+/** The rooms (`kind` 'c') or the users ('u'), by name. */
+const targetsOf = (kind) => (kind === 'c' ? rooms : users);
+/** `join(kind, name)` calling `subscribe(kind, name)` once per target and keeping its promise. */
+const joinOnce = (subscribe) => {
+  const joined = new Map();
+  return (kind, name) => {
+    const key = `${kind}:${name}`;
+    let subscribed = joined.get(key);
+    if (subscribed === undefined) {
+      subscribed = subscribe(kind, name);
+      joined.set(key, subscribed);
+    }
+    return subscribed;
+  };
+};
+/**
+ * The relay through Redis: `join(kind, name)` subscribes `<prefix>c:<channel>` or
+ * `<prefix>u:<user>` once and resolves when Redis confirmed it; `publish(kind, name, text)`
+ * resolves when Redis accepted it. What Redis hands the node goes to the room's or the user's
+ * sockets.
  */
 async function redisRelay(url, prefix) {
   const { Redis } = await import('ioredis');
   const pub = new Redis(url, { enableAutoPipelining: true });
   const sub = new Redis(url);
   await Promise.all([pub, sub].map((c) => new Promise((resolve) => c.once('ready', resolve))));
-  const joined = new Map();
   const C = 'c'.charCodeAt(0);
   sub.on('messageBuffer', (channel, message) => {
-    const name = channel.toString('utf8', prefix.length + 2);
-    const sockets = channel[prefix.length] === C ? rooms.get(name) : users.get(name);
-    if (sockets === undefined || sockets.size === 0) return;
-    const frame = frameOf(message);
-    for (const socket of sockets) write(socket, frame);
+    const targets = channel[prefix.length] === C ? rooms : users;
+    writeAll(targets.get(channel.toString('utf8', prefix.length + 2)), message);
   });
   return {
-    join(name) {
-      let subscribed = joined.get(name);
-      if (subscribed === undefined) {
-        subscribed = sub.subscribe(prefix + name);
-        joined.set(name, subscribed);
-      }
-      return subscribed;
-    },
-    publish: (name, text) => pub.publish(prefix + name, text),
+    join: joinOnce((kind, name) => sub.subscribe(`${prefix}${kind}:${name}`)),
+    publish: (kind, name, text) => pub.publish(`${prefix}${kind}:${name}`, text),
   };
 }
 /**
- * The relay through NATS core: `join(name)` subscribes `<prefix>.c.<channel>` or
- * `<prefix>.u.<user>` once and resolves when the server confirmed it (a flush); `publish(name,
- * text)` hands the message to the client and returns 0, answered at once.
+ * The relay through NATS core: `join(kind, name)` subscribes `<prefix>.c.<channel>` or
+ * `<prefix>.u.<user>` once and resolves when the server confirmed it (a flush); `publish(kind,
+ * name, text)` hands the message to the client and returns 0, answered at once.
  */
 async function natsRelay(servers, prefix) {
   const { connect } = await import('@nats-io/transport-node');
   const nc = await connect({ servers });
-  const joined = new Map();
   const start = prefix.length + 3;
   const deliver = (error, msg) => {
     if (error) return;
     const subject = msg.subject;
-    const name = subject.slice(start);
-    const sockets = subject[start - 2] === 'c' ? rooms.get(name) : users.get(name);
-    if (sockets === undefined || sockets.size === 0) return;
-    const frame = frameOf(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
-    for (const socket of sockets) write(socket, frame);
+    const { data } = msg;
+    writeAll(
+      targetsOf(subject[start - 2]).get(subject.slice(start)),
+      Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    );
   };
   return {
-    join(name) {
-      let subscribed = joined.get(name);
-      if (subscribed === undefined) {
-        nc.subscribe(`${prefix}.${name.replace(':', '.')}`, { callback: deliver });
-        subscribed = nc.flush();
-        joined.set(name, subscribed);
-      }
-      return subscribed;
-    },
-    publish(name, text) {
-      nc.publish(`${prefix}.${name.replace(':', '.')}`, text);
+    join: joinOnce((kind, name) => {
+      nc.subscribe(`${prefix}.${kind}.${name}`, { callback: deliver });
+      return nc.flush();
+    }),
+    publish(kind, name, text) {
+      nc.publish(`${prefix}.${kind}.${name}`, text);
       return 0;
     },
   };
@@ -126,12 +135,8 @@ const relay = process.env.FLOOR_REDIS_URL
  * (through Redis: a promise, resolved once Redis accepted the message; through NATS: 0).
  */
 const broadcast = (channel, type, data) => {
-  if (relay !== null) return relay.publish(`c:${channel}`, JSON.stringify({ type, channel, data }));
-  const room = rooms.get(channel);
-  if (room === undefined) return 0;
-  const frame = frameOf(JSON.stringify({ type, channel, data }));
-  for (const peer of room) write(peer, frame);
-  return room.size;
+  const text = JSON.stringify({ type, channel, data });
+  return relay !== null ? relay.publish('c', channel, text) : writeAll(rooms.get(channel), text);
 };
 
 /**
@@ -139,15 +144,10 @@ const broadcast = (channel, type, data) => {
  * to (through Redis: a promise of 0, resolved once Redis accepted the message; through NATS: 0).
  */
 const toUser = (user, type, data) => {
-  if (relay !== null) {
-    const sent = relay.publish(`u:${user}`, JSON.stringify({ type, data }));
-    return typeof sent === 'number' ? 0 : sent.then(() => 0);
-  }
-  const sockets = users.get(user);
-  if (sockets === undefined) return 0;
-  const frame = frameOf(JSON.stringify({ type, data }));
-  for (const socket of sockets) write(socket, frame);
-  return sockets.size;
+  const text = JSON.stringify({ type, data });
+  if (relay === null) return writeAll(users.get(user), text);
+  const sent = relay.publish('u', user, text);
+  return typeof sent === 'number' ? 0 : sent.then(() => 0);
 };
 
 const http = createServer((req, res) =>
@@ -188,7 +188,7 @@ wss.on('connection', (ws, req) => {
   }
   const reply = (value) => write(socket, frameOf(JSON.stringify(value)));
   const welcome = () => reply({ type: 'welcome', data: { session_id: 'floor', protocol: 1 } });
-  if (relay !== null && user !== null) relay.join(`u:${user}`).then(welcome, () => ws.terminate());
+  if (relay !== null && user !== null) relay.join('u', user).then(welcome, () => ws.terminate());
   else welcome();
   ws.on('message', (raw) => {
     const f = JSON.parse(raw);
@@ -204,7 +204,7 @@ wss.on('connection', (ws, req) => {
       rooms.get(channel).add(socket);
       joined.add(channel);
       if (relay !== null) {
-        relay.join(`c:${channel}`).then(ack, failed);
+        relay.join('c', channel).then(ack, failed);
         return;
       }
     } else if (f.type === 'publish') {
